@@ -1,0 +1,49 @@
+//! Typed indices into the flat tables of a [`super::RouteTable`].
+//!
+//! The blob stores references as `u32` positions instead of pointers; a newtype per table
+//! keeps a rule index from being used as a backend index. Decoding checks every id against
+//! its table, so once a table is validated, `table.rules[id]` cannot go out of range.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident => $field:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The position in its table.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl core::ops::Index<$name> for Vec<$field> {
+            type Output = $field;
+            fn index(&self, id: $name) -> &$field {
+                &self[id.index()]
+            }
+        }
+    )*};
+}
+
+use super::model::{Backend, HostGroup, Listener, Match, Route, Rule};
+
+ids! {
+    /// A listener of the compiled Gateway.
+    ListenerId => Listener;
+    /// A set of matches that share one effective hostname on one listener.
+    HostGroupId => HostGroup;
+    /// One match of one rule (matches of a rule are OR'ed).
+    MatchId => Match;
+    /// A rule of a route.
+    RuleId => Rule;
+    /// An HTTPRoute or GRPCRoute.
+    RouteId => Route;
+    /// A backend Service port, i.e. an Envoy cluster.
+    BackendId => Backend;
+    /// A regular expression in [`super::RouteTable::regexes`].
+    RegexId => String;
+}

@@ -1,0 +1,28 @@
+//! The compiled route table: the types the compiler writes and the filter reads, and the
+//! versioned, checksummed envelope around them.
+//!
+//! A blob is a 16-byte header followed by a postcard payload:
+//!
+//! ```text
+//! offset  size  field
+//!      0     4  magic "GWSM"
+//!      4     2  format version (u16 LE), currently 1
+//!      6     2  flags (u16 LE), no flag is defined yet: a set bit is refused
+//!      8     4  payload length (u32 LE)
+//!     12     4  CRC-32 (IEEE) of the payload (u32 LE)
+//!     16     …  payload: postcard encoding of [`RouteTable`]
+//! ```
+//!
+//! [`decode`] treats its input as hostile: every read is bounded, every index is checked
+//! against the table it points into and every regular expression is compiled before a
+//! [`RouteTable`] is handed out, so the engine can index without further checks. No input
+//! makes it panic.
+
+mod ids;
+mod model;
+mod validate;
+mod wire;
+
+pub use ids::{BackendId, HostGroupId, ListenerId, MatchId, RegexId, RouteId, RuleId};
+pub use model::*;
+pub use wire::{decode, decode_compiled, encode, DecodeError, FORMAT_VERSION, HEADER_LEN, MAGIC};

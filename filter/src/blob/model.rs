@@ -1,0 +1,303 @@
+//! The route table as it travels in the blob.
+//!
+//! The compiler has already done every cross-object decision (which listener a route attached
+//! to, hostname intersection, ReferenceGrants, backend validity, precedence); what is left here
+//! is exactly what a request needs. Tables are flat and refer to each other by typed ids.
+//!
+//! Per request the engine walks: the listener for the connection's port (and SNI), that
+//! listener's host groups whose hostname matches the request (most specific first), and each
+//! group's matches in precedence order. The first match that holds decides the rule.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{BackendId, HostGroupId, MatchId, RegexId, RouteId, RuleId};
+
+/// Everything the filter needs to route for one Gateway.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RouteTable {
+    /// `namespace/name` of the Gateway this table was compiled for (for logs).
+    pub gateway: String,
+    /// The Gateway's listeners.
+    pub listeners: Vec<Listener>,
+    /// Hostname groups; each listener lists its own in specificity order.
+    pub host_groups: Vec<HostGroup>,
+    /// Every match of every attached rule.
+    pub matches: Vec<Match>,
+    /// Every attached rule.
+    pub rules: Vec<Rule>,
+    /// Every route with at least one attached rule (names for logs and `explain`).
+    pub routes: Vec<Route>,
+    /// Every backend (Service port) some rule or mirror may send to.
+    pub backends: Vec<Backend>,
+    /// Regular expressions, compiled once at decode time.
+    pub regexes: Vec<String>,
+}
+
+/// A Gateway listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Listener {
+    /// The listener's `name` (sectionName).
+    pub name: String,
+    /// The port the listener binds; requests are matched to listeners by destination port.
+    pub port: u16,
+    /// HTTPS: the TLS SNI selects the listener and a Host of another listener is misdirected.
+    pub tls: bool,
+    /// The listener hostname, `None` for a listener that takes every host.
+    pub hostname: Option<HostPattern>,
+    /// The listener's host groups, most specific hostname first.
+    pub host_groups: Vec<HostGroupId>,
+}
+
+/// A hostname as Gateway API writes it: exact, or a `*.` wildcard over one or more labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostPattern {
+    /// Matches only this lowercase name.
+    Exact(String),
+    /// `*.example.com` stored as the suffix `.example.com`; matches `a.example.com` and
+    /// `a.b.example.com`, never `example.com`.
+    Wildcard(String),
+}
+
+/// The matches of every route attached to a listener that share one effective hostname.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostGroup {
+    /// The effective hostname (route hostname intersected with the listener's); `None` serves
+    /// every host the listener takes.
+    pub host: Option<HostPattern>,
+    /// Matches in precedence order: the first that holds wins.
+    pub matches: Vec<MatchId>,
+}
+
+/// One match of a rule: every condition must hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// The rule this match selects.
+    pub rule: RuleId,
+    /// Path condition (HTTPRoute) or gRPC service/method condition (GRPCRoute).
+    pub path: PathMatch,
+    /// Uppercase HTTP method, if the match names one.
+    pub method: Option<String>,
+    /// Header conditions; names are lowercase.
+    pub headers: Vec<HeaderMatch>,
+    /// Query parameter conditions; names are case-sensitive.
+    pub query: Vec<QueryMatch>,
+}
+
+/// A condition on the normalised request path (without the query).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PathMatch {
+    /// The path equals the value.
+    Exact(String),
+    /// The path starts with the value's segments; the value has no trailing slash unless it
+    /// is `/` itself.
+    Prefix(String),
+    /// The whole path matches the expression.
+    Regex(RegexId),
+    /// A gRPC call `/<service>/<method>`; an absent part matches any value.
+    Grpc {
+        /// Condition on the fully qualified service name.
+        service: Option<StringMatch>,
+        /// Condition on the method name.
+        method: Option<StringMatch>,
+    },
+}
+
+/// A condition on a string value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StringMatch {
+    /// Equal bytes.
+    Exact(String),
+    /// The whole value matches the expression.
+    Regex(RegexId),
+}
+
+/// A condition on the first value of a request header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeaderMatch {
+    /// Lowercase header name.
+    pub name: String,
+    /// Condition on the value.
+    pub value: StringMatch,
+}
+
+/// A condition on the first value of a query parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueryMatch {
+    /// Parameter name, compared case-sensitively.
+    pub name: String,
+    /// Condition on the value.
+    pub value: StringMatch,
+}
+
+/// Route kinds; they differ in how an unmatched or failed request is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteKind {
+    /// HTTPRoute.
+    Http,
+    /// GRPCRoute.
+    Grpc,
+}
+
+/// An HTTPRoute or GRPCRoute, named for logs and explanations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// Which API kind the route is.
+    pub kind: RouteKind,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// Where the route was defined, `file:line`.
+    pub source: String,
+}
+
+/// A rule of a route and what it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// The route this rule belongs to.
+    pub route: RouteId,
+    /// Position of the rule in `spec.rules`.
+    pub index: u16,
+    /// The rule's `name`, if any.
+    pub name: Option<String>,
+    /// Filters that run whichever backend is chosen.
+    pub filters: Filters,
+    /// Weighted backends; empty means the rule answers 500 unless a filter answers first.
+    pub backends: Vec<WeightedBackend>,
+    /// Timeouts handed to Envoy's router.
+    pub timeouts: Timeouts,
+}
+
+/// A backendRef of a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightedBackend {
+    /// Relative weight; 0 is never chosen.
+    pub weight: u32,
+    /// The backend, or `None` when the reference is invalid: its share of traffic gets 500.
+    pub backend: Option<BackendId>,
+    /// Filters that run only when this backend is chosen.
+    pub filters: Filters,
+}
+
+/// A backend Service port and the Envoy cluster that serves it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Backend {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// Service port.
+    pub port: u16,
+    /// Envoy cluster name, rendered from the compile-time template.
+    pub cluster: String,
+}
+
+/// The filters of a rule or of a backendRef.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filters {
+    /// RequestHeaderModifier.
+    pub request_headers: Option<HeaderModifier>,
+    /// ResponseHeaderModifier.
+    pub response_headers: Option<HeaderModifier>,
+    /// RequestRedirect: the filter answers with a redirect.
+    pub redirect: Option<Redirect>,
+    /// URLRewrite.
+    pub rewrite: Option<Rewrite>,
+    /// RequestMirror, possibly several.
+    pub mirrors: Vec<Mirror>,
+    /// CORS.
+    pub cors: Option<Cors>,
+}
+
+impl Filters {
+    /// True when no filter is configured.
+    pub fn is_empty(&self) -> bool {
+        self == &Filters::default()
+    }
+}
+
+/// Header edits: `set` replaces, `add` appends, `remove` deletes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeaderModifier {
+    /// Headers to replace (lowercase names).
+    pub set: Vec<(String, String)>,
+    /// Headers to append (lowercase names).
+    pub add: Vec<(String, String)>,
+    /// Headers to delete (lowercase names).
+    pub remove: Vec<String>,
+}
+
+/// RequestRedirect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// `http` or `https`; `None` keeps the request's scheme.
+    pub scheme: Option<String>,
+    /// `None` keeps the request's host (without port).
+    pub hostname: Option<String>,
+    /// `None` follows the spec's port rules (scheme default, else the listener port).
+    pub port: Option<u16>,
+    /// `None` keeps the request path.
+    pub path: Option<PathModifier>,
+    /// 301, 302, 303, 307 or 308.
+    pub status: u16,
+}
+
+/// URLRewrite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rewrite {
+    /// Replaces the Host / `:authority`.
+    pub hostname: Option<String>,
+    /// Replaces the path.
+    pub path: Option<PathModifier>,
+}
+
+/// How a redirect or rewrite changes the path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PathModifier {
+    /// ReplaceFullPath.
+    Full(String),
+    /// ReplacePrefixMatch: `matched` is the rule's PathPrefix (no trailing slash unless `/`).
+    Prefix {
+        /// The prefix the rule matched on.
+        matched: String,
+        /// What replaces it.
+        replacement: String,
+    },
+}
+
+/// RequestMirror: a fire-and-forget copy of the request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mirror {
+    /// Where the copy goes; `None` for an invalid reference (nothing is sent).
+    pub backend: Option<BackendId>,
+    /// Share of requests mirrored: `numerator / denominator`.
+    pub numerator: u32,
+    /// Denominator of the share, at least 1.
+    pub denominator: u32,
+}
+
+/// CORS policy of a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cors {
+    /// Allowed origins: `*`, exact `scheme://host[:port]`, or with a `*` wildcard host label.
+    pub allow_origins: Vec<String>,
+    /// Allowed methods (`*` alone means all).
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers (`*` alone means all).
+    pub allow_headers: Vec<String>,
+    /// Response headers exposed to scripts.
+    pub expose_headers: Vec<String>,
+    /// Preflight cache lifetime in seconds.
+    pub max_age: u32,
+    /// Whether credentials are allowed.
+    pub allow_credentials: bool,
+}
+
+/// Timeouts of a rule in milliseconds; 0 disables the timeout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeouts {
+    /// `timeouts.request`.
+    pub request_ms: Option<u64>,
+    /// `timeouts.backendRequest`.
+    pub backend_request_ms: Option<u64>,
+}

@@ -1,0 +1,242 @@
+//! Checks a freshly decoded table so the engine can trust it.
+//!
+//! Postcard guarantees the shape and UTF-8; this pass checks what the types cannot say:
+//! every id points into its table, every regular expression compiles, and values the engine
+//! relies on (header names, weights, status codes, mirror shares) are in range. The order is
+//! leaves first (regexes, backends) so a message names the first broken reference.
+
+use super::ids::{BackendId, HostGroupId, MatchId, RegexId, RouteId, RuleId};
+use super::model::{
+    Filters, HeaderModifier, HostPattern, Match, PathMatch, PathModifier, RouteTable, StringMatch,
+};
+use super::wire::DecodeError;
+
+/// Validates `table`, returning its regular expressions compiled for whole-value matching.
+pub(super) fn validate(table: &RouteTable) -> Result<Vec<regex_lite::Regex>, DecodeError> {
+    let regexes = table
+        .regexes
+        .iter()
+        .enumerate()
+        .map(|(i, pattern)| {
+            regex_lite::Regex::new(&anchored(pattern)).map_err(|e| {
+                DecodeError::new(format!("regexes[{i}] {pattern:?} does not compile: {e}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let check = Check { table };
+    for (i, backend) in table.backends.iter().enumerate() {
+        if backend.cluster.is_empty() {
+            return Err(DecodeError::new(format!(
+                "backends[{i}] has an empty cluster name"
+            )));
+        }
+    }
+    for (i, route) in table.routes.iter().enumerate() {
+        if route.name.is_empty() {
+            return Err(DecodeError::new(format!("routes[{i}] has an empty name")));
+        }
+    }
+    for (i, rule) in table.rules.iter().enumerate() {
+        let at = format!("rules[{i}]");
+        check.route(&at, rule.route)?;
+        check.filters(&at, &rule.filters)?;
+        for (j, wb) in rule.backends.iter().enumerate() {
+            let at = format!("{at}.backends[{j}]");
+            if let Some(b) = wb.backend {
+                check.backend(&at, b)?;
+            }
+            check.filters(&at, &wb.filters)?;
+        }
+    }
+    for (i, m) in table.matches.iter().enumerate() {
+        check.match_(&format!("matches[{i}]"), m)?;
+    }
+    for (i, group) in table.host_groups.iter().enumerate() {
+        let at = format!("host_groups[{i}]");
+        if let Some(host) = &group.host {
+            check.host(&at, host)?;
+        }
+        for &m in &group.matches {
+            check.match_id(&at, m)?;
+        }
+    }
+    for (i, listener) in table.listeners.iter().enumerate() {
+        let at = format!("listeners[{i}]");
+        if listener.port == 0 {
+            return Err(DecodeError::new(format!("{at} has port 0")));
+        }
+        if let Some(host) = &listener.hostname {
+            check.host(&at, host)?;
+        }
+        for &g in &listener.host_groups {
+            check.host_group(&at, g)?;
+        }
+    }
+    Ok(regexes)
+}
+
+/// Gateway API regular expressions match the whole value, as Envoy's `safe_regex` does.
+pub(crate) fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})$")
+}
+
+struct Check<'t> {
+    table: &'t RouteTable,
+}
+
+fn out_of_range(at: &str, what: &str, id: u32, len: usize) -> DecodeError {
+    DecodeError::new(format!(
+        "{at} refers to {what} {id}, but the table has {len}"
+    ))
+}
+
+impl Check<'_> {
+    fn route(&self, at: &str, id: RouteId) -> Result<(), DecodeError> {
+        in_range(at, "route", id.0, self.table.routes.len())
+    }
+
+    fn rule(&self, at: &str, id: RuleId) -> Result<(), DecodeError> {
+        in_range(at, "rule", id.0, self.table.rules.len())
+    }
+
+    fn backend(&self, at: &str, id: BackendId) -> Result<(), DecodeError> {
+        in_range(at, "backend", id.0, self.table.backends.len())
+    }
+
+    fn regex(&self, at: &str, id: RegexId) -> Result<(), DecodeError> {
+        in_range(at, "regex", id.0, self.table.regexes.len())
+    }
+
+    fn match_id(&self, at: &str, id: MatchId) -> Result<(), DecodeError> {
+        in_range(at, "match", id.0, self.table.matches.len())
+    }
+
+    fn host_group(&self, at: &str, id: HostGroupId) -> Result<(), DecodeError> {
+        in_range(at, "host group", id.0, self.table.host_groups.len())
+    }
+
+    fn host(&self, at: &str, host: &HostPattern) -> Result<(), DecodeError> {
+        let name = match host {
+            HostPattern::Exact(name) => name.as_str(),
+            HostPattern::Wildcard(suffix) => suffix.strip_prefix('.').unwrap_or(""),
+        };
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(DecodeError::new(format!(
+                "{at} has an invalid hostname {host:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn string_match(&self, at: &str, m: &StringMatch) -> Result<(), DecodeError> {
+        match m {
+            StringMatch::Exact(_) => Ok(()),
+            StringMatch::Regex(id) => self.regex(at, *id),
+        }
+    }
+
+    fn match_(&self, at: &str, m: &Match) -> Result<(), DecodeError> {
+        self.rule(at, m.rule)?;
+        match &m.path {
+            PathMatch::Exact(p) | PathMatch::Prefix(p) if !p.starts_with('/') => {
+                return Err(DecodeError::new(format!(
+                    "{at} has path {p:?} that does not start with '/'"
+                )));
+            }
+            PathMatch::Exact(_) | PathMatch::Prefix(_) => {}
+            PathMatch::Regex(id) => self.regex(at, *id)?,
+            PathMatch::Grpc { service, method } => {
+                for part in [service, method].into_iter().flatten() {
+                    self.string_match(at, part)?;
+                }
+            }
+        }
+        for h in &m.headers {
+            lowercase_name(at, &h.name)?;
+            self.string_match(at, &h.value)?;
+        }
+        for q in &m.query {
+            if q.name.is_empty() {
+                return Err(DecodeError::new(format!("{at} has an empty query name")));
+            }
+            self.string_match(at, &q.value)?;
+        }
+        Ok(())
+    }
+
+    fn filters(&self, at: &str, f: &Filters) -> Result<(), DecodeError> {
+        for modifier in [&f.request_headers, &f.response_headers]
+            .into_iter()
+            .flatten()
+        {
+            header_modifier(at, modifier)?;
+        }
+        if let Some(r) = &f.redirect {
+            if !matches!(r.status, 301 | 302 | 303 | 307 | 308) {
+                return Err(DecodeError::new(format!(
+                    "{at} redirects with status {}, expected 301, 302, 303, 307 or 308",
+                    r.status
+                )));
+            }
+            if let Some(p) = &r.path {
+                path_modifier(at, p)?;
+            }
+        }
+        if let Some(p) = f.rewrite.as_ref().and_then(|r| r.path.as_ref()) {
+            path_modifier(at, p)?;
+        }
+        for m in &f.mirrors {
+            if let Some(b) = m.backend {
+                self.backend(at, b)?;
+            }
+            if m.denominator == 0 || m.numerator > m.denominator {
+                return Err(DecodeError::new(format!(
+                    "{at} mirrors {}/{} of requests, expected a fraction between 0 and 1",
+                    m.numerator, m.denominator
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn in_range(at: &str, what: &str, id: u32, len: usize) -> Result<(), DecodeError> {
+    if (id as usize) < len {
+        Ok(())
+    } else {
+        Err(out_of_range(at, what, id, len))
+    }
+}
+
+fn lowercase_name(at: &str, name: &str) -> Result<(), DecodeError> {
+    if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase() || b <= b' ') {
+        return Err(DecodeError::new(format!(
+            "{at} has an invalid header name {name:?}"
+        )));
+    }
+    Ok(())
+}
+
+fn header_modifier(at: &str, m: &HeaderModifier) -> Result<(), DecodeError> {
+    for (name, _) in m.set.iter().chain(&m.add) {
+        lowercase_name(at, name)?;
+    }
+    for name in &m.remove {
+        lowercase_name(at, name)?;
+    }
+    Ok(())
+}
+
+fn path_modifier(at: &str, p: &PathModifier) -> Result<(), DecodeError> {
+    let matched = match p {
+        PathModifier::Full(_) => return Ok(()),
+        PathModifier::Prefix { matched, .. } => matched,
+    };
+    if matched.starts_with('/') {
+        Ok(())
+    } else {
+        Err(DecodeError::new(format!(
+            "{at} replaces prefix {matched:?} that does not start with '/'"
+        )))
+    }
+}

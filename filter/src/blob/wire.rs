@@ -1,0 +1,133 @@
+//! The envelope: header, checksum and postcard payload.
+
+use core::fmt;
+
+use super::model::RouteTable;
+use super::validate::validate;
+
+/// The first four bytes of every blob.
+pub const MAGIC: [u8; 4] = *b"GWSM";
+/// The payload format this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Size of the fixed header in bytes.
+pub const HEADER_LEN: usize = 16;
+
+/// Why a blob was refused. The message says what was expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    message: String,
+}
+
+impl DecodeError {
+    pub(super) fn new(message: impl Into<String>) -> Self {
+        DecodeError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Serializes a table into a blob.
+///
+/// # Errors
+/// Only if postcard cannot encode the table, which does not happen for owned data; the
+/// result is kept fallible so callers never need to unwrap.
+pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
+    let payload = postcard::to_allocvec(table)
+        .map_err(|e| DecodeError::new(format!("cannot encode route table: {e}")))?;
+    let len = u32::try_from(payload.len())
+        .map_err(|_| DecodeError::new("route table larger than 4 GiB"))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Reads and validates a blob.
+///
+/// # Errors
+/// A [`DecodeError`] for a short or oversized input, a wrong magic, a newer or unknown format
+/// version, unknown flags, a length or checksum mismatch, a payload postcard cannot read, or a
+/// table whose references, strings or regular expressions are invalid.
+pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
+    decode_compiled(bytes).map(|(table, _)| table)
+}
+
+/// Like [`decode`], also returning the table's regular expressions compiled, in
+/// [`RouteTable::regexes`] order, so the engine does not compile them twice.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_compiled(bytes: &[u8]) -> Result<(RouteTable, Vec<regex_lite::Regex>), DecodeError> {
+    let payload = read_header(bytes)?;
+    let (table, rest) = postcard::take_from_bytes::<RouteTable>(payload)
+        .map_err(|e| DecodeError::new(format!("payload is not a valid route table: {e}")))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::new(format!(
+            "payload has {} trailing bytes after the route table",
+            rest.len()
+        )));
+    }
+    let regexes = validate(&table)?;
+    Ok((table, regexes))
+}
+
+fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(DecodeError::new(format!(
+            "blob is {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    let (header, payload) = bytes.split_at(HEADER_LEN);
+    if header[0..4] != MAGIC {
+        return Err(DecodeError::new(format!(
+            "not a gatewasm blob: expected magic {:?}, found {:02x?}",
+            "GWSM",
+            &header[0..4]
+        )));
+    }
+    let version = u16::from_le_bytes([header[4], header[5]]);
+    if version != FORMAT_VERSION {
+        let hint = if version > FORMAT_VERSION {
+            "; it was compiled by a newer gatewasm: upgrade the filter .wasm first"
+        } else {
+            ""
+        };
+        return Err(DecodeError::new(format!(
+            "blob format version {version} is not supported (this filter reads version {FORMAT_VERSION}){hint}"
+        )));
+    }
+    let flags = u16::from_le_bytes([header[6], header[7]]);
+    if flags != 0 {
+        return Err(DecodeError::new(format!(
+            "blob sets unknown flags {flags:#06x}"
+        )));
+    }
+    let declared = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
+    if declared != payload.len() {
+        return Err(DecodeError::new(format!(
+            "blob header declares a {declared}-byte payload, found {} bytes (truncated or padded)",
+            payload.len()
+        )));
+    }
+    let expected = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+    let found = crc32fast::hash(payload);
+    if expected != found {
+        return Err(DecodeError::new(format!(
+            "blob checksum mismatch: header says {expected:#010x}, payload hashes to {found:#010x} (corrupted in transit?)"
+        )));
+    }
+    Ok(payload)
+}

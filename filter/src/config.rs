@@ -1,0 +1,111 @@
+//! The plugin configuration: how the route table and options reach the filter.
+//!
+//! Envoy hands the filter the bytes of its `configuration` field. Two shapes are accepted:
+//! * the raw blob (a `google.protobuf.BytesValue`), recognised by its magic;
+//! * JSON text (a `google.protobuf.StringValue`, which is what Envoy Gateway's
+//!   EnvoyExtensionPolicy `config` and Istio's WasmPlugin `pluginConfig` deliver):
+//!   `{"blob": "<base64>", "clusterHeader": "...", "failOpen": false}`.
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::blob::MAGIC;
+use crate::engine::Router;
+
+/// The header Envoy's catch-all route reads the cluster name from, unless configured.
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-gatewasm-cluster";
+
+/// A loaded configuration.
+#[derive(Debug)]
+pub struct PluginConfig {
+    /// The routing engine over the decoded table.
+    pub router: Router,
+    /// Request header that carries the chosen cluster to Envoy's router.
+    pub cluster_header: String,
+    /// What to do when the filter cannot do its job for a request (host call failure):
+    /// `true` passes the request on untouched, `false` answers 503.
+    pub fail_open: bool,
+}
+
+/// Why a configuration was refused. `fail_open` is the setting the configuration asked for,
+/// when it could be read that far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// What is wrong, in one line.
+    pub message: String,
+    /// The requested failure mode, if known.
+    pub fail_open: Option<bool>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JsonConfig {
+    blob: String,
+    #[serde(default)]
+    cluster_header: Option<String>,
+    #[serde(default)]
+    fail_open: bool,
+}
+
+/// Parses the plugin configuration bytes (`None` when Envoy passed none).
+///
+/// # Errors
+/// A [`ConfigError`] naming what is missing or malformed.
+pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
+    let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| ConfigError {
+        message:
+            "no plugin configuration: expected a gatewasm blob or JSON {\"blob\": \"<base64>\"}"
+                .into(),
+        fail_open: None,
+    })?;
+    if bytes.starts_with(&MAGIC) {
+        return with_blob(bytes, DEFAULT_CLUSTER_HEADER.to_owned(), false);
+    }
+    let json: JsonConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError {
+        message: format!("plugin configuration is neither a gatewasm blob nor valid JSON: {e}"),
+        fail_open: None,
+    })?;
+    let fail = |message: String| ConfigError {
+        message,
+        fail_open: Some(json.fail_open),
+    };
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(json.blob.trim())
+        .map_err(|e| fail(format!("\"blob\" is not valid base64: {e}")))?;
+    let header = match json.cluster_header {
+        Some(h)
+            if h.is_empty()
+                || h.bytes()
+                    .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) =>
+        {
+            return Err(fail(format!(
+                "\"clusterHeader\" {h:?} is not a valid header name"
+            )));
+        }
+        Some(h) => h.to_ascii_lowercase(),
+        None => DEFAULT_CLUSTER_HEADER.to_owned(),
+    };
+    with_blob(&blob, header, json.fail_open)
+}
+
+fn with_blob(
+    blob: &[u8],
+    cluster_header: String,
+    fail_open: bool,
+) -> Result<PluginConfig, ConfigError> {
+    let router = Router::from_blob(blob).map_err(|e| ConfigError {
+        message: format!("invalid route blob: {e}"),
+        fail_open: Some(fail_open),
+    })?;
+    Ok(PluginConfig {
+        router,
+        cluster_header,
+        fail_open,
+    })
+}

@@ -1,0 +1,258 @@
+//! What the engine decided, and how a matched rule turns into that decision.
+
+use super::path::{self, Target};
+use super::{Dice, Request, Router};
+use crate::blob::{
+    Filters, HeaderModifier, MatchId, PathModifier, Redirect, RuleId, Timeouts, WeightedBackend,
+};
+
+/// The outcome of evaluating one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision<'r> {
+    /// Send the request upstream.
+    Forward(Forward<'r>),
+    /// Answer locally (no route, invalid backend, redirect, misdirected, bad request).
+    Reply(Reply),
+}
+
+/// Forward the request to a cluster, with the edits the rule asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward<'r> {
+    /// The rule that matched.
+    pub rule: RuleId,
+    /// The match that selected the rule.
+    pub matched: MatchId,
+    /// Position of the chosen backendRef in the rule.
+    pub backend_index: usize,
+    /// The Envoy cluster to send to.
+    pub cluster: &'r str,
+    /// New `:path` when it differs from the request's (normalisation or rewrite).
+    pub path: Option<String>,
+    /// New `:authority` (URLRewrite hostname).
+    pub authority: Option<String>,
+    /// Request header edits in the order they apply (rule, then backendRef).
+    pub request_headers: Vec<&'r HeaderModifier>,
+    /// Response header edits in the order they apply (rule, then backendRef).
+    pub response_headers: Vec<&'r HeaderModifier>,
+    /// Clusters that receive a fire-and-forget copy of the request.
+    pub mirrors: Vec<&'r str>,
+    /// Timeouts for Envoy's router.
+    pub timeouts: Timeouts,
+}
+
+/// A response the filter sends itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Why the filter answers.
+    pub reason: ReplyReason,
+    /// HTTP status.
+    pub status: u16,
+    /// gRPC status for gRPC requests (Envoy turns the reply into a trailers-only response).
+    pub grpc_status: Option<u32>,
+    /// Extra response headers (e.g. `location`).
+    pub headers: Vec<(String, String)>,
+    /// The rule that produced the reply, if one matched.
+    pub rule: Option<RuleId>,
+}
+
+/// Why the filter answered a request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyReason {
+    /// The request target could not be normalised (400).
+    BadRequest,
+    /// No listener on the destination port takes the Host (404).
+    NoListener,
+    /// HTTPS: the Host belongs to another listener than the SNI (421).
+    Misdirected,
+    /// No rule matched (404; gRPC UNIMPLEMENTED).
+    NoRoute,
+    /// The chosen backendRef is invalid (500; gRPC UNAVAILABLE).
+    InvalidBackend,
+    /// The rule has no backend to send to (500; gRPC UNAVAILABLE).
+    NoBackends,
+    /// RequestRedirect.
+    Redirect,
+    /// The filter could not do its job (a host call failed) and fails closed (503).
+    Internal,
+}
+
+impl ReplyReason {
+    /// Short name used in logs and Envoy's response code details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyReason::BadRequest => "gatewasm_bad_request",
+            ReplyReason::NoListener => "gatewasm_no_listener",
+            ReplyReason::Misdirected => "gatewasm_misdirected",
+            ReplyReason::NoRoute => "gatewasm_no_route",
+            ReplyReason::InvalidBackend => "gatewasm_invalid_backend",
+            ReplyReason::NoBackends => "gatewasm_no_backends",
+            ReplyReason::Redirect => "gatewasm_redirect",
+            ReplyReason::Internal => "gatewasm_internal_error",
+        }
+    }
+
+    fn status(self) -> u16 {
+        match self {
+            ReplyReason::BadRequest => 400,
+            ReplyReason::NoListener | ReplyReason::NoRoute => 404,
+            ReplyReason::Misdirected => 421,
+            ReplyReason::InvalidBackend | ReplyReason::NoBackends => 500,
+            ReplyReason::Redirect => 302,
+            ReplyReason::Internal => 503,
+        }
+    }
+
+    fn grpc_status(self) -> Option<u32> {
+        match self {
+            ReplyReason::NoListener | ReplyReason::NoRoute => Some(12),
+            ReplyReason::InvalidBackend | ReplyReason::NoBackends | ReplyReason::Internal => {
+                Some(14)
+            }
+            ReplyReason::BadRequest => Some(13),
+            ReplyReason::Misdirected | ReplyReason::Redirect => None,
+        }
+    }
+}
+
+impl Reply {
+    /// The standard reply for `reason`; the status follows the reason.
+    pub fn new(reason: ReplyReason, req: &Request<'_>) -> Reply {
+        Reply {
+            reason,
+            status: reason.status(),
+            grpc_status: req.is_grpc().then(|| reason.grpc_status()).flatten(),
+            headers: Vec::new(),
+            rule: None,
+        }
+    }
+
+    fn for_rule(reason: ReplyReason, req: &Request<'_>, rule: RuleId) -> Reply {
+        Reply {
+            rule: Some(rule),
+            ..Reply::new(reason, req)
+        }
+    }
+}
+
+/// Turns the matched rule into a decision.
+pub(super) fn decide<'r>(
+    router: &'r Router,
+    matched: MatchId,
+    req: &Request<'_>,
+    host: &str,
+    target: &Target<'_>,
+    dice: &mut Dice,
+) -> Decision<'r> {
+    let table = router.table();
+    let rule_id = table.matches[matched].rule;
+    let rule = &table.rules[rule_id];
+    if let Some(redirect) = &rule.filters.redirect {
+        return Decision::Reply(redirect_reply(redirect, req, host, target, rule_id));
+    }
+    let Some(backend_index) = pick_backend(&rule.backends, dice) else {
+        return Decision::Reply(Reply::for_rule(ReplyReason::NoBackends, req, rule_id));
+    };
+    let chosen = &rule.backends[backend_index];
+    if let Some(redirect) = &chosen.filters.redirect {
+        return Decision::Reply(redirect_reply(redirect, req, host, target, rule_id));
+    }
+    let Some(backend) = chosen.backend else {
+        return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
+    };
+    let layers = [&rule.filters, &chosen.filters];
+    let rewrite = layers.iter().rev().find_map(|f| f.rewrite.as_ref());
+    let new_path = rewrite
+        .and_then(|r| r.path.as_ref())
+        .map(|m| modified_path(m, &target.path))
+        .unwrap_or_else(|| target.path.clone());
+    let full_path = format!("{new_path}{}", target.query);
+    let mirrors = layers
+        .iter()
+        .flat_map(|f| f.mirrors.iter())
+        .filter(|m| dice.chance(m.numerator, m.denominator))
+        .filter_map(|m| m.backend)
+        .map(|b| table.backends[b].cluster.as_str())
+        .collect();
+    Decision::Forward(Forward {
+        rule: rule_id,
+        matched,
+        backend_index,
+        cluster: &table.backends[backend].cluster,
+        path: (full_path != req.path).then_some(full_path),
+        authority: rewrite.and_then(|r| r.hostname.clone()),
+        request_headers: modifiers(&layers, |f| f.request_headers.as_ref()),
+        response_headers: modifiers(&layers, |f| f.response_headers.as_ref()),
+        mirrors,
+        timeouts: rule.timeouts,
+    })
+}
+
+fn modifiers<'r>(
+    layers: &[&'r Filters; 2],
+    pick: impl Fn(&'r Filters) -> Option<&'r HeaderModifier>,
+) -> Vec<&'r HeaderModifier> {
+    layers.iter().filter_map(|f| pick(f)).collect()
+}
+
+/// Weighted choice over the backendRefs; `None` when there is nothing to choose from (no
+/// backendRefs, or every weight is 0).
+fn pick_backend(backends: &[WeightedBackend], dice: &mut Dice) -> Option<usize> {
+    let total: u64 = backends.iter().map(|b| u64::from(b.weight)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut roll = dice.below(total);
+    backends.iter().position(|b| {
+        let w = u64::from(b.weight);
+        if roll < w {
+            true
+        } else {
+            roll -= w;
+            false
+        }
+    })
+}
+
+fn modified_path(m: &PathModifier, current: &str) -> String {
+    match m {
+        PathModifier::Full(p) => p.clone(),
+        PathModifier::Prefix {
+            matched,
+            replacement,
+        } => path::replace_prefix(current, matched, replacement),
+    }
+}
+
+fn redirect_reply(
+    r: &Redirect,
+    req: &Request<'_>,
+    host: &str,
+    target: &Target<'_>,
+    rule: RuleId,
+) -> Reply {
+    let scheme = r.scheme.as_deref().unwrap_or(req.scheme);
+    let port = r.port.unwrap_or(match r.scheme.as_deref() {
+        Some("https") => 443,
+        Some(_) => 80,
+        None => req.port,
+    });
+    let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
+    let hostname = r.hostname.as_deref().unwrap_or(host);
+    let path = r
+        .path
+        .as_ref()
+        .map(|m| modified_path(m, &target.path))
+        .unwrap_or_else(|| target.path.clone());
+    let location = if default_port {
+        format!("{scheme}://{hostname}{path}{}", target.query)
+    } else {
+        format!("{scheme}://{hostname}:{port}{path}{}", target.query)
+    };
+    Reply {
+        reason: ReplyReason::Redirect,
+        status: r.status,
+        grpc_status: None,
+        headers: vec![("location".to_owned(), location)],
+        rule: Some(rule),
+    }
+}

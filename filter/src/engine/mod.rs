@@ -1,0 +1,109 @@
+//! The routing engine: given a decoded route table and a request, decide what happens.
+//!
+//! This is the single source of routing semantics. The proxy-wasm glue, the CLI's
+//! `gatewasm test` and `gatewasm explain` all call [`Router::evaluate`]; none of them decide
+//! anything themselves.
+//!
+//! Evaluation order (the invariants the compiler's `lower` stage relies on):
+//! 1. Normalise the path (RFC 3986); a malformed target is a 400.
+//! 2. Pick the listener on the destination port: the most specific listener hostname that
+//!    covers the Host, else the hostname-less one. On HTTPS the SNI picks the listener and a
+//!    Host that belongs to another listener is misdirected (421).
+//! 3. Walk the listener's host groups in the stored order (most specific hostname first),
+//!    skipping groups whose hostname does not cover the Host, and within a group the matches
+//!    in the stored (precedence) order. The first match whose every condition holds decides
+//!    the rule. Nothing matched: 404 (gRPC: UNIMPLEMENTED).
+//! 4. The rule's filters and a weighted backend choice give the [`Decision`].
+
+mod decision;
+mod dice;
+mod host;
+mod matcher;
+pub mod path;
+mod request;
+
+pub use decision::{Decision, Forward, Reply, ReplyReason};
+pub use dice::Dice;
+pub use host::request_host;
+pub use request::{query_param, HeaderList, Request};
+
+use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
+
+/// A validated route table ready to evaluate requests.
+#[derive(Debug)]
+pub struct Router {
+    table: RouteTable,
+    regexes: Vec<regex_lite::Regex>,
+}
+
+impl Router {
+    /// Decodes and validates a blob.
+    ///
+    /// # Errors
+    /// Whatever [`blob::decode`] refuses.
+    pub fn from_blob(bytes: &[u8]) -> Result<Router, DecodeError> {
+        let (table, regexes) = blob::decode_compiled(bytes)?;
+        Ok(Router { table, regexes })
+    }
+
+    /// The decoded table (for explanations and tests).
+    pub fn table(&self) -> &RouteTable {
+        &self.table
+    }
+
+    /// Decides what to do with `req`. `dice` supplies the randomness for weighted backends
+    /// and mirror percentages.
+    pub fn evaluate(&self, req: &Request<'_>, dice: &mut Dice) -> Decision<'_> {
+        let target = match path::normalize(req.path) {
+            Ok(t) => t,
+            Err(_) => return Decision::Reply(Reply::new(ReplyReason::BadRequest, req)),
+        };
+        let host = host::request_host(req.authority);
+        let listener = match self.select_listener(req, &host) {
+            Ok(l) => l,
+            Err(reason) => return Decision::Reply(Reply::new(reason, req)),
+        };
+        match self.find_match(listener, &host, &target.path, target.query, req) {
+            Some(m) => decision::decide(self, m, req, &host, &target, dice),
+            None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
+        }
+    }
+
+    fn select_listener(&self, req: &Request<'_>, host: &str) -> Result<ListenerId, ReplyReason> {
+        let listeners = &self.table.listeners;
+        let by_host = host::best_listener(listeners, req.port, host);
+        let Some(sni) = req.sni.filter(|s| !s.is_empty()) else {
+            return by_host.ok_or(ReplyReason::NoListener);
+        };
+        let by_sni = host::best_listener(listeners, req.port, &host::request_host(sni));
+        match (by_sni, by_host) {
+            (Some(s), Some(h)) if s != h && listeners[s].tls => Err(ReplyReason::Misdirected),
+            (Some(s), Some(_)) => Ok(s),
+            (_, None) => Err(ReplyReason::NoListener),
+            (None, Some(h)) => Ok(h),
+        }
+    }
+
+    /// The first match in precedence order that holds for the request.
+    pub(crate) fn find_match(
+        &self,
+        listener: ListenerId,
+        host: &str,
+        path: &str,
+        query: &str,
+        req: &Request<'_>,
+    ) -> Option<MatchId> {
+        let t = &self.table;
+        t.listeners[listener]
+            .host_groups
+            .iter()
+            .map(|&g| &t.host_groups[g])
+            .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
+            .flat_map(|g| g.matches.iter().copied())
+            .find(|&m| matcher::holds(self, &t.matches[m], path, query, req))
+    }
+
+    pub(crate) fn regex(&self, id: blob::RegexId) -> &regex_lite::Regex {
+        &self.regexes[id.index()]
+    }
+}

@@ -1,0 +1,95 @@
+//! The request as the engine sees it: connection facts plus the headers rules may name.
+
+/// Request headers as the proxy hands them over: lowercase names, values as raw bytes,
+/// repeated names as separate entries in arrival order.
+pub type HeaderList = [(String, Vec<u8>)];
+
+/// What the engine needs to know about one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Destination port of the downstream connection (selects the listener).
+    pub port: u16,
+    /// TLS SNI of the downstream connection, if any.
+    pub sni: Option<&'a str>,
+    /// `:scheme`.
+    pub scheme: &'a str,
+    /// `:authority` (the Host header).
+    pub authority: &'a str,
+    /// `:method`.
+    pub method: &'a str,
+    /// `:path`, including the query.
+    pub path: &'a str,
+    /// All request headers.
+    pub headers: &'a HeaderList,
+}
+
+impl Request<'_> {
+    /// The first value of a header; `name` must be lowercase.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// True for gRPC calls (`content-type: application/grpc[+proto|...]`).
+    pub fn is_grpc(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|v| v.starts_with(b"application/grpc"))
+    }
+}
+
+/// The first value of query parameter `name` in `query` (with or without the leading `?`),
+/// percent-decoded. Names compare case-sensitively after decoding.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| Some((hexval(*bytes.get(i + 1)?)?, hexval(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match decoded {
+            Some((hi, lo)) => {
+                out.push(hi * 16 + lo);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_query_value_wins_and_is_decoded() {
+        assert_eq!(query_param("?a=1&b=2&a=3", "a").as_deref(), Some("1"));
+        assert_eq!(query_param("a%20b=x%2Fy", "a b").as_deref(), Some("x/y"));
+        assert_eq!(query_param("?flag&x=1", "flag").as_deref(), Some(""));
+        assert_eq!(query_param("?A=1", "a"), None);
+        assert_eq!(query_param("", "a"), None);
+    }
+}

@@ -1,0 +1,22 @@
+//! gatewasm's filter crate: Gateway API routing evaluated inside a proxy.
+//!
+//! * [`blob`] — the compiled route table and its versioned, checksummed wire format. The
+//!   compiler writes it; everything else reads it through [`blob::decode`].
+//! * [`engine`] — plain Rust routing semantics: given a table and a request, a
+//!   [`engine::Decision`]. The single source of truth for what a request does.
+//! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
+//! * [`stream`] — one HTTP stream's handling against an abstract [`stream::Host`]: read the
+//!   request, ask the engine, apply the decision. The proxy-wasm glue and the CLI's native
+//!   test runner both drive it, so they cannot disagree.
+//! * `proxy` (wasm32 only) — the thin proxy-wasm adapter that implements [`stream::Host`]
+//!   with the SDK's host calls.
+
+#![deny(missing_docs)]
+
+pub mod blob;
+pub mod config;
+pub mod engine;
+pub mod stream;
+
+#[cfg(target_arch = "wasm32")]
+mod proxy;

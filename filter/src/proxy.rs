@@ -1,0 +1,258 @@
+//! The proxy-wasm adapter: SDK callbacks in, [`crate::stream`] calls out.
+//!
+//! Only host calls that return `Result` are used, so a host that refuses something (a map
+//! that is no longer available, an unknown cluster) becomes a [`HostError`] and follows the
+//! fail-open / fail-closed setting instead of trapping the VM.
+
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::rc::Rc;
+use std::time::Duration;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{
+    Action, BufferType, ContextType, GrpcStatusCode, LogLevel, MapType, Status,
+};
+
+use crate::config::{self, PluginConfig};
+use crate::engine::{Dice, Reply};
+use crate::stream::{Host, HostError, Side, Stream, Verdict};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+/// What a root context holds: a loaded configuration, or the failure mode to keep after a
+/// refused one.
+enum State {
+    Ready(Rc<PluginConfig>),
+    Refused { fail_open: bool },
+}
+
+struct Root {
+    state: State,
+    dice: Rc<RefCell<Dice>>,
+}
+
+impl Default for Root {
+    fn default() -> Self {
+        // std's RandomState draws from the host's random_get, so a test host with a fixed
+        // seed makes weighted choices repeatable.
+        let seed = RandomState::new().hash_one(0x6761_7465_7761_736d_u64);
+        Root {
+            state: State::Refused { fail_open: false },
+            dice: Rc::new(RefCell::new(Dice::new(seed))),
+        }
+    }
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+            .ok()
+            .flatten();
+        match config::parse(bytes.as_deref()) {
+            Ok(cfg) => {
+                let t = cfg.router.table();
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "gatewasm: loaded routes for gateway {}: {} listeners, {} routes, {} rules, {} backends",
+                        t.gateway,
+                        t.listeners.len(),
+                        t.routes.len(),
+                        t.rules.len(),
+                        t.backends.len()
+                    ),
+                );
+                self.state = State::Ready(Rc::new(cfg));
+                true
+            }
+            Err(e) => {
+                let fail_open = e.fail_open.unwrap_or(false);
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "gatewasm: refusing configuration ({}): {e}",
+                        if fail_open {
+                            "fail-open"
+                        } else {
+                            "fail-closed"
+                        }
+                    ),
+                );
+                self.state = State::Refused { fail_open };
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let config = match &self.state {
+            State::Ready(cfg) => Ok(Rc::clone(cfg)),
+            State::Refused { fail_open } => Err(*fail_open),
+        };
+        Some(Box::new(Http {
+            config,
+            dice: Rc::clone(&self.dice),
+            stream: Stream::default(),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Http {
+    /// The configuration, or the failure mode when there is none.
+    config: Result<Rc<PluginConfig>, bool>,
+    dice: Rc<RefCell<Dice>>,
+    stream: Stream,
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let config = match &self.config {
+            Ok(cfg) => Rc::clone(cfg),
+            Err(true) => return Action::Continue,
+            Err(false) => {
+                let _ = SdkHost.send_reply(&Reply {
+                    reason: crate::engine::ReplyReason::Internal,
+                    status: 503,
+                    grpc_status: None,
+                    headers: Vec::new(),
+                    rule: None,
+                });
+                return Action::Pause;
+            }
+        };
+        let Ok(mut dice) = self.dice.try_borrow_mut() else {
+            return Action::Continue;
+        };
+        action(
+            self.stream
+                .on_request_headers(&config, &mut dice, &mut SdkHost),
+        )
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        match &self.config {
+            Ok(cfg) => action(self.stream.on_response_headers(cfg, &mut SdkHost)),
+            Err(_) => Action::Continue,
+        }
+    }
+}
+
+fn action(v: Verdict) -> Action {
+    match v {
+        Verdict::Continue => Action::Continue,
+        Verdict::Stop => Action::Pause,
+    }
+}
+
+fn log(level: LogLevel, message: &str) {
+    let _ = hostcalls::log(level, message);
+}
+
+/// [`Host`] over the SDK's `Result`-returning host calls.
+struct SdkHost;
+
+fn host_err(what: &str) -> impl Fn(Status) -> HostError + '_ {
+    move |status| HostError(format!("{what}: {status:?}"))
+}
+
+fn map(side: Side) -> MapType {
+    match side {
+        Side::Request => MapType::HttpRequestHeaders,
+        Side::Response => MapType::HttpResponseHeaders,
+    }
+}
+
+impl Host for SdkHost {
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(host_err("request headers"))
+    }
+
+    fn destination_port(&mut self) -> Result<Option<u16>, HostError> {
+        let bytes = hostcalls::get_property(vec!["destination", "port"])
+            .map_err(host_err("destination.port"))?;
+        Ok(bytes
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .and_then(|b| u16::try_from(i64::from_le_bytes(b)).ok()))
+    }
+
+    fn sni(&mut self) -> Result<Option<String>, HostError> {
+        let bytes = hostcalls::get_property(vec!["connection", "requested_server_name"])
+            .map_err(host_err("connection.requested_server_name"))?;
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    fn set_header(&mut self, side: Side, name: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_map_value_bytes(map(side), name, Some(value)).map_err(host_err(name))
+    }
+
+    fn add_header(&mut self, side: Side, name: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::add_map_value_bytes(map(side), name, value).map_err(host_err(name))
+    }
+
+    fn remove_header(&mut self, side: Side, name: &str) -> Result<(), HostError> {
+        hostcalls::remove_map_value(map(side), name).map_err(host_err(name))
+    }
+
+    fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
+        if let Some(code) = reply.grpc_status {
+            let headers: Vec<(&str, &[u8])> = reply
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()))
+                .collect();
+            return hostcalls::send_grpc_response(
+                grpc_code(code),
+                Some(reply.reason.as_str()),
+                headers,
+            )
+            .map_err(host_err("local reply"));
+        }
+        let headers: Vec<(&str, &str)> = reply
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        hostcalls::send_http_response(u32::from(reply.status), headers, None)
+            .map_err(host_err("local reply"))
+    }
+
+    fn dispatch_mirror(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &[u8])],
+        timeout: Duration,
+    ) -> Result<(), HostError> {
+        // The SDK's http call takes text headers; a header that is not UTF-8 is left off the
+        // copy rather than failing the mirror.
+        let text: Vec<(&str, &str)> = headers
+            .iter()
+            .filter_map(|(n, v)| std::str::from_utf8(v).ok().map(|v| (*n, v)))
+            .collect();
+        hostcalls::dispatch_http_call(cluster, text, None, vec![], timeout)
+            .map(|_| ())
+            .map_err(host_err("mirror"))
+    }
+}
+
+fn grpc_code(code: u32) -> GrpcStatusCode {
+    match code {
+        12 => GrpcStatusCode::Unimplemented,
+        13 => GrpcStatusCode::Internal,
+        14 => GrpcStatusCode::Unavailable,
+        _ => GrpcStatusCode::Unknown,
+    }
+}

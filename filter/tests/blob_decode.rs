@@ -1,0 +1,243 @@
+//! The decoder treats blobs as hostile: every malformed input is refused with a precise
+//! message, and none panics.
+
+// Integration tests are their own crate: the filter's no-panic lints guard the library, not
+// the assertions that check it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatewasm_filter::blob::{
+    self, Backend, BackendId, HostGroup, HostGroupId, HostPattern, Listener, Match, MatchId,
+    PathMatch, RegexId, Route, RouteId, RouteKind, RouteTable, Rule, RuleId, StringMatch,
+    WeightedBackend, FORMAT_VERSION, HEADER_LEN,
+};
+
+fn sample() -> RouteTable {
+    RouteTable {
+        gateway: "default/gw".into(),
+        listeners: vec![Listener {
+            name: "http".into(),
+            port: 80,
+            tls: false,
+            hostname: None,
+            host_groups: vec![HostGroupId(0)],
+        }],
+        host_groups: vec![HostGroup {
+            host: Some(HostPattern::Exact("app.example.com".into())),
+            matches: vec![MatchId(0)],
+        }],
+        matches: vec![Match {
+            rule: RuleId(0),
+            path: PathMatch::Prefix("/api".into()),
+            method: None,
+            headers: vec![blob::HeaderMatch {
+                name: "x-env".into(),
+                value: StringMatch::Regex(RegexId(0)),
+            }],
+            query: vec![],
+        }],
+        rules: vec![Rule {
+            route: RouteId(0),
+            index: 0,
+            name: None,
+            filters: Default::default(),
+            backends: vec![WeightedBackend {
+                weight: 1,
+                backend: Some(BackendId(0)),
+                filters: Default::default(),
+            }],
+            timeouts: Default::default(),
+        }],
+        routes: vec![Route {
+            kind: RouteKind::Http,
+            namespace: "default".into(),
+            name: "app".into(),
+            source: "routes.yaml:1".into(),
+        }],
+        backends: vec![Backend {
+            namespace: "default".into(),
+            name: "api".into(),
+            port: 8080,
+            cluster: "default/api:8080".into(),
+        }],
+        regexes: vec!["prod|staging".into()],
+    }
+}
+
+fn err(bytes: &[u8]) -> String {
+    blob::decode(bytes)
+        .expect_err("must be refused")
+        .to_string()
+}
+
+fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+    let len = (bytes.len() - HEADER_LEN) as u32;
+    bytes[8..12].copy_from_slice(&len.to_le_bytes());
+    bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+fn encode_raw(table: &RouteTable) -> Vec<u8> {
+    let mut bytes = b"GWSM".to_vec();
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&[0; 10]);
+    bytes.extend_from_slice(&postcard::to_allocvec(table).expect("encodes"));
+    reseal(bytes)
+}
+
+#[test]
+fn round_trips() {
+    let table = sample();
+    let bytes = blob::encode(&table).expect("encodes");
+    assert_eq!(&bytes[..4], b"GWSM");
+    assert_eq!(blob::decode(&bytes).expect("decodes"), table);
+}
+
+#[test]
+fn refuses_short_input() {
+    assert_eq!(err(b""), "blob is 0 bytes, shorter than the 16-byte header");
+    assert_eq!(
+        err(b"GWSM"),
+        "blob is 4 bytes, shorter than the 16-byte header"
+    );
+}
+
+#[test]
+fn refuses_wrong_magic() {
+    let mut bytes = blob::encode(&sample()).expect("encodes");
+    bytes[0] = b'X';
+    assert!(
+        err(&bytes).starts_with("not a gatewasm blob: expected magic"),
+        "{}",
+        err(&bytes)
+    );
+}
+
+#[test]
+fn refuses_newer_versions_with_advice() {
+    let mut bytes = blob::encode(&sample()).expect("encodes");
+    bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(
+        err(&bytes),
+        "blob format version 2 is not supported (this filter reads version 1); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
+    );
+}
+
+#[test]
+fn refuses_unknown_flags() {
+    let mut bytes = blob::encode(&sample()).expect("encodes");
+    bytes[6] = 1;
+    assert_eq!(err(&bytes), "blob sets unknown flags 0x0001");
+}
+
+#[test]
+fn refuses_truncation() {
+    let bytes = blob::encode(&sample()).expect("encodes");
+    let cut = &bytes[..bytes.len() - 3];
+    assert!(err(cut).contains("truncated or padded"), "{}", err(cut));
+}
+
+#[test]
+fn refuses_every_flipped_payload_byte() {
+    let bytes = blob::encode(&sample()).expect("encodes");
+    for i in HEADER_LEN..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x20;
+        assert!(
+            err(&bad).starts_with("blob checksum mismatch"),
+            "byte {i}: {}",
+            err(&bad)
+        );
+    }
+}
+
+#[test]
+fn refuses_garbage_payload_with_a_valid_envelope() {
+    let mut bytes = blob::encode(&sample()).expect("encodes");
+    bytes.truncate(HEADER_LEN);
+    bytes.extend_from_slice(&[0xff; 7]);
+    assert!(err(&reseal(bytes)).starts_with("payload is not a valid route table"));
+}
+
+#[test]
+fn refuses_trailing_payload_bytes() {
+    let mut bytes = blob::encode(&sample()).expect("encodes");
+    bytes.push(0);
+    assert_eq!(
+        err(&reseal(bytes)),
+        "payload has 1 trailing bytes after the route table"
+    );
+}
+
+#[test]
+fn refuses_dangling_ids() {
+    let mut t = sample();
+    t.matches[0].rule = RuleId(5);
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "matches[0] refers to rule 5, but the table has 1"
+    );
+    let mut t = sample();
+    t.rules[0].backends[0].backend = Some(BackendId(1));
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "rules[0].backends[0] refers to backend 1, but the table has 1"
+    );
+    let mut t = sample();
+    t.listeners[0].host_groups.push(HostGroupId(9));
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "listeners[0] refers to host group 9, but the table has 1"
+    );
+    let mut t = sample();
+    t.host_groups[0].matches.push(MatchId(3));
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "host_groups[0] refers to match 3, but the table has 1"
+    );
+    let mut t = sample();
+    t.matches[0].headers[0].value = StringMatch::Regex(RegexId(2));
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "matches[0] refers to regex 2, but the table has 1"
+    );
+}
+
+#[test]
+fn refuses_bad_regexes_and_values() {
+    let mut t = sample();
+    t.regexes[0] = "(unclosed".into();
+    assert!(err(&encode_raw(&t)).starts_with("regexes[0] \"(unclosed\" does not compile"));
+    let mut t = sample();
+    t.matches[0].headers[0].name = "X-Env".into();
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "matches[0] has an invalid header name \"X-Env\""
+    );
+    let mut t = sample();
+    t.matches[0].path = PathMatch::Exact("relative".into());
+    assert_eq!(
+        err(&encode_raw(&t)),
+        "matches[0] has path \"relative\" that does not start with '/'"
+    );
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut state = 0x1234_5678_9abc_def0_u64;
+    let valid = blob::encode(&sample()).expect("encodes");
+    for round in 0..2_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let len = (state % 256) as usize;
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|i| (state.rotate_left(i as u32) & 0xff) as u8)
+            .collect();
+        if round % 2 == 0 {
+            // Keep a valid envelope so the payload decoder and validator see the garbage.
+            bytes = reseal([&valid[..HEADER_LEN], &bytes[..]].concat());
+        }
+        let _ = blob::decode(&bytes);
+    }
+}
