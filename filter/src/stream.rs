@@ -64,8 +64,15 @@ const MIRROR_TIMEOUT: Duration = Duration::from_secs(10);
 /// Per-stream state kept between the request and the response phase.
 #[derive(Debug, Default)]
 pub struct Stream {
-    /// Response header edits chosen in the request phase: (rule, backendRef) positions.
-    response: Option<(crate::blob::RuleId, usize)>,
+    /// Response edits chosen in the request phase.
+    response: Option<ResponseEdits>,
+}
+
+#[derive(Debug)]
+struct ResponseEdits {
+    rule: crate::blob::RuleId,
+    backend: usize,
+    cors: Vec<(String, String)>,
 }
 
 impl Stream {
@@ -128,7 +135,11 @@ impl Stream {
             }
             Decision::Forward(fwd) => {
                 apply_forward(config, &fwd, &headers, host)?;
-                self.response = Some((fwd.rule, fwd.backend_index));
+                self.response = Some(ResponseEdits {
+                    rule: fwd.rule,
+                    backend: fwd.backend_index,
+                    cors: fwd.cors_headers,
+                });
                 Ok(Verdict::Continue)
             }
         }
@@ -137,13 +148,13 @@ impl Stream {
     /// Handles the response headers (including those of the filter's own local replies,
     /// which carry no edits).
     pub fn on_response_headers(&mut self, config: &PluginConfig, host: &mut impl Host) -> Verdict {
-        let Some((rule, backend)) = self.response.take() else {
+        let Some(edits) = self.response.take() else {
             return Verdict::Continue;
         };
-        let rule = &config.router.table().rules[rule];
+        let rule = &config.router.table().rules[edits.rule];
         let layers = [
             Some(&rule.filters),
-            rule.backends.get(backend).map(|b| &b.filters),
+            rule.backends.get(edits.backend).map(|b| &b.filters),
         ];
         for modifier in layers
             .into_iter()
@@ -153,6 +164,9 @@ impl Stream {
             // A failed edit on the response cannot be answered any better than by letting the
             // response through as the backend sent it.
             let _ = edit_headers(host, Side::Response, modifier);
+        }
+        for (name, value) in &edits.cors {
+            let _ = host.set_header(Side::Response, name, value.as_bytes());
         }
         Verdict::Continue
     }

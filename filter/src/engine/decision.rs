@@ -1,5 +1,6 @@
 //! What the engine decided, and how a matched rule turns into that decision.
 
+use super::cors;
 use super::path::{self, Target};
 use super::{Dice, Request, Router};
 use crate::blob::{
@@ -38,6 +39,8 @@ pub struct Forward<'r> {
     pub mirrors: Vec<&'r str>,
     /// Timeouts for Envoy's router.
     pub timeouts: Timeouts,
+    /// Headers the response gets for an allowed cross-origin request.
+    pub cors_headers: Vec<(String, String)>,
 }
 
 /// A response the filter sends itself.
@@ -72,6 +75,8 @@ pub enum ReplyReason {
     NoBackends,
     /// RequestRedirect.
     Redirect,
+    /// A CORS preflight answered by the filter.
+    CorsPreflight,
     /// The filter could not do its job (a host call failed) and fails closed (503).
     Internal,
 }
@@ -87,6 +92,7 @@ impl ReplyReason {
             ReplyReason::InvalidBackend => "gatewasm_invalid_backend",
             ReplyReason::NoBackends => "gatewasm_no_backends",
             ReplyReason::Redirect => "gatewasm_redirect",
+            ReplyReason::CorsPreflight => "gatewasm_cors_preflight",
             ReplyReason::Internal => "gatewasm_internal_error",
         }
     }
@@ -98,6 +104,7 @@ impl ReplyReason {
             ReplyReason::Misdirected => 421,
             ReplyReason::InvalidBackend | ReplyReason::NoBackends => 500,
             ReplyReason::Redirect => 302,
+            ReplyReason::CorsPreflight => 204,
             ReplyReason::Internal => 503,
         }
     }
@@ -109,7 +116,7 @@ impl ReplyReason {
                 Some(14)
             }
             ReplyReason::BadRequest => Some(13),
-            ReplyReason::Misdirected | ReplyReason::Redirect => None,
+            ReplyReason::Misdirected | ReplyReason::Redirect | ReplyReason::CorsPreflight => None,
         }
     }
 }
@@ -160,6 +167,17 @@ pub(super) fn decide<'r>(
         return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
     };
     let layers = [&rule.filters, &chosen.filters];
+    let cors = layers.iter().rev().find_map(|f| f.cors.as_ref());
+    let origin = cors.and_then(|c| cors::allowed_origin(c, req));
+    if let Some(c) = cors.filter(|_| cors::is_preflight(req)) {
+        return Decision::Reply(Reply {
+            headers: origin
+                .as_deref()
+                .map(|o| cors::preflight_headers(c, req, o))
+                .unwrap_or_default(),
+            ..Reply::for_rule(ReplyReason::CorsPreflight, req, rule_id)
+        });
+    }
     let rewrite = layers.iter().rev().find_map(|f| f.rewrite.as_ref());
     let new_path = rewrite
         .and_then(|r| r.path.as_ref())
@@ -184,6 +202,10 @@ pub(super) fn decide<'r>(
         response_headers: modifiers(&layers, |f| f.response_headers.as_ref()),
         mirrors,
         timeouts: rule.timeouts,
+        cors_headers: match (cors, origin) {
+            (Some(c), Some(o)) => cors::response_headers(c, &o),
+            _ => Vec::new(),
+        },
     })
 }
 

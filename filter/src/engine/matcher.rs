@@ -1,30 +1,53 @@
-//! Whether one match's conditions hold for a request.
+//! Whether one match's conditions hold for a request, and if not, which one failed.
 
 use super::request::{query_param, Request};
 use super::{path, Router};
 use crate::blob::{Match, PathMatch, StringMatch};
 
-/// True when every condition of `m` holds. `path` is the normalised path, `query` the raw
-/// query string.
-pub(crate) fn holds(
+/// The first condition of a match that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Miss {
+    /// The path (or gRPC service/method) does not match.
+    Path,
+    /// The method differs.
+    Method,
+    /// This header is missing or its value does not match.
+    Header(String),
+    /// This query parameter is missing or its value does not match.
+    Query(String),
+}
+
+/// Checks every condition of `m`. `path` is the normalised path, `query` the raw query.
+pub(crate) fn check(
     router: &Router,
     m: &Match,
     path: &str,
     query: &str,
     req: &Request<'_>,
-) -> bool {
-    path_holds(router, &m.path, path)
-        && m.method
-            .as_deref()
-            .is_none_or(|method| method == req.method)
-        && m.headers.iter().all(|h| {
-            req.header(&h.name)
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .is_some_and(|v| string_holds(router, &h.value, v))
-        })
-        && m.query.iter().all(|q| {
-            query_param(query, &q.name).is_some_and(|v| string_holds(router, &q.value, &v))
-        })
+) -> Result<(), Miss> {
+    if !path_holds(router, &m.path, path) {
+        return Err(Miss::Path);
+    }
+    if m.method
+        .as_deref()
+        .is_some_and(|method| method != req.method)
+    {
+        return Err(Miss::Method);
+    }
+    for h in &m.headers {
+        let value = req
+            .header(&h.name)
+            .and_then(|v| std::str::from_utf8(v).ok());
+        if !value.is_some_and(|v| string_holds(router, &h.value, v)) {
+            return Err(Miss::Header(h.name.clone()));
+        }
+    }
+    for q in &m.query {
+        if !query_param(query, &q.name).is_some_and(|v| string_holds(router, &q.value, &v)) {
+            return Err(Miss::Query(q.name.clone()));
+        }
+    }
+    Ok(())
 }
 
 fn path_holds(router: &Router, m: &PathMatch, path: &str) -> bool {

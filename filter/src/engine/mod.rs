@@ -15,6 +15,7 @@
 //!    the rule. Nothing matched: 404 (gRPC: UNIMPLEMENTED).
 //! 4. The rule's filters and a weighted backend choice give the [`Decision`].
 
+mod cors;
 mod decision;
 mod dice;
 mod host;
@@ -25,6 +26,7 @@ mod request;
 pub use decision::{Decision, Forward, Reply, ReplyReason};
 pub use dice::Dice;
 pub use host::request_host;
+pub use matcher::Miss;
 pub use request::{query_param, HeaderList, Request};
 
 use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
@@ -54,19 +56,37 @@ impl Router {
     /// Decides what to do with `req`. `dice` supplies the randomness for weighted backends
     /// and mirror percentages.
     pub fn evaluate(&self, req: &Request<'_>, dice: &mut Dice) -> Decision<'_> {
+        self.evaluate_traced(req, dice, &mut |_, _| {}).1
+    }
+
+    /// Like [`Router::evaluate`], also calling `missed` for every candidate match, in
+    /// precedence order, that was tried and did not hold. Returns the listener chosen.
+    pub fn evaluate_traced(
+        &self,
+        req: &Request<'_>,
+        dice: &mut Dice,
+        missed: &mut dyn FnMut(MatchId, Miss),
+    ) -> (Option<ListenerId>, Decision<'_>) {
         let target = match path::normalize(req.path) {
             Ok(t) => t,
-            Err(_) => return Decision::Reply(Reply::new(ReplyReason::BadRequest, req)),
+            Err(_) => {
+                return (
+                    None,
+                    Decision::Reply(Reply::new(ReplyReason::BadRequest, req)),
+                )
+            }
         };
         let host = host::request_host(req.authority);
         let listener = match self.select_listener(req, &host) {
             Ok(l) => l,
-            Err(reason) => return Decision::Reply(Reply::new(reason, req)),
+            Err(reason) => return (None, Decision::Reply(Reply::new(reason, req))),
         };
-        match self.find_match(listener, &host, &target.path, target.query, req) {
-            Some(m) => decision::decide(self, m, req, &host, &target, dice),
-            None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
-        }
+        let decision =
+            match self.find_match(listener, &host, &target.path, target.query, req, missed) {
+                Some(m) => decision::decide(self, m, req, &host, &target, dice),
+                None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
+            };
+        (Some(listener), decision)
     }
 
     fn select_listener(&self, req: &Request<'_>, host: &str) -> Result<ListenerId, ReplyReason> {
@@ -85,13 +105,14 @@ impl Router {
     }
 
     /// The first match in precedence order that holds for the request.
-    pub(crate) fn find_match(
+    fn find_match(
         &self,
         listener: ListenerId,
         host: &str,
         path: &str,
         query: &str,
         req: &Request<'_>,
+        missed: &mut dyn FnMut(MatchId, Miss),
     ) -> Option<MatchId> {
         let t = &self.table;
         t.listeners[listener]
@@ -100,7 +121,15 @@ impl Router {
             .map(|&g| &t.host_groups[g])
             .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
             .flat_map(|g| g.matches.iter().copied())
-            .find(|&m| matcher::holds(self, &t.matches[m], path, query, req))
+            .find(
+                |&m| match matcher::check(self, &t.matches[m], path, query, req) {
+                    Ok(()) => true,
+                    Err(miss) => {
+                        missed(m, miss);
+                        false
+                    }
+                },
+            )
     }
 
     pub(crate) fn regex(&self, id: blob::RegexId) -> &regex_lite::Regex {

@@ -1,0 +1,27 @@
+//! gatewasm's compiler: turns Kubernetes Gateway API manifests into the routing blob that the
+//! gatewasm proxy-wasm filter evaluates.
+//!
+//! The compiler is a chain of stages, each with its own output type:
+//!
+//! 1. [`load`]: files, directories and stdin → [`load::Loaded`] (typed [`model`] objects, each
+//!    with its [`source::Source`]);
+//! 2. [`validate`]: CRD defaults and validation rules → [`valid::Validated`];
+//! 3. `resolve`, `lower`, `encode`: attachment, references, precedence and the blob.
+//!
+//! Every stage reports all the problems it finds as [`diag::Diagnostics`], each with a file,
+//! line, object and field path.
+
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod explain;
+pub mod load;
+pub mod lower;
+pub mod model;
+pub mod resolve;
+pub mod routetest;
+pub mod source;
+pub mod status;
+pub mod valid;
+pub mod validate;
+mod yaml;

@@ -1,0 +1,177 @@
+//! The `gatewasm` command line. Exit codes: 0 success, 1 the check failed (a route test, a
+//! `--strict` compile with routes not fully accepted), 2 the input or the invocation is wrong.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use gatewasm::cli;
+use gatewasm::resolve::{ClusterTemplate, Options};
+
+#[derive(Parser)]
+#[command(
+    name = "gatewasm",
+    version,
+    about = "Compile Kubernetes Gateway API routes into a blob for the gatewasm proxy-wasm filter"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile manifests into a route blob.
+    Compile {
+        #[command(flatten)]
+        input: Input,
+        /// Where to write the blob (`-` for standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Fail (exit 1) when any route is not fully accepted.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the status a Gateway API controller would write.
+    Status {
+        #[command(flatten)]
+        input: Input,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value_t = Format::Yaml)]
+        output: Format,
+    },
+    /// Run route-test files (the conformance corpus format).
+    Test {
+        /// Route-test files or folders of them.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
+        /// native engine.
+        #[arg(long, value_name = "PATH")]
+        wasm: Option<PathBuf>,
+        /// Print every case and what happened to it.
+        #[arg(short, long)]
+        verbose: bool,
+        #[command(flatten)]
+        refs: Refs,
+    },
+    /// Explain what happens to one request: listener, winning rule, losing candidates.
+    Explain {
+        #[command(flatten)]
+        input: Input,
+        /// HTTP method.
+        method: String,
+        /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
+        url: String,
+        /// Extra request header, `Name: value` (repeatable).
+        #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// Listener port (default: the URL's port, else 80/443 by scheme).
+        #[arg(long)]
+        port: Option<u16>,
+        /// TLS SNI (default: the URL's host for https).
+        #[arg(long)]
+        sni: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct Input {
+    /// Manifest files, folders (searched for *.yaml, *.yml) or `-` for standard input.
+    #[arg(required = true, value_name = "FILE|DIR|-")]
+    paths: Vec<PathBuf>,
+    /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    gateway: Option<String>,
+    #[command(flatten)]
+    refs: Refs,
+}
+
+#[derive(Args, Clone)]
+struct Refs {
+    /// Treat backend Services as existing although the input holds none.
+    #[arg(long)]
+    assume_backends: bool,
+    /// A TLS Secret that exists although it is not in the input (repeatable). Once any is
+    /// named, listener certificates are checked against this list.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    assume_secret: Vec<String>,
+    /// Envoy cluster names: a template over {namespace}, {name}, {port}, or `istio`.
+    #[arg(long, value_name = "TEMPLATE", default_value = ClusterTemplate::DEFAULT)]
+    cluster_name: String,
+}
+
+impl Refs {
+    fn options(&self, gateway: Option<String>) -> Options {
+        let template = match self.cluster_name.as_str() {
+            "istio" => ClusterTemplate::ISTIO.to_owned(),
+            t => t.to_owned(),
+        };
+        Options {
+            gateway,
+            assume_backends: self.assume_backends,
+            cluster_template: ClusterTemplate(template),
+            assume_secrets: self.assume_secret.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut err = std::io::stderr().lock();
+    let result = match cli.command {
+        Command::Compile {
+            input,
+            output,
+            strict,
+        } => {
+            let options = input.refs.options(input.gateway.clone());
+            cli::compile(&input.paths, &options, &output, strict, &mut err)
+        }
+        Command::Status { input, output } => {
+            let options = input.refs.options(input.gateway.clone());
+            cli::status(
+                &input.paths,
+                &options,
+                matches!(output, Format::Json),
+                &mut err,
+            )
+        }
+        Command::Test {
+            paths,
+            wasm,
+            verbose,
+            refs,
+        } => cli::test(&paths, wasm, verbose, refs.options(None), &mut err),
+        Command::Explain {
+            input,
+            method,
+            url,
+            headers,
+            port,
+            sni,
+        } => {
+            let options = input.refs.options(input.gateway.clone());
+            cli::explain(
+                &input.paths,
+                &options,
+                &method,
+                &url,
+                &headers,
+                port,
+                sni,
+                &mut err,
+            )
+        }
+    };
+    let _ = err.flush();
+    ExitCode::from(result)
+}

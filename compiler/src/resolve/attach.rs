@@ -1,0 +1,660 @@
+//! Route attachment: which listeners accept which routes, and the status that says so.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gatewasm_filter::blob::HostPattern;
+
+use crate::diag::{Diagnostics, Severity};
+use crate::model::{Kind, LabelSelector, ProtocolType, SelectorOperator, GATEWAY_GROUP};
+use crate::status::{
+    Condition, GatewayStatus, ListenerStatus, ParentRefStatus, RouteParentStatus, RouteStatus,
+    StatusReport,
+};
+use crate::valid::{
+    Gateway, GrpcFilter, GrpcRoute, HttpFilter, HttpRoute, Listener, ParentRef, RouteNamespaces,
+    Valid, Validated,
+};
+
+use super::backends::Resolver;
+use super::hostnames;
+use super::Options;
+
+/// A route of either kind.
+#[derive(Clone, Copy)]
+pub enum RouteRef<'v> {
+    /// An HTTPRoute.
+    Http(&'v Valid<HttpRoute>),
+    /// A GRPCRoute.
+    Grpc(&'v Valid<GrpcRoute>),
+}
+
+impl<'v> RouteRef<'v> {
+    /// The route's kind.
+    pub fn kind(self) -> Kind {
+        match self {
+            RouteRef::Http(_) => Kind::HttpRoute,
+            RouteRef::Grpc(_) => Kind::GrpcRoute,
+        }
+    }
+
+    fn meta(self) -> &'v crate::model::ObjectMeta {
+        match self {
+            RouteRef::Http(r) => &r.meta,
+            RouteRef::Grpc(r) => &r.meta,
+        }
+    }
+
+    /// Namespace.
+    pub fn namespace(self) -> &'v str {
+        &self.meta().namespace
+    }
+
+    /// Name.
+    pub fn name(self) -> &'v str {
+        &self.meta().name
+    }
+
+    /// `metadata.creationTimestamp`.
+    pub fn created(self) -> Option<&'v str> {
+        self.meta().creation_timestamp.as_deref()
+    }
+
+    /// `file:line` of the route.
+    pub fn source(self) -> String {
+        let s = self.source_ref();
+        format!("{}:{}", s.file.name, s.line())
+    }
+
+    /// `file:line` of a field of the route (its nearest written ancestor).
+    pub fn source_of(self, field: &str) -> String {
+        let s = self.source_ref();
+        let line = s.fields.locate(field).map_or(s.line(), |p| p.line);
+        format!("{}:{line}", s.file.name)
+    }
+
+    fn source_ref(self) -> &'v crate::source::Source {
+        match self {
+            RouteRef::Http(r) => &r.source,
+            RouteRef::Grpc(r) => &r.source,
+        }
+    }
+
+    fn parent_refs(self) -> &'v [ParentRef] {
+        match self {
+            RouteRef::Http(r) => &r.spec.parent_refs,
+            RouteRef::Grpc(r) => &r.spec.parent_refs,
+        }
+    }
+
+    fn hostnames(self) -> &'v [String] {
+        match self {
+            RouteRef::Http(r) => &r.spec.hostnames,
+            RouteRef::Grpc(r) => &r.spec.hostnames,
+        }
+    }
+
+    fn generation(self) -> i64 {
+        self.meta().generation.unwrap_or(1)
+    }
+
+    /// Age order for precedence and conflicts: oldest creationTimestamp first (routes without
+    /// one count as newest), then `namespace/name`.
+    pub fn age_key(self) -> (bool, String, String) {
+        (
+            self.created().is_none(),
+            self.created().unwrap_or("").to_owned(),
+            format!("{}/{}", self.namespace(), self.name()),
+        )
+    }
+}
+
+/// Every route's attachments and the status of everything.
+pub struct World<'v> {
+    /// Status of all Gateways and routes.
+    pub status: StatusReport,
+    /// (gateway index, route, per listener index: effective hostnames).
+    attached: Vec<(
+        usize,
+        RouteRef<'v>,
+        BTreeMap<usize, Vec<Option<HostPattern>>>,
+    )>,
+    gateways: Vec<&'v Valid<Gateway>>,
+}
+
+impl<'v> World<'v> {
+    /// The routes attached to `gateway` with their hostnames per listener index, in input
+    /// order.
+    pub fn attached_to(
+        &self,
+        gateway: &Valid<Gateway>,
+    ) -> impl Iterator<Item = (RouteRef<'v>, &BTreeMap<usize, Vec<Option<HostPattern>>>)> + '_ {
+        let index = self.gateways.iter().position(|g| std::ptr::eq(*g, gateway));
+        self.attached
+            .iter()
+            .filter(move |(g, _, _)| Some(*g) == index)
+            .map(|(_, r, l)| (*r, l))
+    }
+}
+
+/// Route kinds a listener protocol can carry.
+fn protocol_kinds(protocol: ProtocolType) -> &'static [Kind] {
+    match protocol {
+        ProtocolType::Http | ProtocolType::Https => &[Kind::HttpRoute, Kind::GrpcRoute],
+        _ => &[],
+    }
+}
+
+/// The kinds a listener accepts: its `allowedRoutes.kinds` that its protocol can carry, or
+/// the protocol's defaults.
+fn listener_kinds(l: &Listener) -> Vec<Kind> {
+    let carried = protocol_kinds(l.protocol);
+    if l.allowed_routes.kinds.is_empty() {
+        return carried.to_vec();
+    }
+    l.allowed_routes
+        .kinds
+        .iter()
+        .filter_map(|k| Kind::from_group_kind(&k.group, &k.kind))
+        .filter(|k| carried.contains(k))
+        .collect()
+}
+
+fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    sel.match_labels
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
+        && sel.match_expressions.iter().all(|e| {
+            let value = labels.get(&e.key);
+            match e.operator {
+                SelectorOperator::In => value.is_some_and(|v| e.values.contains(v)),
+                SelectorOperator::NotIn => value.is_none_or(|v| !e.values.contains(v)),
+                SelectorOperator::Exists => value.is_some(),
+                SelectorOperator::DoesNotExist => value.is_none(),
+            }
+        })
+}
+
+struct Namespaces<'v> {
+    labels: HashMap<&'v str, &'v BTreeMap<String, String>>,
+}
+
+impl Namespaces<'_> {
+    fn allows(&self, l: &Listener, gateway_ns: &str, route_ns: &str) -> bool {
+        match &l.allowed_routes.namespaces {
+            RouteNamespaces::All => true,
+            RouteNamespaces::Same => gateway_ns == route_ns,
+            RouteNamespaces::None => false,
+            RouteNamespaces::Selector(sel) => match self.labels.get(route_ns) {
+                Some(labels) => selector_matches(sel, labels),
+                // A namespace that is not in the input still carries the label the API
+                // server gives every namespace.
+                None => {
+                    let implicit = BTreeMap::from([(
+                        "kubernetes.io/metadata.name".to_owned(),
+                        route_ns.to_owned(),
+                    )]);
+                    selector_matches(sel, &implicit)
+                }
+            },
+        }
+    }
+}
+
+fn overlaps(a: &[Option<HostPattern>], b: &[Option<HostPattern>]) -> bool {
+    use HostPattern::{Exact, Wildcard};
+    a.iter().any(|x| {
+        b.iter().any(|y| match (x, y) {
+            (None, _) | (_, None) => true,
+            (Some(Exact(p)), Some(Exact(q))) => p == q,
+            (Some(Exact(h)), Some(w @ Wildcard(_))) | (Some(w @ Wildcard(_)), Some(Exact(h))) => {
+                w.matches(h)
+            }
+            (Some(Wildcard(p)), Some(Wildcard(q))) => {
+                p.ends_with(q.as_str()) || q.ends_with(p.as_str())
+            }
+        })
+    })
+}
+
+/// What happened to one parentRef of one route before conflicts are settled.
+struct ParentOutcome {
+    gateway: Option<usize>,
+    listeners: BTreeMap<usize, Vec<Option<HostPattern>>>,
+    refused: Option<(&'static str, String)>,
+}
+
+/// Attaches every route of the input and writes the status.
+pub fn attach_all<'v>(
+    input: &'v Validated,
+    options: &Options,
+    refs: &Resolver<'_>,
+    diagnostics: &mut Diagnostics,
+) -> World<'v> {
+    let namespaces = Namespaces {
+        labels: input
+            .namespaces
+            .iter()
+            .map(|n| (n.meta.name.as_str(), &n.meta.labels))
+            .collect(),
+    };
+    let gateways: Vec<&Valid<Gateway>> = input.gateways.iter().collect();
+    let gateway_index: HashMap<(&str, &str), usize> = gateways
+        .iter()
+        .enumerate()
+        .map(|(i, g)| ((g.meta.namespace.as_str(), g.meta.name.as_str()), i))
+        .collect();
+    let mut routes: Vec<RouteRef<'v>> = input
+        .http_routes
+        .iter()
+        .map(RouteRef::Http)
+        .chain(input.grpc_routes.iter().map(RouteRef::Grpc))
+        .collect();
+    routes.sort_by_key(|r| match r {
+        RouteRef::Http(r) => r.source.order,
+        RouteRef::Grpc(r) => r.source.order,
+    });
+
+    // Pass 1: each parentRef on its own.
+    let mut outcomes: Vec<Vec<(ParentRef, ParentOutcome)>> = Vec::new();
+    for route in &routes {
+        let mut per_parent = Vec::new();
+        for p in route.parent_refs() {
+            if p.group != GATEWAY_GROUP || p.kind != "Gateway" {
+                diagnostics.push(crate::diag::Diagnostic::new(
+                    Severity::Note,
+                    format!(
+                        "{} {}/{}: parentRef {} {}/{} is not a Gateway; gatewasm leaves it alone",
+                        route.kind().name(),
+                        route.namespace(),
+                        route.name(),
+                        p.kind,
+                        p.namespace,
+                        p.name
+                    ),
+                ));
+                continue;
+            }
+            let gateway = gateway_index
+                .get(&(p.namespace.as_str(), p.name.as_str()))
+                .copied();
+            let outcome = match gateway {
+                None => ParentOutcome {
+                    gateway: None,
+                    listeners: BTreeMap::new(),
+                    refused: Some((
+                        "NoMatchingParent",
+                        format!("Gateway {}/{} is not in the input", p.namespace, p.name),
+                    )),
+                },
+                Some(g) => attach_parent(gateways[g], *route, p, &namespaces, g),
+            };
+            per_parent.push((p.clone(), outcome));
+        }
+        outcomes.push(per_parent);
+    }
+
+    // Pass 2: an HTTPRoute and a GRPCRoute may not serve the same hostname on one listener;
+    // the older keeps it.
+    let mut by_age: Vec<usize> = (0..routes.len()).collect();
+    by_age.sort_by_key(|&i| routes[i].age_key());
+    let mut claimed: HashMap<(usize, usize), Vec<(Kind, Vec<Option<HostPattern>>, String)>> =
+        HashMap::new();
+    for &i in &by_age {
+        let route = routes[i];
+        for (_, outcome) in outcomes[i].iter_mut() {
+            let Some(g) = outcome.gateway else { continue };
+            let mut lost = Vec::new();
+            for (&l, hosts) in &outcome.listeners {
+                let entry = claimed.entry((g, l)).or_default();
+                if let Some((_, _, winner)) = entry
+                    .iter()
+                    .find(|(k, h, _)| *k != route.kind() && overlaps(h, hosts))
+                {
+                    lost.push((l, winner.clone()));
+                } else {
+                    entry.push((
+                        route.kind(),
+                        hosts.clone(),
+                        format!("{}/{}", route.namespace(), route.name()),
+                    ));
+                }
+            }
+            for (l, winner) in &lost {
+                outcome.listeners.remove(l);
+                if outcome.listeners.is_empty() {
+                    outcome.refused = Some((
+                        "NotAllowedByListeners",
+                        format!(
+                            "an older route of the other kind, {winner}, already serves these hostnames on listener {}",
+                            gateways[g].spec.listeners[*l].name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    // Pass 3: status.
+    let mut attached_count: HashMap<(usize, usize), u32> = HashMap::new();
+    let mut report = StatusReport::default();
+    let mut attached = Vec::new();
+    for (i, route) in routes.iter().enumerate() {
+        let resolved = resolved_refs(*route, refs);
+        let generation = route.generation();
+        let mut parents = Vec::new();
+        for (p, outcome) in outcomes[i].drain(..) {
+            let accepted = match &outcome.refused {
+                None => Condition::new(
+                    "Accepted",
+                    true,
+                    "Accepted",
+                    "accepted by the Gateway",
+                    generation,
+                ),
+                Some((reason, msg)) => {
+                    Condition::new("Accepted", false, reason, msg.clone(), generation)
+                }
+            };
+            let refs_condition = match &resolved {
+                None => Condition::new(
+                    "ResolvedRefs",
+                    true,
+                    "ResolvedRefs",
+                    "all references resolved",
+                    generation,
+                ),
+                Some((reason, msg)) => {
+                    Condition::new("ResolvedRefs", false, reason, msg.clone(), generation)
+                }
+            };
+            if let (Some(g), None) = (outcome.gateway, &outcome.refused) {
+                for &l in outcome.listeners.keys() {
+                    *attached_count.entry((g, l)).or_default() += 1;
+                }
+                attached.push((g, *route, outcome.listeners));
+            } else if let Some((reason, msg)) = &outcome.refused {
+                diagnostics.push(crate::diag::Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "{} {}/{} ({}) is not accepted by {}/{}: {reason}: {msg}",
+                        route.kind().name(),
+                        route.namespace(),
+                        route.name(),
+                        route.source(),
+                        p.namespace,
+                        p.name
+                    ),
+                ));
+            }
+            parents.push(RouteParentStatus {
+                parent_ref: ParentRefStatus {
+                    group: p.group.clone(),
+                    kind: p.kind.clone(),
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    section_name: p.section_name.clone(),
+                    port: p.port,
+                },
+                conditions: vec![accepted, refs_condition],
+            });
+        }
+        report.routes.push(RouteStatus {
+            kind: route.kind().name().to_owned(),
+            namespace: route.namespace().to_owned(),
+            name: route.name().to_owned(),
+            source: route.source(),
+            parents,
+        });
+    }
+    for (g, gateway) in gateways.iter().enumerate() {
+        report
+            .gateways
+            .push(gateway_status(gateway, g, &attached_count, options));
+    }
+    World {
+        status: report,
+        attached,
+        gateways,
+    }
+}
+
+fn attach_parent(
+    gateway: &Valid<Gateway>,
+    route: RouteRef<'_>,
+    p: &ParentRef,
+    namespaces: &Namespaces<'_>,
+    g: usize,
+) -> ParentOutcome {
+    let candidates: Vec<(usize, &Listener)> = gateway
+        .spec
+        .listeners
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| p.section_name.as_ref().is_none_or(|s| *s == l.name))
+        .filter(|(_, l)| p.port.is_none_or(|port| port == l.port))
+        .collect();
+    let mut outcome = ParentOutcome {
+        gateway: Some(g),
+        listeners: BTreeMap::new(),
+        refused: None,
+    };
+    if candidates.is_empty() {
+        outcome.refused = Some((
+            "NoMatchingParent",
+            format!(
+                "Gateway {}/{} has no listener{}{}",
+                p.namespace,
+                p.name,
+                p.section_name
+                    .as_ref()
+                    .map(|s| format!(" named {s}"))
+                    .unwrap_or_default(),
+                p.port
+                    .map(|port| format!(" on port {port}"))
+                    .unwrap_or_default()
+            ),
+        ));
+        return outcome;
+    }
+    let mut allowed_any = false;
+    for (i, l) in candidates {
+        let allowed = listener_kinds(l).contains(&route.kind())
+            && namespaces.allows(l, &gateway.meta.namespace, route.namespace());
+        if !allowed {
+            continue;
+        }
+        allowed_any = true;
+        if let Some(hosts) = hostnames::intersect(route.hostnames(), l.hostname.as_deref()) {
+            outcome.listeners.insert(i, hosts);
+        }
+    }
+    if outcome.listeners.is_empty() {
+        outcome.refused = Some(if allowed_any {
+            (
+                "NoMatchingListenerHostname",
+                format!(
+                    "no hostname of the route intersects a listener of Gateway {}/{}",
+                    p.namespace, p.name
+                ),
+            )
+        } else {
+            (
+                "NotAllowedByListeners",
+                format!(
+                    "no listener of Gateway {}/{} allows {} from namespace {}",
+                    p.namespace,
+                    p.name,
+                    route.kind().name(),
+                    route.namespace()
+                ),
+            )
+        });
+    }
+    outcome
+}
+
+/// The first invalid reference of a route (reason, message), in rule order.
+fn resolved_refs(route: RouteRef<'_>, refs: &Resolver<'_>) -> Option<(&'static str, String)> {
+    let kind = route.kind();
+    let ns = route.namespace();
+    let check =
+        |b: &crate::valid::BackendRef| refs.check(kind, ns, b).err().map(|e| (e.reason, e.message));
+    match route {
+        RouteRef::Http(r) => r.spec.rules.iter().find_map(|rule| {
+            let filters = rule.filters.iter().chain(rule.backends.iter().flat_map(|b| b.filters.iter()));
+            rule.backends
+                .iter()
+                .find_map(|b| check(&b.backend))
+                .or_else(|| filters.clone().find_map(|f| match f {
+                    HttpFilter::RequestMirror(m) => check(&m.backend),
+                    HttpFilter::ExtensionRef(e) => Some((
+                        "InvalidKind",
+                        format!("ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500", e.group, e.kind, e.name),
+                    )),
+                    _ => None,
+                }))
+        }),
+        RouteRef::Grpc(r) => r.spec.rules.iter().find_map(|rule| {
+            let filters = rule.filters.iter().chain(rule.backends.iter().flat_map(|b| b.filters.iter()));
+            rule.backends
+                .iter()
+                .find_map(|b| check(&b.backend))
+                .or_else(|| filters.clone().find_map(|f| match f {
+                    GrpcFilter::RequestMirror(m) => check(&m.backend),
+                    GrpcFilter::ExtensionRef(e) => Some((
+                        "InvalidKind",
+                        format!("ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500", e.group, e.kind, e.name),
+                    )),
+                    _ => None,
+                }))
+        }),
+    }
+}
+
+fn gateway_status(
+    gateway: &Valid<Gateway>,
+    g: usize,
+    attached: &HashMap<(usize, usize), u32>,
+    options: &Options,
+) -> GatewayStatus {
+    let generation = gateway.meta.generation.unwrap_or(1);
+    let listeners: Vec<ListenerStatus> = gateway
+        .spec
+        .listeners
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let kinds = listener_kinds(l);
+            let mut conditions = Vec::new();
+            let supported = !protocol_kinds(l.protocol).is_empty();
+            conditions.push(if supported {
+                Condition::new(
+                    "Accepted",
+                    true,
+                    "Accepted",
+                    "listener accepted",
+                    generation,
+                )
+            } else {
+                Condition::new(
+                    "Accepted",
+                    false,
+                    "UnsupportedProtocol",
+                    format!(
+                        "gatewasm routes HTTP and HTTPS listeners, not {}",
+                        l.protocol.as_str()
+                    ),
+                    generation,
+                )
+            });
+            let missing: Vec<String> = l
+                .tls
+                .iter()
+                .flat_map(|t| t.certificate_refs.iter())
+                .filter(|s| !secret_known(&s.namespace, &s.name, options))
+                .map(|s| format!("{}/{}", s.namespace, s.name))
+                .collect();
+            conditions.push(if missing.is_empty() {
+                Condition::new(
+                    "ResolvedRefs",
+                    true,
+                    "ResolvedRefs",
+                    "references resolved",
+                    generation,
+                )
+            } else {
+                Condition::new(
+                    "ResolvedRefs",
+                    false,
+                    "InvalidCertificateRef",
+                    format!("certificate Secret {} does not exist", missing.join(", ")),
+                    generation,
+                )
+            });
+            let programmed = supported && missing.is_empty();
+            conditions.push(Condition::new(
+                "Programmed",
+                programmed,
+                if programmed { "Programmed" } else { "Invalid" },
+                if programmed {
+                    "compiled into the route table"
+                } else {
+                    "listener is not usable"
+                },
+                generation,
+            ));
+            ListenerStatus {
+                name: l.name.clone(),
+                supported_kinds: kinds
+                    .iter()
+                    .map(|k| format!("{}/{}", k.group(), k.name()))
+                    .collect(),
+                attached_routes: attached.get(&(g, i)).copied().unwrap_or(0),
+                conditions,
+            }
+        })
+        .collect();
+    let all_programmed = listeners
+        .iter()
+        .all(|l| l.conditions.iter().all(Condition::is_true));
+    GatewayStatus {
+        namespace: gateway.meta.namespace.clone(),
+        name: gateway.meta.name.clone(),
+        source: format!("{}:{}", gateway.source.file.name, gateway.source.line()),
+        conditions: vec![
+            Condition::new(
+                "Accepted",
+                true,
+                "Accepted",
+                "compiled by gatewasm",
+                generation,
+            ),
+            Condition::new(
+                "Programmed",
+                all_programmed,
+                if all_programmed {
+                    "Programmed"
+                } else {
+                    "Invalid"
+                },
+                if all_programmed {
+                    "every listener is usable"
+                } else {
+                    "some listeners are not usable"
+                },
+                generation,
+            ),
+        ],
+        listeners,
+    }
+}
+
+/// Whether a certificate Secret exists: named by `--assume-secret`, or, when none is named,
+/// assumed (TLS Secrets are usually created at deploy time and are not in the manifests).
+fn secret_known(namespace: &str, name: &str, options: &Options) -> bool {
+    options.assume_secrets.is_empty()
+        || options
+            .assume_secrets
+            .iter()
+            .any(|s| *s == format!("{namespace}/{name}"))
+}

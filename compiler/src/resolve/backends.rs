@@ -1,0 +1,172 @@
+//! backendRefs and mirror targets → Services: kind, ReferenceGrant and existence checks,
+//! and the Envoy cluster name each valid backend gets.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::model::{Kind, ReferenceGrantSpec, GATEWAY_GROUP};
+use crate::valid::{BackendRef, Valid, Validated};
+
+use super::Options;
+
+/// How Envoy cluster names are formed from a Service port: `{namespace}`, `{name}` and
+/// `{port}` are replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterTemplate(pub String);
+
+impl ClusterTemplate {
+    /// gatewasm's default, `{namespace}/{name}:{port}`.
+    pub const DEFAULT: &'static str = "{namespace}/{name}:{port}";
+    /// Istio's outbound cluster names.
+    pub const ISTIO: &'static str = "outbound|{port}||{name}.{namespace}.svc.cluster.local";
+
+    /// The cluster name of a Service port.
+    pub fn render(&self, namespace: &str, name: &str, port: u16) -> String {
+        self.0
+            .replace("{namespace}", namespace)
+            .replace("{name}", name)
+            .replace("{port}", &port.to_string())
+    }
+}
+
+impl Default for ClusterTemplate {
+    fn default() -> Self {
+        ClusterTemplate(Self::DEFAULT.to_owned())
+    }
+}
+
+/// A resolved backend: a Service port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BackendKey {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// Service port.
+    pub port: u16,
+}
+
+/// Why a reference is invalid; the status reason a controller writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefProblem {
+    /// `InvalidKind`, `RefNotPermitted` or `BackendNotFound`.
+    pub reason: &'static str,
+    /// What exactly is wrong.
+    pub message: String,
+}
+
+/// Checks references against the Services and ReferenceGrants of the input.
+pub struct Resolver<'v> {
+    services: HashMap<(&'v str, &'v str), Option<HashSet<u16>>>,
+    grants: Vec<&'v Valid<ReferenceGrantSpec>>,
+    check_existence: bool,
+    /// Cluster names are rendered with this template.
+    pub template: ClusterTemplate,
+}
+
+impl<'v> Resolver<'v> {
+    /// Indexes the input's Services and grants.
+    pub fn new(
+        input: &'v Validated,
+        options: &Options,
+        diagnostics: &mut Diagnostics,
+    ) -> Resolver<'v> {
+        let services = input
+            .services
+            .iter()
+            .map(|s| {
+                let ports = (!s.spec.ports.is_empty()).then(|| {
+                    s.spec
+                        .ports
+                        .iter()
+                        .filter_map(|p| u16::try_from(p.port).ok())
+                        .collect()
+                });
+                ((s.meta.namespace.as_str(), s.meta.name.as_str()), ports)
+            })
+            .collect::<HashMap<_, _>>();
+        let uses_backends = !input.http_routes.is_empty() || !input.grpc_routes.is_empty();
+        if services.is_empty() && uses_backends && !options.assume_backends {
+            diagnostics.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    "the input holds no Service: every backendRef is reported as BackendNotFound and answers 500",
+                )
+                .with_help("add the Service manifests, or pass --assume-backends when Services are deployed separately"),
+            );
+        }
+        Resolver {
+            services,
+            grants: input.reference_grants.iter().collect(),
+            check_existence: !options.assume_backends,
+            template: options.cluster_template.clone(),
+        }
+    }
+
+    /// Resolves a reference made by a route of `kind` in namespace `from`.
+    pub fn check(&self, kind: Kind, from: &str, r: &BackendRef) -> Result<BackendKey, RefProblem> {
+        if !r.is_service() {
+            return Err(RefProblem {
+                reason: "InvalidKind",
+                message: format!(
+                    "backendRef {} has kind {:?} in group {:?}: gatewasm forwards only to core Services",
+                    r.name, r.kind, r.group
+                ),
+            });
+        }
+        if r.namespace != from && !self.granted(kind, from, r) {
+            return Err(RefProblem {
+                reason: "RefNotPermitted",
+                message: format!(
+                    "backendRef {}/{} crosses namespaces and no ReferenceGrant in {} allows {} from {from}",
+                    r.namespace,
+                    r.name,
+                    r.namespace,
+                    kind.name()
+                ),
+            });
+        }
+        let Some(port) = r.port else {
+            return Err(RefProblem {
+                reason: "BackendNotFound",
+                message: format!("backendRef {}/{} names no port", r.namespace, r.name),
+            });
+        };
+        if self.check_existence {
+            match self.services.get(&(r.namespace.as_str(), r.name.as_str())) {
+                None => {
+                    return Err(RefProblem {
+                        reason: "BackendNotFound",
+                        message: format!("Service {}/{} is not in the input", r.namespace, r.name),
+                    })
+                }
+                Some(Some(ports)) if !ports.contains(&port) => {
+                    return Err(RefProblem {
+                        reason: "BackendNotFound",
+                        message: format!("Service {}/{} has no port {port}", r.namespace, r.name),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(BackendKey {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            port,
+        })
+    }
+
+    fn granted(&self, kind: Kind, from: &str, r: &BackendRef) -> bool {
+        self.grants.iter().any(|g| {
+            g.meta.namespace == r.namespace
+                && g.spec.from.iter().any(|f| {
+                    f.group == GATEWAY_GROUP && f.kind == kind.name() && f.namespace == from
+                })
+                && g.spec.to.iter().any(|t| {
+                    t.group.is_empty()
+                        && t.kind == "Service"
+                        && t.name.as_ref().is_none_or(|n| *n == r.name)
+                })
+        })
+    }
+}

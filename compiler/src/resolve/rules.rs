@@ -1,0 +1,523 @@
+//! Builds the route table of the selected Gateway: listeners, routes, rules, matches,
+//! filters and backends, with ids assigned and references resolved.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gatewasm_filter::blob::{
+    self, BackendId, HostPattern, ListenerId, RegexId, RouteId, RouteKind, RouteTable, RuleId,
+    StringMatch,
+};
+
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::model::{
+    HeaderModifier, HttpMethod, Kind, ProtocolType, RedirectScheme, StringMatchType,
+};
+use crate::valid::{
+    self, Gateway, GrpcFilter, HttpFilter, HttpMatch, Mirror, PathMatch, PathModifier, Valid,
+};
+
+use super::attach::RouteRef;
+use super::backends::{BackendKey, Resolver};
+use super::hostnames;
+use super::{Attachment, RouteAge};
+
+/// Accumulates the table.
+pub struct TableBuilder<'r, 'v> {
+    refs: &'r Resolver<'v>,
+    table: RouteTable,
+    listener_ids: HashMap<usize, ListenerId>,
+    backends: BTreeMap<BackendKey, BackendId>,
+    regexes: HashMap<String, RegexId>,
+    attachments: Vec<Attachment>,
+    ages: Vec<RouteAge>,
+    match_positions: Vec<usize>,
+    rule_sources: Vec<String>,
+}
+
+impl<'r, 'v> TableBuilder<'r, 'v> {
+    /// Starts a table for `gateway` with its HTTP and HTTPS listeners.
+    pub fn new(gateway: &Valid<Gateway>, refs: &'r Resolver<'v>) -> Self {
+        let mut table = RouteTable {
+            gateway: format!("{}/{}", gateway.meta.namespace, gateway.meta.name),
+            ..RouteTable::default()
+        };
+        let mut listener_ids = HashMap::new();
+        for (i, l) in gateway.spec.listeners.iter().enumerate() {
+            if !matches!(l.protocol, ProtocolType::Http | ProtocolType::Https) {
+                continue;
+            }
+            listener_ids.insert(i, ListenerId(table.listeners.len() as u32));
+            table.listeners.push(blob::Listener {
+                name: l.name.clone(),
+                port: l.port,
+                tls: l.protocol == ProtocolType::Https,
+                hostname: l.hostname.as_deref().map(hostnames::pattern),
+                host_groups: Vec::new(),
+            });
+        }
+        TableBuilder {
+            refs,
+            table,
+            listener_ids,
+            backends: BTreeMap::new(),
+            regexes: HashMap::new(),
+            attachments: Vec::new(),
+            ages: Vec::new(),
+            match_positions: Vec::new(),
+            rule_sources: Vec::new(),
+        }
+    }
+
+    /// Adds an attached route with its hostnames per listener index.
+    pub fn add_route(
+        &mut self,
+        route: RouteRef<'_>,
+        hosts_by_listener: &BTreeMap<usize, Vec<Option<HostPattern>>>,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let route_id = RouteId(self.table.routes.len() as u32);
+        self.table.routes.push(blob::Route {
+            kind: match route {
+                RouteRef::Http(_) => RouteKind::Http,
+                RouteRef::Grpc(_) => RouteKind::Grpc,
+            },
+            namespace: route.namespace().to_owned(),
+            name: route.name().to_owned(),
+            source: route.source(),
+        });
+        self.ages.push(RouteAge {
+            created: route.created().map(str::to_owned),
+        });
+        for (l, hosts) in hosts_by_listener {
+            if let Some(&listener) = self.listener_ids.get(l) {
+                self.attachments.push(Attachment {
+                    listener,
+                    route: route_id,
+                    hosts: hosts.clone(),
+                });
+            }
+        }
+        match route {
+            RouteRef::Http(r) => {
+                for (index, rule) in r.spec.rules.iter().enumerate() {
+                    self.add_http_rule(route, route_id, index, rule, diagnostics);
+                }
+            }
+            RouteRef::Grpc(r) => {
+                for (index, rule) in r.spec.rules.iter().enumerate() {
+                    self.add_grpc_rule(route, route_id, index, rule, diagnostics);
+                }
+            }
+        }
+    }
+
+    /// Returns the table and what lower and explanations need alongside it.
+    pub fn finish(self) -> super::Resolved {
+        super::Resolved {
+            table: self.table,
+            attachments: self.attachments,
+            ages: self.ages,
+            match_positions: self.match_positions,
+            rule_sources: self.rule_sources,
+            status: crate::status::StatusReport::default(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    fn regex(&mut self, pattern: &str) -> RegexId {
+        if let Some(&id) = self.regexes.get(pattern) {
+            return id;
+        }
+        let id = RegexId(self.table.regexes.len() as u32);
+        self.table.regexes.push(pattern.to_owned());
+        self.regexes.insert(pattern.to_owned(), id);
+        id
+    }
+
+    fn string_match(&mut self, m: &valid::StringMatch) -> StringMatch {
+        match m {
+            valid::StringMatch::Exact(v) => StringMatch::Exact(v.clone()),
+            valid::StringMatch::RegularExpression(p) => StringMatch::Regex(self.regex(p)),
+        }
+    }
+
+    fn backend(&mut self, key: BackendKey) -> BackendId {
+        if let Some(&id) = self.backends.get(&key) {
+            return id;
+        }
+        let id = BackendId(self.table.backends.len() as u32);
+        self.table.backends.push(blob::Backend {
+            cluster: self
+                .refs
+                .template
+                .render(&key.namespace, &key.name, key.port),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            port: key.port,
+        });
+        self.backends.insert(key, id);
+        id
+    }
+
+    fn resolve(&mut self, kind: Kind, ns: &str, r: &valid::BackendRef) -> Option<BackendId> {
+        self.refs
+            .check(kind, ns, r)
+            .ok()
+            .map(|key| self.backend(key))
+    }
+
+    fn push_rule(
+        &mut self,
+        source: String,
+        rule: blob::Rule,
+        matches: Vec<(
+            blob::PathMatch,
+            Option<String>,
+            Vec<blob::HeaderMatch>,
+            Vec<blob::QueryMatch>,
+        )>,
+    ) {
+        let rule_id = RuleId(self.table.rules.len() as u32);
+        self.table.rules.push(rule);
+        self.rule_sources.push(source);
+        for (position, (path, method, headers, query)) in matches.into_iter().enumerate() {
+            self.table.matches.push(blob::Match {
+                rule: rule_id,
+                path,
+                method,
+                headers,
+                query,
+            });
+            self.match_positions.push(position);
+        }
+    }
+
+    fn header_matches(
+        &mut self,
+        list: &[valid::HeaderMatch],
+        lowercase: bool,
+    ) -> Vec<(String, StringMatch)> {
+        list.iter()
+            .map(|h| {
+                let name = if lowercase {
+                    h.name.to_ascii_lowercase()
+                } else {
+                    h.name.clone()
+                };
+                (name, self.string_match(&h.value))
+            })
+            .collect()
+    }
+
+    fn add_http_rule(
+        &mut self,
+        route: RouteRef<'_>,
+        route_id: RouteId,
+        index: usize,
+        rule: &valid::HttpRule,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let ns = route.namespace();
+        let prefix = match rule.matches.as_slice() {
+            [HttpMatch {
+                path: PathMatch::PathPrefix(p),
+                ..
+            }] => Some(trim_prefix(p)),
+            _ => None,
+        };
+        let mut unsupported = false;
+        let filters = self.http_filters(&rule.filters, ns, prefix.as_deref(), &mut unsupported);
+        let mut backends = Vec::new();
+        for b in &rule.backends {
+            let mut backend_unsupported = false;
+            let filters =
+                self.http_filters(&b.filters, ns, prefix.as_deref(), &mut backend_unsupported);
+            let backend = if backend_unsupported {
+                None
+            } else {
+                self.resolve(Kind::HttpRoute, ns, &b.backend)
+            };
+            backends.push(blob::WeightedBackend {
+                weight: b.weight,
+                backend,
+                filters,
+            });
+        }
+        if unsupported {
+            diagnostics.push(rule_warning(route, index, "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500"));
+            backends.clear();
+        }
+        let matches = rule
+            .matches
+            .iter()
+            .map(|m| {
+                let path = match &m.path {
+                    PathMatch::Exact(v) => blob::PathMatch::Exact(v.clone()),
+                    PathMatch::PathPrefix(v) => blob::PathMatch::Prefix(trim_prefix(v)),
+                    PathMatch::RegularExpression(p) => blob::PathMatch::Regex(self.regex(p)),
+                };
+                let headers = self
+                    .header_matches(&m.headers, true)
+                    .into_iter()
+                    .map(|(name, value)| blob::HeaderMatch { name, value })
+                    .collect();
+                let query = self
+                    .header_matches(&m.query_params, false)
+                    .into_iter()
+                    .map(|(name, value)| blob::QueryMatch { name, value })
+                    .collect();
+                (
+                    path,
+                    m.method.map(|x| method_name(x).to_owned()),
+                    headers,
+                    query,
+                )
+            })
+            .collect();
+        self.push_rule(
+            route.source_of(&format!("spec.rules[{index}]")),
+            blob::Rule {
+                route: route_id,
+                index: index as u16,
+                name: rule.name.clone(),
+                filters,
+                backends,
+                timeouts: blob::Timeouts {
+                    request_ms: rule.timeouts.request.map(|d| d.as_millis() as u64),
+                    backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
+                },
+            },
+            matches,
+        );
+    }
+
+    fn add_grpc_rule(
+        &mut self,
+        route: RouteRef<'_>,
+        route_id: RouteId,
+        index: usize,
+        rule: &valid::GrpcRule,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let ns = route.namespace();
+        let mut unsupported = false;
+        let filters = self.grpc_filters(&rule.filters, ns, &mut unsupported);
+        let mut backends = Vec::new();
+        for b in &rule.backends {
+            let mut backend_unsupported = false;
+            let filters = self.grpc_filters(&b.filters, ns, &mut backend_unsupported);
+            let backend = if backend_unsupported {
+                None
+            } else {
+                self.resolve(Kind::GrpcRoute, ns, &b.backend)
+            };
+            backends.push(blob::WeightedBackend {
+                weight: b.weight,
+                backend,
+                filters,
+            });
+        }
+        if unsupported {
+            diagnostics.push(rule_warning(
+                route,
+                index,
+                "uses an ExtensionRef filter gatewasm cannot run; the rule answers 500",
+            ));
+            backends.clear();
+        }
+        let any = [valid::GrpcMatch {
+            method: None,
+            headers: Vec::new(),
+        }];
+        let list = if rule.matches.is_empty() {
+            &any[..]
+        } else {
+            &rule.matches[..]
+        };
+        let matches = list
+            .iter()
+            .map(|m| {
+                let (service, method) = match &m.method {
+                    None => (None, None),
+                    Some(mm) => {
+                        let part = |this: &mut Self, v: &Option<String>| {
+                            v.as_ref().map(|v| match mm.r#type {
+                                StringMatchType::Exact => StringMatch::Exact(v.clone()),
+                                StringMatchType::RegularExpression => {
+                                    StringMatch::Regex(this.regex(v))
+                                }
+                            })
+                        };
+                        (part(self, &mm.service), part(self, &mm.method))
+                    }
+                };
+                let headers = self
+                    .header_matches(&m.headers, true)
+                    .into_iter()
+                    .map(|(name, value)| blob::HeaderMatch { name, value })
+                    .collect();
+                (
+                    blob::PathMatch::Grpc { service, method },
+                    None,
+                    headers,
+                    Vec::new(),
+                )
+            })
+            .collect();
+        self.push_rule(
+            route.source_of(&format!("spec.rules[{index}]")),
+            blob::Rule {
+                route: route_id,
+                index: index as u16,
+                name: rule.name.clone(),
+                filters,
+                backends,
+                timeouts: blob::Timeouts::default(),
+            },
+            matches,
+        );
+    }
+
+    fn mirror(&mut self, kind: Kind, ns: &str, m: &Mirror) -> blob::Mirror {
+        blob::Mirror {
+            backend: self.resolve(kind, ns, &m.backend),
+            numerator: m.fraction.numerator,
+            denominator: m.fraction.denominator,
+        }
+    }
+
+    fn http_filters(
+        &mut self,
+        list: &[HttpFilter],
+        ns: &str,
+        prefix: Option<&str>,
+        unsupported: &mut bool,
+    ) -> blob::Filters {
+        let mut out = blob::Filters::default();
+        for f in list {
+            match f {
+                HttpFilter::RequestHeaderModifier(m) => out.request_headers = Some(modifier(m)),
+                HttpFilter::ResponseHeaderModifier(m) => out.response_headers = Some(modifier(m)),
+                HttpFilter::RequestMirror(m) => {
+                    let mirror = self.mirror(Kind::HttpRoute, ns, m);
+                    out.mirrors.push(mirror);
+                }
+                HttpFilter::RequestRedirect(r) => {
+                    out.redirect = Some(blob::Redirect {
+                        scheme: r.scheme.map(|s| match s {
+                            RedirectScheme::Http => "http".to_owned(),
+                            RedirectScheme::Https => "https".to_owned(),
+                        }),
+                        hostname: r.hostname.clone(),
+                        port: r.port,
+                        path: r.path.as_ref().map(|p| path_modifier(p, prefix)),
+                        status: r.status_code,
+                    });
+                }
+                HttpFilter::UrlRewrite(r) => {
+                    out.rewrite = Some(blob::Rewrite {
+                        hostname: r.hostname.clone(),
+                        path: r.path.as_ref().map(|p| path_modifier(p, prefix)),
+                    });
+                }
+                HttpFilter::Cors(c) => {
+                    out.cors = Some(blob::Cors {
+                        allow_origins: c.allow_origins.clone(),
+                        allow_methods: c.allow_methods.clone(),
+                        allow_headers: c.allow_headers.clone(),
+                        expose_headers: c.expose_headers.clone(),
+                        max_age: c.max_age,
+                        allow_credentials: c.allow_credentials,
+                    });
+                }
+                HttpFilter::ExternalAuth(_) | HttpFilter::ExtensionRef(_) => *unsupported = true,
+            }
+        }
+        out
+    }
+
+    fn grpc_filters(
+        &mut self,
+        list: &[GrpcFilter],
+        ns: &str,
+        unsupported: &mut bool,
+    ) -> blob::Filters {
+        let mut out = blob::Filters::default();
+        for f in list {
+            match f {
+                GrpcFilter::RequestHeaderModifier(m) => out.request_headers = Some(modifier(m)),
+                GrpcFilter::ResponseHeaderModifier(m) => out.response_headers = Some(modifier(m)),
+                GrpcFilter::RequestMirror(m) => {
+                    let mirror = self.mirror(Kind::GrpcRoute, ns, m);
+                    out.mirrors.push(mirror);
+                }
+                GrpcFilter::ExtensionRef(_) => *unsupported = true,
+            }
+        }
+        out
+    }
+}
+
+fn rule_warning(route: RouteRef<'_>, index: usize, message: &str) -> Diagnostic {
+    Diagnostic::new(
+        Severity::Warning,
+        format!(
+            "{} {}/{} ({}) rule {index} {message}",
+            route.kind().name(),
+            route.namespace(),
+            route.name(),
+            route.source()
+        ),
+    )
+}
+
+/// PathPrefix values are compared segment-wise with the trailing slash ignored.
+fn trim_prefix(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        "/".to_owned()
+    } else {
+        t.to_owned()
+    }
+}
+
+fn modifier(m: &HeaderModifier) -> blob::HeaderModifier {
+    blob::HeaderModifier {
+        set: m
+            .set
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+            .collect(),
+        add: m
+            .add
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+            .collect(),
+        remove: m.remove.iter().map(|n| n.to_ascii_lowercase()).collect(),
+    }
+}
+
+fn path_modifier(p: &PathModifier, prefix: Option<&str>) -> blob::PathModifier {
+    match p {
+        PathModifier::ReplaceFullPath(v) => blob::PathModifier::Full(v.clone()),
+        PathModifier::ReplacePrefixMatch(v) => blob::PathModifier::Prefix {
+            // validate guarantees the rule has exactly one PathPrefix match.
+            matched: prefix.unwrap_or("/").to_owned(),
+            replacement: v.clone(),
+        },
+    }
+}
+
+fn method_name(m: HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::Get => "GET",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Connect => "CONNECT",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Trace => "TRACE",
+        HttpMethod::Patch => "PATCH",
+    }
+}

@@ -1,0 +1,83 @@
+//! The seam between route tests and what runs them: a [`Driver`] takes a request and
+//! reports what was [`Observed`]. The native engine and the `.wasm` in the test host are the
+//! two drivers; the cases cannot tell them apart.
+
+use super::check::Observed;
+use super::format::CaseRequest;
+
+/// The address a request without a Host header is sent to (the corpus' `host: null`).
+pub const GATEWAY_ADDRESS: &str = "192.0.2.10";
+
+/// A request ready to send: connection facts and the header list as Envoy would hand it to
+/// a filter (lowercase names, pseudo-headers first).
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    /// Listener port.
+    pub port: u16,
+    /// TLS SNI.
+    pub sni: Option<String>,
+    /// Client address `ip:port`.
+    pub source: Option<String>,
+    /// Request headers including `:method`, `:scheme`, `:authority`, `:path`.
+    pub headers: Vec<(String, String)>,
+    /// Headers the backend adds to its response.
+    pub upstream_response_headers: Vec<(String, String)>,
+}
+
+impl SentRequest {
+    /// Builds the request a case describes.
+    pub fn from_case(
+        req: &CaseRequest,
+        upstream_response_headers: &[(String, String)],
+    ) -> SentRequest {
+        let method = if req.grpc.is_some() {
+            "POST".to_owned()
+        } else {
+            req.method.clone()
+        };
+        let path = req.target();
+        let mut headers = vec![
+            (":method".to_owned(), method),
+            (":scheme".to_owned(), req.scheme.clone()),
+            (
+                ":authority".to_owned(),
+                req.host
+                    .clone()
+                    .unwrap_or_else(|| GATEWAY_ADDRESS.to_owned()),
+            ),
+            (":path".to_owned(), path),
+        ];
+        if req.grpc.is_some() {
+            headers.push(("content-type".to_owned(), "application/grpc".to_owned()));
+            headers.push(("te".to_owned(), "trailers".to_owned()));
+        }
+        headers.extend(
+            req.headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
+        SentRequest {
+            port: req.port,
+            sni: req.sni.clone(),
+            source: None,
+            headers,
+            upstream_response_headers: upstream_response_headers.to_vec(),
+        }
+    }
+
+    /// True for gRPC calls.
+    pub fn is_grpc(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n == "content-type" && v.starts_with("application/grpc"))
+    }
+}
+
+/// Something that can run requests against one compiled Gateway.
+pub trait Driver {
+    /// Sends one request and reports what happened.
+    ///
+    /// # Errors
+    /// A message when the driver itself failed (not when the request was answered badly).
+    fn send(&mut self, req: &SentRequest) -> Result<Observed, String>;
+}

@@ -1,0 +1,10 @@
+//! Route tests: files in the Gateway API conformance corpus format, run against the
+//! compiled routes either natively or through the `.wasm` in the wasmtime host.
+
+pub mod check;
+pub mod driver;
+pub mod format;
+pub mod native;
+pub mod run;
+mod status;
+pub mod wasm;

@@ -1,0 +1,409 @@
+//! Runs route-test files: compile each state of a file, send every case through a driver,
+//! check what happened, and report one line per file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::compile::{compile, Compiled};
+use crate::load::{self, Loaded};
+use crate::model::{Kind, ObjectKey};
+use crate::resolve::Options;
+
+use super::check::{self, Observed};
+use super::driver::{Driver, SentRequest};
+use super::format::{self, Case, Phase, StatusExpectation};
+use super::status;
+
+/// Requests sent for a distribution check (weights, mirror percentages), as upstream does.
+const SAMPLES: u32 = 500;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run through this `.wasm` in the wasmtime host instead of the native engine.
+    pub wasm: Option<PathBuf>,
+    /// Print every case, not only failures.
+    pub verbose: bool,
+    /// Compile options (Secrets assumed to exist, cluster names).
+    pub compile: Options,
+    /// Seed of the random source behind weighted choices.
+    pub seed: u64,
+}
+
+/// Makes a driver for one compiled Gateway.
+pub type DriverFactory<'a> = dyn Fn(&Compiled) -> Result<Box<dyn Driver>, String> + 'a;
+
+/// The outcome of one file.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    /// Cases that passed.
+    pub cases_passed: usize,
+    /// Cases that failed.
+    pub cases_failed: usize,
+    /// Status expectations that held.
+    pub status_passed: usize,
+    /// Status expectations that did not.
+    pub status_failed: usize,
+    /// What to print under the file's line.
+    pub details: String,
+    /// A problem that stopped the file (unreadable, does not compile).
+    pub error: Option<String>,
+}
+
+impl FileReport {
+    /// True when nothing failed.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.cases_failed == 0 && self.status_failed == 0
+    }
+}
+
+/// Runs one route-test file.
+pub fn run_file(path: &Path, options: &RunOptions, drivers: &DriverFactory<'_>) -> FileReport {
+    let mut report = FileReport::default();
+    if let Err(e) = run_file_inner(path, options, drivers, &mut report) {
+        report.error = Some(e);
+    }
+    report
+}
+
+fn run_file_inner(
+    path: &Path,
+    options: &RunOptions,
+    drivers: &DriverFactory<'_>,
+    report: &mut FileReport,
+) -> Result<(), String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let file = format::parse(&text).map_err(|e| format!("{name}: not a route-test file: {e}"))?;
+    let render = |d: crate::diag::Diagnostics| {
+        d.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let objects = match file.resources {
+        Some(_) => load::load_route_test_resources(&name, &text).map_err(render)?,
+        None => load::RouteTestObjects {
+            resources: Loaded::default(),
+            phase_applies: Vec::new(),
+        },
+    };
+    if file.resources.is_none() && file.manifests.is_empty() {
+        return Err(format!(
+            "{name}: names no objects to compile: add `manifests:` or `resources:`"
+        ));
+    }
+    let mut state = objects.resources;
+    if !file.manifests.is_empty() {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let paths: Vec<PathBuf> = file.manifests.iter().map(|m| base.join(m)).collect();
+        let extra = load::load_paths(&paths).map_err(render)?;
+        for object in extra.objects {
+            state.apply(object);
+        }
+    }
+    run_state(
+        &state,
+        &file.expect_status,
+        &file.cases,
+        None,
+        options,
+        drivers,
+        report,
+    )?;
+    for (phase, applies) in file.phases.iter().zip(objects.phase_applies) {
+        apply_changes(&mut state, phase, applies)?;
+        run_state(
+            &state,
+            &phase.expect_status,
+            &phase.cases,
+            Some(&phase.name),
+            options,
+            drivers,
+            report,
+        )?;
+    }
+    Ok(())
+}
+
+fn apply_changes(
+    state: &mut Loaded,
+    phase: &Phase,
+    applies: Vec<crate::model::Object>,
+) -> Result<(), String> {
+    for d in &phase.changes.delete {
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == d.kind)
+            .ok_or_else(|| {
+                format!(
+                    "phase {}: cannot delete unknown kind {}",
+                    phase.name, d.kind
+                )
+            })?;
+        let namespace = match (&d.namespace, kind.is_namespaced()) {
+            (Some(ns), _) => ns.clone(),
+            (None, true) => "default".to_owned(),
+            (None, false) => String::new(),
+        };
+        let key = ObjectKey {
+            kind,
+            namespace,
+            name: d.name.clone(),
+        };
+        if state.delete(&key).is_none() {
+            return Err(format!(
+                "phase {}: {} {}/{} to delete is not in the state",
+                phase.name, d.kind, key.namespace, key.name
+            ));
+        }
+    }
+    for object in applies {
+        state.apply(object);
+    }
+    Ok(())
+}
+
+fn run_state(
+    state: &Loaded,
+    expect_status: &[StatusExpectation],
+    cases: &[Case],
+    phase: Option<&str>,
+    options: &RunOptions,
+    drivers: &DriverFactory<'_>,
+    report: &mut FileReport,
+) -> Result<(), String> {
+    let prefix = phase.map(|p| format!("[{p}] ")).unwrap_or_default();
+    let mut gateways: BTreeSet<String> = cases.iter().map(|c| c.request.gateway.clone()).collect();
+    if gateways.is_empty() {
+        // Status only: any Gateway gives the same (global) status.
+        let first = state
+            .of_kind(Kind::Gateway)
+            .next()
+            .map(|g| format!("{}/{}", g.meta.namespace, g.meta.name))
+            .ok_or("the file has neither cases nor a Gateway")?;
+        gateways.insert(first);
+    }
+    let mut compiled = BTreeMap::new();
+    for gw in &gateways {
+        let opts = Options {
+            gateway: Some(gw.clone()),
+            ..options.compile.clone()
+        };
+        let c = compile(state.clone(), &opts).map_err(|d| {
+            format!(
+                "{prefix}does not compile for {gw}:\n{}",
+                d.iter()
+                    .map(|x| format!("  {x}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?;
+        compiled.insert(gw.clone(), c);
+    }
+    if let Some(first) = compiled.values().next() {
+        for e in expect_status {
+            match status::check(e, &first.status) {
+                Ok(()) => report.status_passed += 1,
+                Err(why) => {
+                    report.status_failed += 1;
+                    let _ = writeln!(
+                        report.details,
+                        "  {prefix}status {}: {why}",
+                        status::describe(e)
+                    );
+                }
+            }
+        }
+    }
+    let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
+    for (gw, c) in &compiled {
+        live.insert(gw.clone(), drivers(c)?);
+    }
+    for case in cases {
+        let driver = live
+            .get_mut(&case.request.gateway)
+            .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
+        let (failures, summary) = run_case(case, driver.as_mut())?;
+        let label = case_label(case);
+        if failures.is_empty() {
+            report.cases_passed += 1;
+            if options.verbose {
+                let _ = writeln!(report.details, "  {prefix}ok   {label}\n         {summary}");
+            }
+        } else {
+            report.cases_failed += 1;
+            let _ = writeln!(report.details, "  {prefix}FAIL {label}\n         {summary}");
+            for f in failures {
+                let _ = writeln!(report.details, "         - {f}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn case_label(case: &Case) -> String {
+    let r = &case.request;
+    let target = match &r.grpc {
+        Some(g) => format!("gRPC {}/{}", g.service, g.method),
+        None => format!("{} {}", r.method, r.path),
+    };
+    let host = r.host.as_deref().unwrap_or("(gateway address)");
+    let name = case
+        .name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    format!("#{} {target} host {host} port {}{name}", case.id, r.port)
+}
+
+/// One line saying what happened.
+fn summarize(seen: &Observed) -> String {
+    let mut s = format!("→ {}", seen.status);
+    if let Some(g) = seen.grpc_status {
+        let _ = write!(s, " grpc-status {g}");
+    }
+    match &seen.backend {
+        Some(b) => {
+            let _ = write!(s, " {b} {}", seen.backend_path.as_deref().unwrap_or(""));
+        }
+        None => s.push_str(" answered by the gateway"),
+    }
+    if let Some(loc) = seen.response_header("location") {
+        let _ = write!(s, " location {loc}");
+    }
+    for (backend, _) in &seen.mirrors {
+        let _ = write!(s, " mirror→{backend}");
+    }
+    s
+}
+
+fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<(Vec<String>, String), String> {
+    let upstream: Vec<(String, String)> = case
+        .upstream_response_headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let req = SentRequest::from_case(&case.request, &upstream);
+    let expects: Vec<&format::Expect> = std::iter::once(&case.expect)
+        .chain(case.expect_derived.as_ref())
+        .collect();
+    let sampled = expects.iter().any(|e| {
+        !e.backend_weights.is_empty()
+            || e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100)
+    });
+    let repeat = expects.iter().filter_map(|e| e.repeat).max().unwrap_or(1);
+    let n = if sampled { SAMPLES } else { repeat.max(1) };
+    let mut seen = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        seen.push(driver.send(&req)?);
+    }
+    let summary = if sampled {
+        let counts = check::backend_counts(&seen);
+        format!("→ {n} requests: {counts:?}")
+    } else {
+        summarize(&seen[0])
+    };
+    let headers_named = expects
+        .iter()
+        .any(|e| e.request_headers.is_some() || !e.request_headers_absent.is_empty());
+    let mut failures = Vec::new();
+    for e in expects {
+        failures.extend(check_all(&case.request, e, &seen, headers_named));
+    }
+    failures.dedup();
+    Ok((failures, summary))
+}
+
+fn check_all(
+    req: &format::CaseRequest,
+    e: &format::Expect,
+    seen: &[Observed],
+    headers_named: bool,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !e.backend_weights.is_empty() {
+        let counts = check::backend_counts(seen);
+        let tolerance = e.weight_tolerance.unwrap_or(0.05);
+        let n = seen.len() as f64;
+        for (backend, want) in &e.backend_weights {
+            let got = f64::from(counts.get(backend).copied().unwrap_or(0)) / n;
+            let bad = if *want == 0.0 {
+                got > 0.0
+            } else {
+                (got - want).abs() > tolerance
+            };
+            if bad {
+                failures.push(format!(
+                    "{backend}: expected share {want} ± {tolerance}, got {got:.3}"
+                ));
+            }
+        }
+        for (backend, count) in &counts {
+            if !e.backend_weights.contains_key(backend) {
+                failures.push(format!(
+                    "{count} requests went to {backend}, which has no expected share"
+                ));
+            }
+        }
+        return failures;
+    }
+    if !e.backend_in.is_empty() {
+        for o in seen {
+            match &o.backend {
+                Some(b) if e.backend_in.contains(b) => {
+                    if let Some(headers) = e.request_headers_by_backend.get(b) {
+                        for (name, value) in headers {
+                            if o.request_header(name).as_deref() != Some(value) {
+                                failures.push(format!(
+                                    "{b} got {name}: {:?}, expected {value:?}",
+                                    o.request_header(name)
+                                ));
+                            }
+                        }
+                    }
+                }
+                other => failures.push(format!(
+                    "request served by {other:?}, expected one of {:?}",
+                    e.backend_in
+                )),
+            }
+        }
+        failures.sort();
+        failures.dedup();
+        return failures;
+    }
+    let sampled_mirrors = e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100);
+    failures.extend(check::single(req, e, &seen[0], headers_named));
+    for m in &e.mirrored_to {
+        let percent = m.percent.unwrap_or(100);
+        let copies: Vec<&String> = seen
+            .iter()
+            .flat_map(|o| o.mirrors.iter())
+            .filter(|(b, _)| *b == m.backend)
+            .map(|(_, path)| path)
+            .collect();
+        let target = req.target();
+        if let Some(path) = copies.iter().find(|p| ***p != target) {
+            failures.push(format!(
+                "mirror {} got path {path}, expected {target}",
+                m.backend
+            ));
+        }
+        let hits = copies.len() as u32;
+        let ok = if sampled_mirrors {
+            check::binomial_ok(hits, seen.len() as u32, f64::from(percent) / 100.0)
+        } else {
+            hits == seen.len() as u32
+        };
+        if !ok {
+            failures.push(format!(
+                "mirror {} received {hits} copies of {} requests, expected {percent}%",
+                m.backend,
+                seen.len()
+            ));
+        }
+    }
+    failures
+}

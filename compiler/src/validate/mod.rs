@@ -1,0 +1,181 @@
+//! The validate stage: applies the CRD defaults the Kubernetes API server would apply, and
+//! enforces the CRD validation rules (OpenAPI patterns, limits and CEL rules), turning the
+//! loaded [`crate::model`] objects into [`crate::valid`] ones.
+//!
+//! Every violation becomes a diagnostic with the object's file and the line of the offending
+//! field, and validation goes on to find the rest. Cross-object questions (does the parent
+//! exist, is a backend permitted) belong to `resolve`; the only cross-object check here is
+//! that no object is defined twice.
+
+mod core;
+mod gateway;
+mod grpc_route;
+mod http_route;
+mod route;
+mod syntax;
+
+use std::collections::HashMap;
+
+use crate::diag::{Diagnostics, Severity};
+use crate::load::Loaded;
+use crate::model::{Body, Object, ObjectKey};
+use crate::source::Source;
+use crate::valid::{Valid, Validated};
+
+/// Validates and defaults every loaded object. Diagnostics already in `loaded` are kept, so
+/// `validate(loader.finish())` reports load and validation problems together. Returns every
+/// diagnostic, sorted, if any is an error; otherwise the validated objects carry the notes and
+/// warnings.
+pub fn validate(loaded: Loaded) -> Result<Validated, Diagnostics> {
+    let Loaded {
+        objects,
+        mut diagnostics,
+    } = loaded;
+    let mut first: HashMap<ObjectKey, &Source> = HashMap::new();
+    for object in &objects {
+        if let Some(earlier) = first.get(&object.key()) {
+            let mut d = object.source.diagnostic(
+                Severity::Error,
+                &object.label(),
+                "",
+                "defined more than once",
+            );
+            d.help = Some(format!(
+                "first defined at {}:{}",
+                earlier.file.name,
+                earlier.line()
+            ));
+            diagnostics.push(d);
+        } else {
+            first.insert(object.key(), &object.source);
+        }
+    }
+    let mut out = Validated::default();
+    for object in &objects {
+        let label = object.label();
+        let mut ctx = Ctx {
+            source: &object.source,
+            label: &label,
+            namespace: &object.meta.namespace,
+            diagnostics: &mut diagnostics,
+        };
+        core::metadata(&mut ctx, object.kind(), &object.meta);
+        match &object.body {
+            Body::GatewayClass(spec) => out
+                .gateway_classes
+                .push(wrap(object, core::gateway_class(&mut ctx, spec))),
+            Body::Gateway(spec) => out
+                .gateways
+                .push(wrap(object, gateway::gateway(&mut ctx, spec))),
+            Body::HttpRoute(spec) => out
+                .http_routes
+                .push(wrap(object, http_route::http_route(&mut ctx, spec))),
+            Body::GrpcRoute(spec) => out
+                .grpc_routes
+                .push(wrap(object, grpc_route::grpc_route(&mut ctx, spec))),
+            Body::ReferenceGrant(spec) => out
+                .reference_grants
+                .push(wrap(object, core::reference_grant(&mut ctx, spec))),
+            Body::Service(spec) => out
+                .services
+                .push(wrap(object, core::service(&mut ctx, spec))),
+            Body::Namespace(spec) => out.namespaces.push(Valid {
+                meta: core::namespace_meta(&object.meta),
+                ..wrap(object, spec.clone())
+            }),
+            Body::BackendTrafficPolicy(spec) => out
+                .backend_traffic_policies
+                .push(wrap(object, spec.clone())),
+        }
+    }
+    diagnostics.sort();
+    if diagnostics.has_errors() {
+        Err(diagnostics)
+    } else {
+        out.diagnostics = diagnostics;
+        Ok(out)
+    }
+}
+
+/// A validated spec with its object's source and metadata.
+fn wrap<T>(object: &Object, spec: T) -> Valid<T> {
+    Valid {
+        source: object.source.clone(),
+        kind: object.kind(),
+        api_version: object.api_version.clone(),
+        meta: object.meta.clone(),
+        spec,
+    }
+}
+
+/// The object being validated and where its diagnostics go.
+pub(super) struct Ctx<'a> {
+    source: &'a Source,
+    label: &'a str,
+    /// The object's namespace, the default for references without one.
+    namespace: &'a str,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    /// Reports an error at `field`.
+    fn error(&mut self, field: &str, message: impl Into<String>) {
+        let d = self
+            .source
+            .diagnostic(Severity::Error, self.label, field, message);
+        self.diagnostics.push(d);
+    }
+
+    /// Reports an error at `field` with a help line.
+    fn error_help(&mut self, field: &str, message: impl Into<String>, help: impl Into<String>) {
+        let mut d = self
+            .source
+            .diagnostic(Severity::Error, self.label, field, message);
+        d.help = Some(help.into());
+        self.diagnostics.push(d);
+    }
+
+    /// Reports a warning at `field`.
+    fn warn(&mut self, field: &str, message: impl Into<String>) {
+        let d = self
+            .source
+            .diagnostic(Severity::Warning, self.label, field, message);
+        self.diagnostics.push(d);
+    }
+
+    /// Reports the message of a failed syntax check at `field`.
+    fn check(&mut self, field: &str, result: syntax::Check) {
+        if let Err(message) = result {
+            self.error(field, message);
+        }
+    }
+
+    /// Reports a list longer than `max`.
+    fn at_most(&mut self, field: &str, len: usize, max: usize, what: &str) {
+        if len > max {
+            self.error(
+                field,
+                format!("at most {max} {what} are allowed, found {len}"),
+            );
+        }
+    }
+
+    /// A checked port, or 0 after reporting.
+    fn port(&mut self, field: &str, value: i32) -> u16 {
+        syntax::port(value).unwrap_or_else(|message| {
+            self.error(field, message);
+            0
+        })
+    }
+
+    /// A checked duration, or zero after reporting.
+    fn duration(&mut self, field: &str, value: &str) -> std::time::Duration {
+        syntax::duration(value).unwrap_or_else(|message| {
+            self.error(field, message);
+            std::time::Duration::ZERO
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
