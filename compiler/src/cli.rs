@@ -8,7 +8,7 @@ use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::Diagnostics;
 use crate::load;
 use crate::resolve::Options;
-use crate::routetest::driver::Driver;
+use crate::routetest::driver::{Driver, Factory};
 use crate::routetest::native::Native;
 use crate::routetest::run::{run_file, RunOptions};
 
@@ -196,7 +196,7 @@ pub fn test(
     let (mut cases_ok, mut cases_bad, mut status_ok, mut status_bad, mut files_bad) =
         (0, 0, 0, 0, 0);
     for f in &files {
-        let r = run_file(f, &options, &*factory);
+        let r = run_file(f, &options, &factory);
         cases_ok += r.cases_passed;
         cases_bad += r.cases_failed;
         status_ok += r.status_passed;
@@ -225,19 +225,17 @@ pub fn test(
     };
     let _ = writeln!(
         out,
-        "{} files ({engine}): {} passed, {} failed; status expectations: {status_ok} passed, {status_bad} failed",
-        files.len(),
-        cases_ok,
-        cases_bad
+        "{} files ({engine}); status expectations: {status_ok} passed, {status_bad} failed",
+        files.len()
     );
+    // Last, alone on its line, in the form CI summaries read.
+    let _ = writeln!(out, "cases: {cases_ok} passed, {cases_bad} failed");
     if files_bad == 0 {
         OK
     } else {
         FAILED
     }
 }
-
-type Factory = Box<dyn Fn(&Compiled) -> Result<Box<dyn Driver>, String>>;
 
 fn driver_factory(options: &RunOptions) -> Result<Factory, String> {
     let seed = options.seed;

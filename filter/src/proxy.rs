@@ -177,6 +177,10 @@ fn map(side: Side) -> MapType {
 }
 
 impl Host for SdkHost {
+    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(host_err(name))
+    }
+
     fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
         hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(host_err("request headers"))
     }

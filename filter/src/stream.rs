@@ -26,7 +26,9 @@ pub enum Side {
 
 /// The proxy operations a stream needs.
 pub trait Host {
-    /// All request headers (lowercase names, in order).
+    /// The first value of a request header (`name` lowercase).
+    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
+    /// All request headers (lowercase names, in order); read only to copy a mirrored request.
     fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
     /// The destination port of the downstream connection.
     fn destination_port(&mut self) -> Result<Option<u16>, HostError>;
@@ -109,7 +111,13 @@ impl Stream {
         dice: &mut Dice,
         host: &mut impl Host,
     ) -> Result<Verdict, HostError> {
-        let headers = host.request_headers()?;
+        // Only the headers some rule can look at cross the host boundary.
+        let mut headers = Vec::with_capacity(config.router.header_names().len());
+        for name in config.router.header_names() {
+            if let Some(value) = host.request_header(name)? {
+                headers.push((name.clone(), value));
+            }
+        }
         let port = host.destination_port()?.unwrap_or(0);
         let sni = host.sni()?;
         let text = |name: &str| -> &str {
@@ -134,7 +142,7 @@ impl Stream {
                 Ok(Verdict::Stop)
             }
             Decision::Forward(fwd) => {
-                apply_forward(config, &fwd, &headers, host)?;
+                apply_forward(config, &fwd, host)?;
                 self.response = Some(ResponseEdits {
                     rule: fwd.rule,
                     backend: fwd.backend_index,
@@ -175,9 +183,13 @@ impl Stream {
 fn apply_forward(
     config: &PluginConfig,
     fwd: &Forward<'_>,
-    original: &HeaderList,
     host: &mut impl Host,
 ) -> Result<(), HostError> {
+    if !fwd.mirrors.is_empty() {
+        // Copy the request as the client sent it, before this filter's edits.
+        let original = host.request_headers()?;
+        mirror(config, fwd, &original, host);
+    }
     for modifier in &fwd.request_headers {
         edit_headers(host, Side::Request, modifier)?;
     }
@@ -201,26 +213,27 @@ fn apply_forward(
             ms.to_string().as_bytes(),
         )?;
     }
-    if !fwd.mirrors.is_empty() {
-        let path = fwd.path.as_deref().map(str::as_bytes);
-        let copy: Vec<(&str, &[u8])> = original
-            .iter()
-            .filter(|(n, _)| *n != config.cluster_header)
-            .map(|(n, v)| match (n.as_str(), path) {
-                (":path", Some(p)) => (n.as_str(), p),
-                _ => (n.as_str(), v.as_slice()),
-            })
-            .collect();
-        for cluster in &fwd.mirrors {
-            // Mirrors are fire-and-forget: a mirror the host refuses must not fail the request.
-            let _ = host.dispatch_mirror(cluster, &copy, MIRROR_TIMEOUT);
-        }
-    }
     host.set_header(
         Side::Request,
         &config.cluster_header,
         fwd.cluster.as_bytes(),
     )
+}
+
+fn mirror(config: &PluginConfig, fwd: &Forward<'_>, original: &HeaderList, host: &mut impl Host) {
+    let path = fwd.path.as_deref().map(str::as_bytes);
+    let copy: Vec<(&str, &[u8])> = original
+        .iter()
+        .filter(|(n, _)| *n != config.cluster_header)
+        .map(|(n, v)| match (n.as_str(), path) {
+            (":path", Some(p)) => (n.as_str(), p),
+            _ => (n.as_str(), v.as_slice()),
+        })
+        .collect();
+    for cluster in &fwd.mirrors {
+        // Mirrors are fire-and-forget: a mirror the host refuses must not fail the request.
+        let _ = host.dispatch_mirror(cluster, &copy, MIRROR_TIMEOUT);
+    }
 }
 
 fn edit_headers(host: &mut impl Host, side: Side, m: &HeaderModifier) -> Result<(), HostError> {

@@ -108,16 +108,18 @@ impl<'v> RouteRef<'v> {
     }
 }
 
+/// Effective hostnames of a route per listener index.
+pub type HostsByListener = BTreeMap<usize, Vec<Option<HostPattern>>>;
+
+/// A listener's hostnames claimed by a route: its kind, hostnames and `namespace/name`.
+type Claim = (Kind, Vec<Option<HostPattern>>, String);
+
 /// Every route's attachments and the status of everything.
 pub struct World<'v> {
     /// Status of all Gateways and routes.
     pub status: StatusReport,
     /// (gateway index, route, per listener index: effective hostnames).
-    attached: Vec<(
-        usize,
-        RouteRef<'v>,
-        BTreeMap<usize, Vec<Option<HostPattern>>>,
-    )>,
+    attached: Vec<(usize, RouteRef<'v>, HostsByListener)>,
     gateways: Vec<&'v Valid<Gateway>>,
 }
 
@@ -127,7 +129,7 @@ impl<'v> World<'v> {
     pub fn attached_to(
         &self,
         gateway: &Valid<Gateway>,
-    ) -> impl Iterator<Item = (RouteRef<'v>, &BTreeMap<usize, Vec<Option<HostPattern>>>)> + '_ {
+    ) -> impl Iterator<Item = (RouteRef<'v>, &HostsByListener)> + '_ {
         let index = self.gateways.iter().position(|g| std::ptr::eq(*g, gateway));
         self.attached
             .iter()
@@ -219,7 +221,7 @@ fn overlaps(a: &[Option<HostPattern>], b: &[Option<HostPattern>]) -> bool {
 /// What happened to one parentRef of one route before conflicts are settled.
 struct ParentOutcome {
     gateway: Option<usize>,
-    listeners: BTreeMap<usize, Vec<Option<HostPattern>>>,
+    listeners: HostsByListener,
     refused: Option<(&'static str, String)>,
 }
 
@@ -297,8 +299,7 @@ pub fn attach_all<'v>(
     // the older keeps it.
     let mut by_age: Vec<usize> = (0..routes.len()).collect();
     by_age.sort_by_key(|&i| routes[i].age_key());
-    let mut claimed: HashMap<(usize, usize), Vec<(Kind, Vec<Option<HostPattern>>, String)>> =
-        HashMap::new();
+    let mut claimed: HashMap<(usize, usize), Vec<Claim>> = HashMap::new();
     for &i in &by_age {
         let route = routes[i];
         for (_, outcome) in outcomes[i].iter_mut() {

@@ -107,7 +107,7 @@ fn select_gateway<'v>(
             if let Some(g) = gateways.iter().find(|g| &name(g) == want) {
                 return Ok(g);
             }
-            let known: Vec<String> = gateways.iter().map(|g| name(g)).collect();
+            let known: Vec<String> = gateways.iter().map(&name).collect();
             diagnostics.push(
                 Diagnostic::error(format!("--gateway {want}: no such Gateway in the input"))
                     .with_help(if known.is_empty() {

@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use gatewasm_filter::blob::{
-    self, BackendId, HostPattern, ListenerId, RegexId, RouteId, RouteKind, RouteTable, RuleId,
-    StringMatch,
+    self, BackendId, ListenerId, RegexId, RouteId, RouteKind, RouteTable, RuleId, StringMatch,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -16,7 +15,7 @@ use crate::valid::{
     self, Gateway, GrpcFilter, HttpFilter, HttpMatch, Mirror, PathMatch, PathModifier, Valid,
 };
 
-use super::attach::RouteRef;
+use super::attach::{HostsByListener, RouteRef};
 use super::backends::{BackendKey, Resolver};
 use super::hostnames;
 use super::{Attachment, RouteAge};
@@ -72,7 +71,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
     pub fn add_route(
         &mut self,
         route: RouteRef<'_>,
-        hosts_by_listener: &BTreeMap<usize, Vec<Option<HostPattern>>>,
+        hosts_by_listener: &HostsByListener,
         diagnostics: &mut Diagnostics,
     ) {
         let route_id = RouteId(self.table.routes.len() as u32);
@@ -166,28 +165,13 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             .map(|key| self.backend(key))
     }
 
-    fn push_rule(
-        &mut self,
-        source: String,
-        rule: blob::Rule,
-        matches: Vec<(
-            blob::PathMatch,
-            Option<String>,
-            Vec<blob::HeaderMatch>,
-            Vec<blob::QueryMatch>,
-        )>,
-    ) {
+    /// Adds a rule and its matches; the matches' `rule` is set here.
+    fn push_rule(&mut self, source: String, rule: blob::Rule, matches: Vec<blob::Match>) {
         let rule_id = RuleId(self.table.rules.len() as u32);
         self.table.rules.push(rule);
         self.rule_sources.push(source);
-        for (position, (path, method, headers, query)) in matches.into_iter().enumerate() {
-            self.table.matches.push(blob::Match {
-                rule: rule_id,
-                path,
-                method,
-                headers,
-                query,
-            });
+        for (position, m) in matches.into_iter().enumerate() {
+            self.table.matches.push(blob::Match { rule: rule_id, ..m });
             self.match_positions.push(position);
         }
     }
@@ -266,12 +250,13 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     .into_iter()
                     .map(|(name, value)| blob::QueryMatch { name, value })
                     .collect();
-                (
+                blob::Match {
+                    rule: RuleId(0),
                     path,
-                    m.method.map(|x| method_name(x).to_owned()),
+                    method: m.method.map(|x| method_name(x).to_owned()),
                     headers,
                     query,
-                )
+                }
             })
             .collect();
         self.push_rule(
@@ -356,12 +341,13 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     .into_iter()
                     .map(|(name, value)| blob::HeaderMatch { name, value })
                     .collect();
-                (
-                    blob::PathMatch::Grpc { service, method },
-                    None,
+                blob::Match {
+                    rule: RuleId(0),
+                    path: blob::PathMatch::Grpc { service, method },
+                    method: None,
                     headers,
-                    Vec::new(),
-                )
+                    query: Vec::new(),
+                }
             })
             .collect();
         self.push_rule(

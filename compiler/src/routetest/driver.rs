@@ -73,6 +73,9 @@ impl SentRequest {
     }
 }
 
+/// Makes a driver for one compiled Gateway.
+pub type Factory = Box<dyn Fn(&crate::compile::Compiled) -> Result<Box<dyn Driver>, String>>;
+
 /// Something that can run requests against one compiled Gateway.
 pub trait Driver {
     /// Sends one request and reports what happened.

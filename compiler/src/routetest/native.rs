@@ -57,6 +57,14 @@ impl MemoryHost {
 }
 
 impl Host for MemoryHost {
+    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self
+            .request
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone()))
+    }
+
     fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
         Ok(self.request.clone())
     }

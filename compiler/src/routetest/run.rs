@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{compile, Compiled};
+use crate::compile::compile;
 use crate::load::{self, Loaded};
 use crate::model::{Kind, ObjectKey};
 use crate::resolve::Options;
 
 use super::check::{self, Observed};
-use super::driver::{Driver, SentRequest};
+use super::driver::{Driver, Factory, SentRequest};
 use super::format::{self, Case, Phase, StatusExpectation};
 use super::status;
 
@@ -30,9 +30,6 @@ pub struct RunOptions {
     /// Seed of the random source behind weighted choices.
     pub seed: u64,
 }
-
-/// Makes a driver for one compiled Gateway.
-pub type DriverFactory<'a> = dyn Fn(&Compiled) -> Result<Box<dyn Driver>, String> + 'a;
 
 /// The outcome of one file.
 #[derive(Debug, Default)]
@@ -59,7 +56,7 @@ impl FileReport {
 }
 
 /// Runs one route-test file.
-pub fn run_file(path: &Path, options: &RunOptions, drivers: &DriverFactory<'_>) -> FileReport {
+pub fn run_file(path: &Path, options: &RunOptions, drivers: &Factory) -> FileReport {
     let mut report = FileReport::default();
     if let Err(e) = run_file_inner(path, options, drivers, &mut report) {
         report.error = Some(e);
@@ -70,7 +67,7 @@ pub fn run_file(path: &Path, options: &RunOptions, drivers: &DriverFactory<'_>) 
 fn run_file_inner(
     path: &Path,
     options: &RunOptions,
-    drivers: &DriverFactory<'_>,
+    drivers: &Factory,
     report: &mut FileReport,
 ) -> Result<(), String> {
     let name = path.display().to_string();
@@ -171,7 +168,7 @@ fn run_state(
     cases: &[Case],
     phase: Option<&str>,
     options: &RunOptions,
-    drivers: &DriverFactory<'_>,
+    drivers: &Factory,
     report: &mut FileReport,
 ) -> Result<(), String> {
     let prefix = phase.map(|p| format!("[{p}] ")).unwrap_or_default();

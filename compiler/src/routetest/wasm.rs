@@ -7,7 +7,7 @@ use std::path::Path;
 use gatewasm_host::{Envoy, Request, UpstreamResponse, WasmModule};
 
 use super::check::Observed;
-use super::driver::{Driver, SentRequest};
+use super::driver::{Driver, Factory, SentRequest};
 use crate::compile::Compiled;
 
 /// A driver over one configured Envoy.
@@ -20,10 +20,7 @@ pub struct Wasm {
 ///
 /// # Errors
 /// When the module cannot be loaded.
-pub fn factory(
-    path: &Path,
-    seed: u64,
-) -> Result<Box<dyn Fn(&Compiled) -> Result<Box<dyn Driver>, String>>, String> {
+pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
     let module =
         WasmModule::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
     Ok(Box::new(move |c: &Compiled| {

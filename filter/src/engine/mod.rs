@@ -36,6 +36,7 @@ use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
 pub struct Router {
     table: RouteTable,
     regexes: Vec<regex_lite::Regex>,
+    header_names: Vec<String>,
 }
 
 impl Router {
@@ -45,7 +46,19 @@ impl Router {
     /// Whatever [`blob::decode`] refuses.
     pub fn from_blob(bytes: &[u8]) -> Result<Router, DecodeError> {
         let (table, regexes) = blob::decode_compiled(bytes)?;
-        Ok(Router { table, regexes })
+        let header_names = request::names_read(&table);
+        Ok(Router {
+            table,
+            regexes,
+            header_names,
+        })
+    }
+
+    /// The request headers evaluation can look at, lowercase and sorted: the pseudo-headers,
+    /// `content-type` (gRPC detection), every header a match names, and the CORS request
+    /// headers when a rule has a CORS filter. The proxy reads only these from the host.
+    pub fn header_names(&self) -> &[String] {
+        &self.header_names
     }
 
     /// The decoded table (for explanations and tests).
