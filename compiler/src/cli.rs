@@ -237,14 +237,24 @@ pub fn test(
     }
 }
 
-fn driver_factory(options: &RunOptions) -> Result<Factory, String> {
+/// The driver the options ask for: native, or the `.wasm` in the host.
+///
+/// # Errors
+/// When the `.wasm` cannot be loaded.
+pub fn driver_factory(options: &RunOptions) -> Result<Factory, String> {
     let seed = options.seed;
     match &options.wasm {
         None => Ok(Box::new(move |c: &Compiled| {
             let config = gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
             Ok(Box::new(Native::new(config, seed)) as Box<dyn Driver>)
         })),
+        #[cfg(feature = "wasm-host")]
         Some(path) => crate::routetest::wasm::factory(path, seed),
+        #[cfg(not(feature = "wasm-host"))]
+        Some(_) => Err(
+            "this gatewasm was built without the `wasm-host` feature: --wasm is not available"
+                .to_owned(),
+        ),
     }
 }
 

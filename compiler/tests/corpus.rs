@@ -1,0 +1,65 @@
+//! The Gateway API conformance corpus, every file, natively and through the release `.wasm`.
+
+use std::path::{Path, PathBuf};
+
+use gatewasm::cli::driver_factory;
+use gatewasm::resolve::Options;
+use gatewasm::routetest::run::{run_file, RunOptions};
+
+fn corpus() -> Option<Vec<PathBuf>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("base.yaml"))
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+fn run(wasm: Option<PathBuf>) {
+    let Some(files) = corpus() else {
+        eprintln!("the conformance corpus is not beside the repository; skipping");
+        return;
+    };
+    assert_eq!(files.len(), 60, "the corpus has 60 test files");
+    let options = RunOptions {
+        wasm,
+        verbose: false,
+        compile: Options {
+            // Created by the upstream suite at run time; `does-not-exist` must stay missing.
+            assume_secrets: vec!["gateway-conformance-infra/tls-validity-checks-certificate".into()],
+            ..Options::default()
+        },
+        seed: 0x5eed,
+    };
+    let factory = driver_factory(&options).expect("driver");
+    let (mut cases, mut statuses, mut failures) = (0, 0, Vec::new());
+    for f in &files {
+        let r = run_file(f, &options, &factory);
+        cases += r.cases_passed;
+        statuses += r.status_passed;
+        if !r.ok() {
+            failures.push(format!("{}: {:?}\n{}", f.display(), r.error, r.details));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!((cases, statuses), (322, 183));
+}
+
+#[test]
+fn corpus_native() {
+    run(None);
+}
+
+#[test]
+fn corpus_through_the_release_wasm() {
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip1/release/gatewasm_filter.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: run scripts/build-wasm first",
+        wasm.display()
+    );
+    run(Some(wasm));
+}

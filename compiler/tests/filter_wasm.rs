@@ -1,0 +1,203 @@
+//! The release filter `.wasm` in the wasmtime host, configured the way Envoy configures it:
+//! the example shop's routes end to end, and bad configurations refused.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use gatewasm::compile::{compile, Compiled};
+use gatewasm::load;
+use gatewasm::resolve::Options;
+use gatewasm_host::{Envoy, LogLevel, Origin, Request, WasmModule};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn module() -> WasmModule {
+    let path = repo().join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-wasm first",
+        path.display()
+    );
+    WasmModule::load(&path).expect("the release filter loads")
+}
+
+fn shop() -> Compiled {
+    let loaded = load::load_paths(&[repo().join("manifests/examples")]).expect("examples load");
+    compile(loaded, &Options::default()).expect("examples compile")
+}
+
+fn envoy_with(config: Vec<u8>, fail_open: bool) -> Envoy {
+    Envoy::builder(&module())
+        .workers(2)
+        .plugin_config(config)
+        .fail_open(fail_open)
+        .build()
+        .expect("the host starts")
+}
+
+fn https(path: &str, host: &str) -> Request {
+    Request::get(&format!("https://{host}{path}"))
+        .port(443)
+        .sni(host)
+}
+
+#[test]
+fn routes_the_shop_by_path_and_host() {
+    let shop = shop();
+    let mut envoy = envoy_with(shop.blob.clone(), false);
+    envoy.configure_result().expect("the blob is accepted");
+    let cases = [
+        ("/healthz", "app.example.com", Some("shop/health:8080")),
+        ("/healthz/", "app.example.com", Some("shop/web:80")),
+        (
+            "/api/v1/orders",
+            "app.example.com",
+            Some("shop/api-v1:8080"),
+        ),
+        ("/api/v1x", "app.example.com", Some("shop/web:80")),
+        ("/auth/login", "app.example.com", Some("identity/auth:9000")),
+        ("/", "www.example.com", None),
+    ];
+    for (path, host, cluster) in cases {
+        let ex = envoy.send(https(path, host));
+        assert!(ex.host_errors.is_empty(), "{path}: {:?}", ex.host_errors);
+        match cluster {
+            Some(c) => {
+                let up = ex
+                    .upstream
+                    .unwrap_or_else(|| panic!("{path} on {host} was not forwarded"));
+                assert_eq!(up.cluster, c, "{path} on {host}");
+                assert_eq!(
+                    up.header("x-gatewasm-cluster"),
+                    None,
+                    "the router strips the cluster header"
+                );
+            }
+            None => {
+                assert_eq!(ex.response.status, 404, "{path} on {host}");
+                assert_eq!(ex.response.origin, Origin::Filter);
+            }
+        }
+    }
+}
+
+#[test]
+fn splits_api_v2_by_weight() {
+    let mut envoy = envoy_with(shop().blob, false);
+    let mut canary = 0;
+    for _ in 0..1000 {
+        let ex = envoy.send(https("/api/v2/orders", "app.example.com"));
+        match ex.upstream.map(|u| u.cluster).as_deref() {
+            Some("shop/api-v2-canary:8080") => canary += 1,
+            Some("shop/api-v2:8080") => {}
+            other => panic!("unexpected cluster {other:?}"),
+        }
+    }
+    assert!(
+        (60..=140).contains(&canary),
+        "10% of 1000 expected, got {canary}"
+    );
+}
+
+#[test]
+fn a_client_cannot_choose_the_cluster() {
+    let mut envoy = envoy_with(shop().blob, false);
+    let ex = envoy.send(
+        https("/api/v1/orders", "app.example.com").header("x-gatewasm-cluster", "shop/admin:8080"),
+    );
+    assert_eq!(
+        ex.upstream.map(|u| u.cluster).as_deref(),
+        Some("shop/api-v1:8080")
+    );
+}
+
+#[test]
+fn json_configuration_with_a_custom_cluster_header() {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(shop().blob);
+    let json = format!(r#"{{"blob": "{b64}", "clusterHeader": "x-route-to", "failOpen": false}}"#);
+    let mut envoy = Envoy::builder(&module())
+        .plugin_config(json.into_bytes())
+        .cluster_header("x-route-to")
+        .build()
+        .expect("the host starts");
+    envoy
+        .configure_result()
+        .expect("JSON configuration is accepted");
+    let ex = envoy.send(https("/healthz", "app.example.com"));
+    assert_eq!(
+        ex.upstream.map(|u| u.cluster).as_deref(),
+        Some("shop/health:8080")
+    );
+}
+
+fn refusal(config: Vec<u8>) -> String {
+    let envoy = envoy_with(config, false);
+    assert!(
+        envoy.configure_result().is_err(),
+        "a bad configuration must be refused"
+    );
+    let lines: Vec<String> = envoy
+        .logs()
+        .into_iter()
+        .filter(|l| {
+            l.level == LogLevel::Error && l.message.starts_with("gatewasm: refusing configuration")
+        })
+        .map(|l| l.message)
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per worker: {lines:?}");
+    lines[0].clone()
+}
+
+#[test]
+fn refuses_a_corrupt_blob_with_one_log_line() {
+    let mut blob = shop().blob;
+    let last = blob.len() - 1;
+    blob[last] ^= 0xff;
+    let line = refusal(blob);
+    assert!(
+        line.contains("(fail-closed): invalid route blob: blob checksum mismatch"),
+        "{line}"
+    );
+}
+
+#[test]
+fn refuses_truncated_newer_and_random_blobs() {
+    let blob = shop().blob;
+    assert!(refusal(blob[..blob.len() / 2].to_vec()).contains("truncated or padded"));
+    let mut newer = blob.clone();
+    newer[4] = 9;
+    assert!(refusal(newer).contains("blob format version 9 is not supported"));
+    assert!(refusal(b"\x00\x01garbage".to_vec()).contains("neither a gatewasm blob nor valid JSON"));
+    assert!(refusal(br#"{"blob": "!!!"}"#.to_vec()).contains("\"blob\" is not valid base64"));
+}
+
+#[test]
+fn a_refused_plugin_keeps_its_failure_mode() {
+    let mut blob = shop().blob;
+    blob[20] ^= 1;
+    let mut closed = envoy_with(blob.clone(), false);
+    let ex = closed.send(https("/healthz", "app.example.com"));
+    assert_eq!(
+        (ex.response.status, ex.response.origin),
+        (503, Origin::WasmFailStream)
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+    let json = format!(r#"{{"blob": "{b64}", "failOpen": true}}"#).into_bytes();
+    let envoy = envoy_with(json.clone(), true);
+    let line = envoy
+        .logs()
+        .into_iter()
+        .find(|l| l.level == LogLevel::Error)
+        .expect("logged")
+        .message;
+    assert!(line.contains("(fail-open)"), "{line}");
+    let mut open = envoy_with(json, true);
+    let ex = open.send(https("/healthz", "app.example.com"));
+    assert_ne!(
+        ex.response.origin,
+        Origin::WasmFailStream,
+        "fail-open passes the request on"
+    );
+}
