@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::Diagnostics;
+use crate::emit::{self, EmitOptions, EmitTarget};
 use crate::load;
 use crate::resolve::Options;
-use crate::routetest::driver::{Driver, Factory};
+use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
 use crate::routetest::native::Native;
 use crate::routetest::run::{run_file, RunOptions};
 
@@ -50,14 +51,43 @@ fn load_and_compile(
     })
 }
 
-/// `gatewasm compile`.
+/// What `gatewasm compile` writes besides (or instead of) `-o FILE`.
+#[derive(Debug, Default)]
+pub struct Emit {
+    /// Each `--emit KIND[=PATH]`, in order.
+    pub targets: Vec<EmitTarget>,
+    /// `--wasm PATH`: the filter module the documents ship or pin.
+    pub wasm: Option<PathBuf>,
+}
+
+/// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document.
 pub fn compile(
     paths: &[PathBuf],
     options: &Options,
-    output: &Path,
+    output: Option<&Path>,
+    emit: &Emit,
     strict: bool,
     err: &mut dyn Write,
 ) -> u8 {
+    let stdout_targets = usize::from(output == Some(Path::new("-")))
+        + emit.targets.iter().filter(|t| t.path.is_none()).count();
+    if stdout_targets > 1 {
+        let _ = writeln!(
+            err,
+            "error: {stdout_targets} outputs go to standard output; give all but one a file (`-o FILE`, `--emit KIND=PATH`)"
+        );
+        return ERROR;
+    }
+    let mut emit_options = EmitOptions::default();
+    if let Some(path) = &emit.wasm {
+        match std::fs::read(path) {
+            Ok(bytes) => emit_options.wasm = Some(bytes),
+            Err(e) => {
+                let _ = writeln!(err, "error: --wasm {}: {e}", path.display());
+                return ERROR;
+            }
+        }
+    }
     let compiled = match load_and_compile(paths, options, err) {
         Ok(c) => c,
         Err(code) => return code,
@@ -79,14 +109,35 @@ pub fn compile(
         );
         return FAILED;
     }
-    let written = if output == Path::new("-") {
-        std::io::stdout().lock().write_all(&compiled.blob)
-    } else {
-        std::fs::write(output, &compiled.blob)
-    };
-    if let Err(e) = written {
-        let _ = writeln!(err, "error: cannot write {}: {e}", output.display());
-        return ERROR;
+    // Render everything before writing anything, so a failing kind leaves no partial set.
+    let mut documents = Vec::new();
+    for target in &emit.targets {
+        match emit::emit(target.kind, &compiled, &emit_options) {
+            Ok(bytes) => documents.push((target.path.as_deref().map(Path::new), bytes)),
+            Err(e) => {
+                let _ = writeln!(err, "error: --emit {}: {e}", target.kind);
+                return ERROR;
+            }
+        }
+    }
+    let mut outputs: Vec<(Option<&Path>, Vec<u8>)> = Vec::new();
+    if let Some(o) = output {
+        // `-o -` is standard output, like an --emit without a path.
+        outputs.push(((o != Path::new("-")).then_some(o), compiled.blob.clone()));
+    }
+    outputs.extend(documents);
+    let mut destinations = Vec::new();
+    for (path, bytes) in outputs {
+        let written = match path {
+            None => std::io::stdout().lock().write_all(&bytes),
+            Some(p) => std::fs::write(p, &bytes),
+        };
+        let name = path.map_or("-".to_owned(), |p| p.display().to_string());
+        if let Err(e) = written {
+            let _ = writeln!(err, "error: cannot write {name}: {e}");
+            return ERROR;
+        }
+        destinations.push(name);
     }
     let t = &compiled.table;
     let _ = writeln!(
@@ -98,7 +149,7 @@ pub fn compile(
         t.rules.len(),
         t.matches.len(),
         t.backends.len(),
-        output.display(),
+        destinations.join(", "),
         compiled.blob.len()
     );
     OK
@@ -160,14 +211,32 @@ fn collect_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// How `gatewasm test` runs.
+#[derive(Debug, Clone, Default)]
+pub struct TestRun {
+    /// Run through this `.wasm` instead of the native engine.
+    pub wasm: Option<PathBuf>,
+    /// Print every case.
+    pub verbose: bool,
+    /// `HOST:PORT` of the rate limit service Global cases call.
+    pub ratelimit_service: Option<String>,
+}
+
 /// `gatewasm test`.
-pub fn test(
-    paths: &[PathBuf],
-    wasm: Option<PathBuf>,
-    verbose: bool,
-    compile: Options,
-    err: &mut dyn Write,
-) -> u8 {
+pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Write) -> u8 {
+    let TestRun {
+        wasm,
+        verbose,
+        ratelimit_service,
+    } = run;
+    let rate_limit_service = match ratelimit_service.as_deref().map(rate_limit_client) {
+        None => None,
+        Some(Ok(service)) => Some(service),
+        Some(Err(e)) => {
+            let _ = writeln!(err, "error: --ratelimit-service: {e}");
+            return ERROR;
+        }
+    };
     let files = match collect_tests(paths) {
         Ok(f) if !f.is_empty() => f,
         Ok(_) => {
@@ -184,6 +253,7 @@ pub fn test(
         verbose,
         compile,
         seed: 0x5eed,
+        rate_limit_service,
     };
     let factory = match driver_factory(&options) {
         Ok(f) => f,
@@ -195,10 +265,12 @@ pub fn test(
     let mut out = std::io::stdout().lock();
     let (mut cases_ok, mut cases_bad, mut status_ok, mut status_bad, mut files_bad) =
         (0, 0, 0, 0, 0);
+    let mut cases_skipped = 0;
     for f in &files {
         let r = run_file(f, &options, &factory);
         cases_ok += r.cases_passed;
         cases_bad += r.cases_failed;
+        cases_skipped += r.cases_skipped;
         status_ok += r.status_passed;
         status_bad += r.status_failed;
         let verdict = if r.ok() { "ok  " } else { "FAIL" };
@@ -228,6 +300,12 @@ pub fn test(
         "{} files ({engine}); status expectations: {status_ok} passed, {status_bad} failed",
         files.len()
     );
+    if cases_skipped > 0 {
+        let _ = writeln!(
+            out,
+            "{cases_skipped} cases skipped: they need --ratelimit-service HOST:PORT"
+        );
+    }
     // Last, alone on its line, in the form CI summaries read.
     let _ = writeln!(out, "cases: {cases_ok} passed, {cases_bad} failed");
     if files_bad == 0 {
@@ -237,6 +315,20 @@ pub fn test(
     }
 }
 
+/// A client of the rate limit service at `address`.
+#[cfg(feature = "ratelimit-service")]
+fn rate_limit_client(address: &str) -> Result<RateLimitService, String> {
+    let client = gatewasm_host::rls::RlsClient::connect(address)?;
+    Ok(RateLimitService(std::sync::Arc::new(
+        move |message, timeout| client.call(message, timeout),
+    )))
+}
+
+#[cfg(not(feature = "ratelimit-service"))]
+fn rate_limit_client(_address: &str) -> Result<RateLimitService, String> {
+    Err("this gatewasm was built without the `ratelimit-service` feature (cargo build --features ratelimit-service)".to_owned())
+}
+
 /// The driver the options ask for: native, or the `.wasm` in the host.
 ///
 /// # Errors
@@ -244,9 +336,13 @@ pub fn test(
 pub fn driver_factory(options: &RunOptions) -> Result<Factory, String> {
     let seed = options.seed;
     match &options.wasm {
-        None => Ok(Box::new(move |c: &Compiled| {
-            let config = gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
-            Ok(Box::new(Native::new(config, seed)) as Box<dyn Driver>)
+        None => Ok(Box::new(move |c: &Compiled, setup: &Setup| {
+            let mut config =
+                gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
+            config.rate_limit.timeout =
+                std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
+            let native = Native::new(config, seed).with_service(setup.rate_limit_service.clone());
+            Ok(Box::new(native) as Box<dyn Driver>)
         })),
         #[cfg(feature = "wasm-host")]
         Some(path) => crate::routetest::wasm::factory(path, seed),

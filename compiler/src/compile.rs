@@ -4,6 +4,7 @@ use crate::diag::Diagnostics;
 use crate::load::Loaded;
 use crate::resolve::{self, Options};
 use crate::status::StatusReport;
+use crate::valid::Validated;
 use crate::{lower, validate};
 use gatewasm_filter::blob::{self, RouteTable};
 
@@ -20,6 +21,9 @@ pub struct Compiled {
     pub rule_sources: Vec<String>,
     /// Notes and warnings from every stage.
     pub diagnostics: Diagnostics,
+    /// The validated input, for emitters that need more than the table (Service ports and
+    /// app protocols, BackendTLSPolicies, listener certificates).
+    pub validated: Validated,
 }
 
 /// Compiles loaded objects for the Gateway `options` selects.
@@ -33,7 +37,8 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     diagnostics.append(resolved.diagnostics.clone());
     let status = resolved.status.clone();
     let rule_sources = resolved.rule_sources.clone();
-    let table = lower::lower(resolved);
+    let (table, warnings) = lower::lower(resolved);
+    diagnostics.append(warnings);
     let blob = blob::encode(&table).map_err(|e| {
         let mut d = Diagnostics::new();
         d.push(crate::diag::Diagnostic::error(e.to_string()));
@@ -46,5 +51,6 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         status,
         rule_sources,
         diagnostics,
+        validated,
     })
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use gatewasm_filter::blob::{HostPattern, Match, PathMatch, RouteTable, StringMatch};
-use gatewasm_filter::engine::{Decision, Dice, Miss, Request, Router};
+use gatewasm_filter::engine::{Decision, Dice, Miss, ReplyReason, Request, Router, Strategy};
 
 use crate::compile::Compiled;
 
@@ -162,10 +162,18 @@ pub fn explain(
         headers: &list,
     };
     let mut missed = Vec::new();
-    let (listener, decision) =
-        router.evaluate_traced(&req, &mut Dice::new(0x5eed), &mut |m, why| {
-            missed.push((m, why))
-        });
+    let (listener, decision) = router.evaluate_with(
+        Strategy::Linear,
+        &req,
+        &mut Dice::new(0x5eed),
+        &mut |m, why| missed.push((m, why)),
+    );
+    // CORS preflights are answered before rate limiting, as in the filter.
+    let limited_rule = match &decision {
+        Decision::Forward(f) => Some(f.rule),
+        Decision::Reply(r) if r.reason == ReplyReason::CorsPreflight => None,
+        Decision::Reply(r) => r.rule,
+    };
     let t = &c.table;
     let mut out = String::new();
     let _ = writeln!(
@@ -281,5 +289,74 @@ pub fn explain(
             }
         }
     }
+    if let (Some(l), Some(rule)) = (listener, limited_rule) {
+        rate_limits(&router, l, rule, &req, &mut out);
+    }
     Ok(out)
+}
+
+/// The rate-limit rules that apply to the request and the buckets or descriptors they count
+/// in. The client address is unknown here, so source CIDR selectors do not hold.
+fn rate_limits(
+    router: &Router,
+    listener: gatewasm_filter::blob::ListenerId,
+    rule: gatewasm_filter::blob::RuleId,
+    req: &Request<'_>,
+    out: &mut String,
+) {
+    use gatewasm_filter::ratelimit;
+    let target = gatewasm_filter::engine::path::normalize(req.path).ok();
+    let facts = ratelimit::Facts {
+        method: req.method,
+        path: target.as_ref().map_or("", |t| t.path.as_str()),
+        query: target.as_ref().map_or("", |t| t.query),
+        headers: req.headers,
+        client_ip: None,
+        client_text: "",
+    };
+    let Some(plan) = ratelimit::plan(router, listener, rule, &facts) else {
+        let _ = writeln!(out, "limits:   no BackendTrafficPolicy rate limit applies");
+        return;
+    };
+    let p = plan.policy;
+    let _ = writeln!(
+        out,
+        "limits:   BackendTrafficPolicy {}/{} at {}",
+        p.namespace, p.name, p.source
+    );
+    if plan.local.is_empty() && plan.global.is_empty() {
+        let _ = writeln!(
+            out,
+            "          no rule's clientSelectors hold for this request"
+        );
+    }
+    for (r, entries) in &plan.local {
+        let (key, _) = ratelimit::bucket_key(p, r, &plan.route, entries);
+        let _ = writeln!(
+            out,
+            "          local rule {}: {} per {} (cost {}), bucket {key}",
+            r.index,
+            r.requests,
+            r.unit.as_str(),
+            r.cost
+        );
+    }
+    for (r, entries) in &plan.global {
+        let d = ratelimit::descriptor(p, r, &plan.route, entries);
+        let keys: Vec<String> = d
+            .entries
+            .iter()
+            .map(|e| format!("{}={}", e.key, e.value))
+            .collect();
+        let _ = writeln!(
+            out,
+            "          global rule {}: {} per {} (cost {}), descriptor [{}] in domain {}",
+            r.index,
+            r.requests,
+            r.unit.as_str(),
+            r.cost,
+            keys.join(", "),
+            router.table().rate_limits.domain
+        );
+    }
 }

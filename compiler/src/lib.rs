@@ -7,6 +7,8 @@
 //!    with its [`source::Source`]);
 //! 2. [`validate`]: CRD defaults and validation rules → [`valid::Validated`];
 //! 3. `resolve`, `lower`, `encode`: attachment, references, precedence and the blob.
+//! 4. [`emit`]: the blob and the documents that deploy it (Envoy bootstrap, ConfigMaps,
+//!    Envoy Gateway and Istio policies).
 //!
 //! Every stage reports all the problems it finds as [`diag::Diagnostics`], each with a file,
 //! line, object and field path.
@@ -14,6 +16,7 @@
 pub mod cli;
 pub mod compile;
 pub mod diag;
+pub mod emit;
 pub mod explain;
 pub mod load;
 pub mod lower;

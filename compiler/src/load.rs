@@ -395,6 +395,8 @@ impl Loader {
                     .and_then(|(m, s)| Ok((m, Body::ReferenceGrant(required(s)?)))),
                 Kind::BackendTrafficPolicy => parse(fragment, &source)
                     .and_then(|(m, s)| Ok((m, Body::BackendTrafficPolicy(required(s)?)))),
+                Kind::BackendTlsPolicy => parse(fragment, &source)
+                    .and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?)))),
                 // A Service or Namespace without `spec` is valid Kubernetes.
                 Kind::Service => {
                     parse(fragment, &source).map(|(m, s)| (m, Body::Service(s.unwrap_or_default())))
@@ -694,10 +696,15 @@ mod tests {
         assert_eq!(loaded.objects[0].label(), "GatewayClass gc");
         match &loaded.objects[1].body {
             Body::BackendTrafficPolicy(spec) => {
-                assert_eq!(
-                    spec["rateLimit"]["global"]["rules"][0]["limit"]["requests"],
-                    10
-                );
+                let rules = &spec
+                    .rate_limit
+                    .as_ref()
+                    .unwrap()
+                    .global
+                    .as_ref()
+                    .unwrap()
+                    .rules;
+                assert_eq!(rules[0].limit.requests, 10);
             }
             other => panic!("{other:?}"),
         }

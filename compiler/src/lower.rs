@@ -22,15 +22,18 @@ use gatewasm_filter::blob::{
     HostGroup, HostGroupId, HostPattern, Match, MatchId, PathMatch, RouteTable, StringMatch,
 };
 
+use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::resolve::Resolved;
 
-/// Orders the table of `resolved` and returns it.
-pub fn lower(resolved: Resolved) -> RouteTable {
+/// Orders the table of `resolved` and returns it, with a warning for every rule that no
+/// request can reach.
+pub fn lower(resolved: Resolved) -> (RouteTable, Diagnostics) {
     let Resolved {
         mut table,
         attachments,
         ages,
         match_positions,
+        rule_sources,
         ..
     } = resolved;
     // Matches of each route, in rule then match order.
@@ -72,7 +75,63 @@ pub fn lower(resolved: Resolved) -> RouteTable {
             table.host_groups.push(HostGroup { host, matches });
         }
     }
-    table
+    let warnings = shadowed(&table, &rule_sources);
+    (table, warnings)
+}
+
+/// Rules none of whose matches can ever win: in every host group where a match appears, an
+/// earlier match has the same path condition and no condition of its own (no method, header
+/// or query), so it takes every request first. Expression-level overlap (a regex that covers
+/// a prefix) is not analysed.
+fn shadowed(table: &RouteTable, rule_sources: &[String]) -> Diagnostics {
+    let mut reachable = vec![false; table.rules.len()];
+    let mut blocker: Vec<Option<MatchId>> = vec![None; table.rules.len()];
+    for group in &table.host_groups {
+        // Earlier unconditional matches of this group, by path condition.
+        let mut taken: Vec<(&PathMatch, MatchId)> = Vec::new();
+        for &m in &group.matches {
+            let mm = &table.matches[m];
+            match taken.iter().find(|(p, _)| **p == mm.path) {
+                Some(&(_, first)) => {
+                    blocker[mm.rule.index()].get_or_insert(first);
+                }
+                None => reachable[mm.rule.index()] = true,
+            }
+            if is_unconditional(mm) {
+                taken.push((&mm.path, m));
+            }
+        }
+    }
+    let label = |rule: usize| {
+        let r = &table.rules[rule];
+        let route = &table.routes[r.route];
+        let at = rule_sources
+            .get(rule)
+            .map_or(route.source.as_str(), String::as_str);
+        format!("{}/{} rule {} ({at})", route.namespace, route.name, r.index)
+    };
+    let mut d = Diagnostics::new();
+    for (rule, reach) in reachable.iter().enumerate() {
+        if *reach {
+            continue;
+        }
+        if let Some(b) = blocker[rule] {
+            let winner = table.matches[b].rule.index();
+            d.push(Diagnostic::new(
+                Severity::Warning,
+                format!(
+                    "{} can never match: {} matches the same requests first, with no extra condition",
+                    label(rule),
+                    label(winner)
+                ),
+            ));
+        }
+    }
+    d
+}
+
+fn is_unconditional(m: &Match) -> bool {
+    m.method.is_none() && m.headers.is_empty() && m.query.is_empty()
 }
 
 /// Orders host groups most specific first: exact (0) before wildcard (1) before any host

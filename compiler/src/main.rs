@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
+use gatewasm::emit::EmitTarget;
 use gatewasm::resolve::{ClusterTemplate, Options};
 
 #[derive(Parser)]
@@ -28,8 +29,16 @@ enum Command {
         #[command(flatten)]
         input: Input,
         /// Where to write the blob (`-` for standard output).
-        #[arg(short, long, value_name = "FILE")]
-        output: PathBuf,
+        #[arg(short, long, value_name = "FILE", required_unless_present = "emit")]
+        output: Option<PathBuf>,
+        /// Also write a deployment document (repeatable): blob, envoy (bootstrap), configmap
+        /// (ECDS), envoy-gateway (EnvoyExtensionPolicy), istio (WasmPlugin) or
+        /// ratelimit-config; to PATH, or standard output without `=PATH`.
+        #[arg(long, value_name = "KIND[=PATH]")]
+        emit: Vec<EmitTarget>,
+        /// The filter .wasm: shipped by `--emit configmap`, pinned by sha256 in the policies.
+        #[arg(long, value_name = "PATH")]
+        wasm: Option<PathBuf>,
         /// Fail (exit 1) when any route is not fully accepted.
         #[arg(long)]
         strict: bool,
@@ -54,17 +63,21 @@ enum Command {
         /// Print every case and what happened to it.
         #[arg(short, long)]
         verbose: bool,
+        /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
+        /// with Global rate limits call; without it those cases are skipped.
+        #[arg(long, value_name = "HOST:PORT")]
+        ratelimit_service: Option<String>,
         #[command(flatten)]
         refs: Refs,
     },
     /// Explain what happens to one request: listener, winning rule, losing candidates.
     Explain {
-        #[command(flatten)]
-        input: Input,
         /// HTTP method.
         method: String,
         /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
         url: String,
+        #[command(flatten)]
+        input: Input,
         /// Extra request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
@@ -131,10 +144,23 @@ fn main() -> ExitCode {
         Command::Compile {
             input,
             output,
+            emit,
+            wasm,
             strict,
         } => {
             let options = input.refs.options(input.gateway.clone());
-            cli::compile(&input.paths, &options, &output, strict, &mut err)
+            let emit = cli::Emit {
+                targets: emit,
+                wasm,
+            };
+            cli::compile(
+                &input.paths,
+                &options,
+                output.as_deref(),
+                &emit,
+                strict,
+                &mut err,
+            )
         }
         Command::Status { input, output } => {
             let options = input.refs.options(input.gateway.clone());
@@ -149,8 +175,18 @@ fn main() -> ExitCode {
             paths,
             wasm,
             verbose,
+            ratelimit_service,
             refs,
-        } => cli::test(&paths, wasm, verbose, refs.options(None), &mut err),
+        } => cli::test(
+            &paths,
+            cli::TestRun {
+                wasm,
+                verbose,
+                ratelimit_service,
+            },
+            refs.options(None),
+            &mut err,
+        ),
         Command::Explain {
             input,
             method,

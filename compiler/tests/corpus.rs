@@ -32,6 +32,7 @@ fn run(wasm: Option<PathBuf>) {
             ..Options::default()
         },
         seed: 0x5eed,
+        ..RunOptions::default()
     };
     let factory = driver_factory(&options).expect("driver");
     let (mut cases, mut statuses, mut failures) = (0, 0, Vec::new());

@@ -4,13 +4,14 @@
 //! * the raw blob (a `google.protobuf.BytesValue`), recognised by its magic;
 //! * JSON text (a `google.protobuf.StringValue`, which is what Envoy Gateway's
 //!   EnvoyExtensionPolicy `config` and Istio's WasmPlugin `pluginConfig` deliver):
-//!   `{"blob": "<base64>", "clusterHeader": "...", "failOpen": false}`.
+//!   `{"blob": "<base64>", "clusterHeader": "...", "failOpen": false, "rateLimit": {...}}`.
 
 use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::blob::MAGIC;
 use crate::engine::Router;
+use crate::ratelimit::ServiceSettings;
 
 /// The header Envoy's catch-all route reads the cluster name from, unless configured.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-gatewasm-cluster";
@@ -25,6 +26,24 @@ pub struct PluginConfig {
     /// What to do when the filter cannot do its job for a request (host call failure):
     /// `true` passes the request on untouched, `false` answers 503.
     pub fail_open: bool,
+    /// How requests are evaluated.
+    pub engine: EngineMode,
+    /// The rate limit service that global rate limits call.
+    pub rate_limit: ServiceSettings,
+}
+
+/// How the filter evaluates requests. Only `Indexed` is for production; the others exist so a
+/// benchmark can measure the same `.wasm` against its own baselines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineMode {
+    /// Route through the match index.
+    #[default]
+    Indexed,
+    /// Route by scanning the listener's matches in order (same verdicts, slower).
+    Linear,
+    /// Read the same headers and decide nothing: the cost floor of any filter.
+    Off,
 }
 
 /// Why a configuration was refused. `fail_open` is the setting the configuration asked for,
@@ -51,6 +70,23 @@ struct JsonConfig {
     cluster_header: Option<String>,
     #[serde(default)]
     fail_open: bool,
+    #[serde(default)]
+    engine: EngineMode,
+    #[serde(default)]
+    rate_limit: Option<JsonRateLimit>,
+}
+
+/// `"rateLimit": {"cluster": "ratelimit", "timeoutMs": 100, "failClosed": false}`: where
+/// global rate limits are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JsonRateLimit {
+    #[serde(default)]
+    cluster: Option<String>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    fail_closed: bool,
 }
 
 /// Parses the plugin configuration bytes (`None` when Envoy passed none).
@@ -65,7 +101,12 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
         fail_open: None,
     })?;
     if bytes.starts_with(&MAGIC) {
-        return with_blob(bytes, DEFAULT_CLUSTER_HEADER.to_owned(), false);
+        return with_blob(
+            bytes,
+            DEFAULT_CLUSTER_HEADER.to_owned(),
+            false,
+            EngineMode::Indexed,
+        );
     }
     let json: JsonConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError {
         message: format!("plugin configuration is neither a gatewasm blob nor valid JSON: {e}"),
@@ -91,13 +132,31 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
         Some(h) => h.to_ascii_lowercase(),
         None => DEFAULT_CLUSTER_HEADER.to_owned(),
     };
-    with_blob(&blob, header, json.fail_open)
+    let defaults = ServiceSettings::default();
+    let rate_limit = match json.rate_limit {
+        None => defaults,
+        Some(rl) => ServiceSettings {
+            cluster: match rl.cluster {
+                Some(c) if c.is_empty() => {
+                    return Err(fail("\"rateLimit.cluster\" is empty".to_owned()))
+                }
+                Some(c) => c,
+                None => defaults.cluster,
+            },
+            timeout: rl
+                .timeout_ms
+                .map_or(defaults.timeout, std::time::Duration::from_millis),
+            fail_closed: rl.fail_closed,
+        },
+    };
+    with_blob(&blob, header, json.fail_open, json.engine).map(|c| PluginConfig { rate_limit, ..c })
 }
 
 fn with_blob(
     blob: &[u8],
     cluster_header: String,
     fail_open: bool,
+    engine: EngineMode,
 ) -> Result<PluginConfig, ConfigError> {
     let router = Router::from_blob(blob).map_err(|e| ConfigError {
         message: format!("invalid route blob: {e}"),
@@ -107,5 +166,7 @@ fn with_blob(
         router,
         cluster_header,
         fail_open,
+        engine,
+        rate_limit: ServiceSettings::default(),
     })
 }

@@ -4,19 +4,24 @@
 //!   compiler writes it; everything else reads it through [`blob::decode`].
 //! * [`engine`] — plain Rust routing semantics: given a table and a request, a
 //!   [`engine::Decision`]. The single source of truth for what a request does.
+//! * [`ratelimit`] — Envoy Gateway BackendTrafficPolicy rate limits after routing: local
+//!   token buckets in shared data and calls to Envoy's rate limit service.
 //! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
 //! * [`stream`] — one HTTP stream's handling against an abstract [`stream::Host`]: read the
 //!   request, ask the engine, apply the decision. The proxy-wasm glue and the CLI's native
 //!   test runner both drive it, so they cannot disagree.
-//! * `proxy` (wasm32 only) — the thin proxy-wasm adapter that implements [`stream::Host`]
-//!   with the SDK's host calls.
+//! * `proxy` (wasm32-wasip1 only) — the thin proxy-wasm adapter that implements
+//!   [`stream::Host`] with the SDK's host calls.
 
 #![deny(missing_docs)]
 
 pub mod blob;
 pub mod config;
 pub mod engine;
+pub mod ratelimit;
 pub mod stream;
 
-#[cfg(target_arch = "wasm32")]
+// Only for WASI hosts (Envoy): in the browser playground (wasm32-unknown-unknown) there is no
+// proxy-wasm host to import from.
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod proxy;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{
-    Action, BufferType, ContextType, GrpcStatusCode, LogLevel, MapType, Status,
+    Action, BufferType, ContextType, GrpcStatusCode, LogLevel, MapType, MetricType, Status,
 };
 
 use crate::config::{self, PluginConfig};
@@ -116,7 +116,28 @@ struct Http {
     stream: Stream,
 }
 
-impl Context for Http {}
+impl Context for Http {
+    fn on_grpc_call_response(&mut self, _token_id: u32, status_code: u32, response_size: usize) {
+        let Ok(config) = &self.config else {
+            return;
+        };
+        let config = Rc::clone(config);
+        // A successful unary call delivers its message; a failed one only its status.
+        let body = if status_code == 0 {
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let verdict =
+            self.stream
+                .on_rate_limit_response(&config, status_code, body.as_deref(), &mut SdkHost);
+        if verdict == Verdict::Continue {
+            let _ = hostcalls::resume_http_request();
+        }
+    }
+}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
@@ -154,7 +175,7 @@ impl HttpContext for Http {
 fn action(v: Verdict) -> Action {
     match v {
         Verdict::Continue => Action::Continue,
-        Verdict::Stop => Action::Pause,
+        Verdict::Stop | Verdict::Wait => Action::Pause,
     }
 }
 
@@ -250,6 +271,74 @@ impl Host for SdkHost {
             .map(|_| ())
             .map_err(host_err("mirror"))
     }
+
+    fn source_address(&mut self) -> Result<Option<String>, HostError> {
+        let bytes = hostcalls::get_property(vec!["source", "address"])
+            .map_err(host_err("source.address"))?;
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    fn now_nanos(&mut self) -> Result<u64, HostError> {
+        let now = hostcalls::get_current_time().map_err(host_err("current time"))?;
+        let since = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| HostError("the clock is before 1970".to_owned()))?;
+        u64::try_from(since.as_nanos()).map_err(|_| HostError("the clock is past 2554".to_owned()))
+    }
+
+    fn shared_get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+        hostcalls::get_shared_data(key).map_err(host_err(key))
+    }
+
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError> {
+        match hostcalls::set_shared_data(key, Some(value), Some(cas)) {
+            Ok(()) => Ok(true),
+            Err(Status::CasMismatch) => Ok(false),
+            Err(status) => Err(host_err(key)(status)),
+        }
+    }
+
+    fn dispatch_rate_limit(
+        &mut self,
+        cluster: &str,
+        message: &[u8],
+        timeout: Duration,
+    ) -> Result<(), HostError> {
+        hostcalls::dispatch_grpc_call(
+            cluster,
+            crate::ratelimit::rls::SERVICE,
+            crate::ratelimit::rls::METHOD,
+            vec![],
+            Some(message),
+            timeout,
+        )
+        .map(|_| ())
+        .map_err(host_err("rate limit service call"))
+    }
+
+    fn count(&mut self, name: &str) -> Result<(), HostError> {
+        let known = METRICS.with(|m| {
+            m.borrow()
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, id)| *id)
+        });
+        let id = match known {
+            Some(id) => id,
+            None => {
+                let id =
+                    hostcalls::define_metric(MetricType::Counter, name).map_err(host_err(name))?;
+                METRICS.with(|m| m.borrow_mut().push((name.to_owned(), id)));
+                id
+            }
+        };
+        hostcalls::increment_metric(id, 1).map_err(host_err(name))
+    }
+}
+
+thread_local! {
+    /// Counter ids by name: `proxy_define_metric` once per name and VM.
+    static METRICS: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn grpc_code(code: u32) -> GrpcStatusCode {

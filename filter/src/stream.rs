@@ -4,12 +4,17 @@
 //! The proxy-wasm glue implements [`Host`] with real host calls; the CLI's native test runner
 //! implements it over an in-memory request. Everything between reading headers and writing
 //! them back lives here, so both paths do exactly the same thing.
+//!
+//! Rate limits ([`crate::ratelimit`]) run after routing: local limits decide on the spot; a
+//! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
+//! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
 use std::time::Duration;
 
 use crate::blob::HeaderModifier;
-use crate::config::PluginConfig;
-use crate::engine::{Decision, Dice, Forward, HeaderList, Reply, ReplyReason, Request};
+use crate::config::{EngineMode, PluginConfig};
+use crate::engine::{Decision, Dice, Forward, HeaderList, Reply, ReplyReason, Request, Strategy};
+use crate::ratelimit;
 
 /// Something the host could not do (a failed host call).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +54,25 @@ pub trait Host {
         headers: &[(&str, &[u8])],
         timeout: Duration,
     ) -> Result<(), HostError>;
+    /// The client address (`source.address`, `ip:port`), for source CIDR rate limits.
+    fn source_address(&mut self) -> Result<Option<String>, HostError>;
+    /// The host's wall clock in nanoseconds since the Unix epoch.
+    fn now_nanos(&mut self) -> Result<u64, HostError>;
+    /// A shared-data value and its CAS (`None` values: the key is absent or empty).
+    fn shared_get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError>;
+    /// Writes a shared-data value if its CAS is still `cas` (a missing key is created);
+    /// `Ok(false)` when another writer got there first.
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError>;
+    /// Calls `ShouldRateLimit` on the rate limit service cluster; the answer arrives through
+    /// [`Stream::on_rate_limit_response`].
+    fn dispatch_rate_limit(
+        &mut self,
+        cluster: &str,
+        message: &[u8],
+        timeout: Duration,
+    ) -> Result<(), HostError>;
+    /// Adds 1 to the counter `name` (defined on first use).
+    fn count(&mut self, name: &str) -> Result<(), HostError>;
 }
 
 /// What the proxy should do after a callback.
@@ -58,6 +82,8 @@ pub enum Verdict {
     Continue,
     /// Stop: the filter answered locally.
     Stop,
+    /// Paused until the rate limit service answers ([`Stream::on_rate_limit_response`]).
+    Wait,
 }
 
 /// How long a mirrored request may take before Envoy gives up on it.
@@ -68,6 +94,29 @@ const MIRROR_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Stream {
     /// Response edits chosen in the request phase.
     response: Option<ResponseEdits>,
+    /// `x-ratelimit-*` headers for an admitted request's response.
+    limit_headers: Vec<(String, String)>,
+    /// A rate limit service call in flight and what to do once it admits the request.
+    waiting: Option<Waiting>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    call: ratelimit::Pending,
+    then: Then,
+}
+
+/// What an admitted request still has to do once the rate limit service answers.
+#[derive(Debug)]
+enum Then {
+    /// The route answers itself (redirect, missing backend).
+    Reply(Reply),
+    /// Forwarded (its edits are applied already); mirrors fire only when it is admitted.
+    Forward {
+        mirrors: Vec<String>,
+        path: Option<String>,
+        original: Vec<(String, Vec<u8>)>,
+    },
 }
 
 #[derive(Debug)]
@@ -136,19 +185,126 @@ impl Stream {
             path: text(":path"),
             headers: &headers,
         };
-        match config.router.evaluate(&req, dice) {
-            Decision::Reply(reply) => {
-                host.send_reply(&reply)?;
-                Ok(Verdict::Stop)
-            }
+        let strategy = match config.engine {
+            EngineMode::Indexed => Strategy::Indexed,
+            EngineMode::Linear => Strategy::Linear,
+            EngineMode::Off => return Ok(Verdict::Continue),
+        };
+        let (listener, decision) =
+            config
+                .router
+                .evaluate_with(strategy, &req, dice, &mut |_, _| {});
+        let admission = match (listener, limited_rule(&decision)) {
+            (Some(listener), Some(rule)) => admit(config, listener, rule, &req, host)?,
+            _ => ratelimit::Admission::default(),
+        };
+        if let Some(reply) = admission.denied {
+            host.send_reply(&reply)?;
+            return Ok(Verdict::Stop);
+        }
+        self.limit_headers = admission.headers;
+        let Some(call) = admission.global else {
+            return match decision {
+                Decision::Reply(reply) => {
+                    host.send_reply(&reply)?;
+                    Ok(Verdict::Stop)
+                }
+                Decision::Forward(fwd) => {
+                    apply_forward(config, &fwd, host, true)?;
+                    self.response = Some(ResponseEdits {
+                        rule: fwd.rule,
+                        backend: fwd.backend_index,
+                        cors: fwd.cors_headers,
+                    });
+                    Ok(Verdict::Continue)
+                }
+            };
+        };
+        let then = match decision {
+            Decision::Reply(reply) => Then::Reply(reply),
             Decision::Forward(fwd) => {
-                apply_forward(config, &fwd, host)?;
+                let original = if fwd.mirrors.is_empty() {
+                    Vec::new()
+                } else {
+                    host.request_headers()?
+                };
+                apply_forward(config, &fwd, host, false)?;
                 self.response = Some(ResponseEdits {
                     rule: fwd.rule,
                     backend: fwd.backend_index,
-                    cors: fwd.cors_headers,
+                    cors: fwd.cors_headers.clone(),
                 });
-                Ok(Verdict::Continue)
+                Then::Forward {
+                    mirrors: fwd.mirrors.iter().map(|m| (*m).to_owned()).collect(),
+                    path: fwd.path.clone(),
+                    original,
+                }
+            }
+        };
+        let rl = &config.rate_limit;
+        if host
+            .dispatch_rate_limit(&rl.cluster, &call.message, rl.timeout)
+            .is_err()
+        {
+            // The service cannot even be called (e.g. an unknown cluster): the same as a
+            // failed call.
+            self.waiting = Some(Waiting { call, then });
+            return Ok(self.on_rate_limit_response(config, 14, None, host));
+        }
+        self.waiting = Some(Waiting { call, then });
+        Ok(Verdict::Wait)
+    }
+
+    /// Handles the rate limit service's answer to the call [`Verdict::Wait`] waits for:
+    /// `status` is the gRPC status (0 OK), `body` the response message. Returns
+    /// [`Verdict::Continue`] when the paused request may go on.
+    pub fn on_rate_limit_response(
+        &mut self,
+        config: &PluginConfig,
+        status: u32,
+        body: Option<&[u8]>,
+        host: &mut impl Host,
+    ) -> Verdict {
+        let Some(Waiting { call, then }) = self.waiting.take() else {
+            return Verdict::Continue;
+        };
+        let conclusion =
+            ratelimit::conclude(call, status, body, config.rate_limit.fail_closed, host);
+        match conclusion {
+            Ok(ratelimit::Conclusion::Allow(headers)) => {
+                self.limit_headers = headers;
+                match then {
+                    Then::Reply(reply) => {
+                        let _ = host.send_reply(&reply);
+                        Verdict::Stop
+                    }
+                    Then::Forward {
+                        mirrors,
+                        path,
+                        original,
+                    } => {
+                        fire_mirrors(config, &mirrors, path.as_deref(), &original, host);
+                        Verdict::Continue
+                    }
+                }
+            }
+            Ok(ratelimit::Conclusion::Deny(reply)) => {
+                self.response = None;
+                self.limit_headers.clear();
+                let _ = host.send_reply(&reply);
+                Verdict::Stop
+            }
+            Err(_) if config.fail_open => Verdict::Continue,
+            Err(_) => {
+                self.response = None;
+                let _ = host.send_reply(&Reply {
+                    reason: ReplyReason::Internal,
+                    status: 503,
+                    grpc_status: None,
+                    headers: Vec::new(),
+                    rule: None,
+                });
+                Verdict::Stop
             }
         }
     }
@@ -156,6 +312,9 @@ impl Stream {
     /// Handles the response headers (including those of the filter's own local replies,
     /// which carry no edits).
     pub fn on_response_headers(&mut self, config: &PluginConfig, host: &mut impl Host) -> Verdict {
+        for (name, value) in std::mem::take(&mut self.limit_headers) {
+            let _ = host.set_header(Side::Response, &name, value.as_bytes());
+        }
         let Some(edits) = self.response.take() else {
             return Verdict::Continue;
         };
@@ -180,15 +339,72 @@ impl Stream {
     }
 }
 
+/// The rule whose rate limits apply to a decision: every matched rule, except a CORS
+/// preflight, which Envoy Gateway's CORS filter answers before rate limiting runs.
+fn limited_rule(decision: &Decision<'_>) -> Option<crate::blob::RuleId> {
+    match decision {
+        Decision::Forward(fwd) => Some(fwd.rule),
+        Decision::Reply(reply) if reply.reason == ReplyReason::CorsPreflight => None,
+        Decision::Reply(reply) => reply.rule,
+    }
+}
+
+/// Runs the local rate limits of the policy governing `rule` and prepares its global call.
+fn admit(
+    config: &PluginConfig,
+    listener: crate::blob::ListenerId,
+    rule: crate::blob::RuleId,
+    req: &Request<'_>,
+    host: &mut impl Host,
+) -> Result<ratelimit::Admission, HostError> {
+    let Some(policy) = ratelimit::policy_for(&config.router, listener, rule) else {
+        return Ok(ratelimit::Admission::default());
+    };
+    // Selectors may name headers no route does: read those now, and only for this policy.
+    let mut headers = req.headers.to_vec();
+    for r in policy.local.iter().chain(&policy.global) {
+        for s in &r.selectors {
+            if let crate::blob::Selector::Header { name, .. } = s {
+                if !headers.iter().any(|(n, _)| n == name) {
+                    if let Some(v) = host.request_header(name)? {
+                        headers.push((name.clone(), v));
+                    }
+                }
+            }
+        }
+    }
+    let client = if ratelimit::needs_client(policy) {
+        host.source_address()?
+            .and_then(|a| ratelimit::parse_client(&a))
+    } else {
+        None
+    };
+    let target = crate::engine::path::normalize(req.path).ok();
+    let facts = ratelimit::Facts {
+        method: req.method,
+        path: target.as_ref().map_or("", |t| t.path.as_str()),
+        query: target.as_ref().map_or("", |t| t.query),
+        headers: &headers,
+        client_ip: client.as_ref().map(|c| c.0.as_slice()),
+        client_text: client.as_ref().map_or("", |c| c.1.as_str()),
+    };
+    let Some(plan) = ratelimit::plan(&config.router, listener, rule, &facts) else {
+        return Ok(ratelimit::Admission::default());
+    };
+    let domain = &config.router.table().rate_limits.domain;
+    ratelimit::admit(domain, &plan, rule, req.is_grpc(), host)
+}
+
 fn apply_forward(
     config: &PluginConfig,
     fwd: &Forward<'_>,
     host: &mut impl Host,
+    mirrors: bool,
 ) -> Result<(), HostError> {
-    if !fwd.mirrors.is_empty() {
+    if mirrors && !fwd.mirrors.is_empty() {
         // Copy the request as the client sent it, before this filter's edits.
         let original = host.request_headers()?;
-        mirror(config, fwd, &original, host);
+        fire_mirrors(config, &fwd.mirrors, fwd.path.as_deref(), &original, host);
     }
     for modifier in &fwd.request_headers {
         edit_headers(host, Side::Request, modifier)?;
@@ -220,8 +436,14 @@ fn apply_forward(
     )
 }
 
-fn mirror(config: &PluginConfig, fwd: &Forward<'_>, original: &HeaderList, host: &mut impl Host) {
-    let path = fwd.path.as_deref().map(str::as_bytes);
+fn fire_mirrors<S: AsRef<str>>(
+    config: &PluginConfig,
+    clusters: &[S],
+    path: Option<&str>,
+    original: &HeaderList,
+    host: &mut impl Host,
+) {
+    let path = path.map(str::as_bytes);
     let copy: Vec<(&str, &[u8])> = original
         .iter()
         .filter(|(n, _)| *n != config.cluster_header)
@@ -230,9 +452,9 @@ fn mirror(config: &PluginConfig, fwd: &Forward<'_>, original: &HeaderList, host:
             _ => (n.as_str(), v.as_slice()),
         })
         .collect();
-    for cluster in &fwd.mirrors {
+    for cluster in clusters {
         // Mirrors are fire-and-forget: a mirror the host refuses must not fail the request.
-        let _ = host.dispatch_mirror(cluster, &copy, MIRROR_TIMEOUT);
+        let _ = host.dispatch_mirror(cluster.as_ref(), &copy, MIRROR_TIMEOUT);
     }
 }
 

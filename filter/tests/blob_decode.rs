@@ -60,6 +60,7 @@ fn sample() -> RouteTable {
             cluster: "default/api:8080".into(),
         }],
         regexes: vec!["prod|staging".into()],
+        rate_limits: Default::default(),
     }
 }
 
@@ -119,7 +120,7 @@ fn refuses_newer_versions_with_advice() {
     bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     assert_eq!(
         err(&bytes),
-        "blob format version 2 is not supported (this filter reads version 1); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
+        "blob format version 3 is not supported (this filter reads version 2); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
     );
 }
 

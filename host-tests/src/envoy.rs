@@ -555,6 +555,15 @@ impl Envoy {
         self.lock().data.get(&vm_id, key.as_bytes())
     }
 
+    /// How many shared-data keys the plugin's vm_id holds.
+    pub fn shared_data_keys(&self) -> usize {
+        let Some(vm) = self.vms.first() else {
+            return 0;
+        };
+        let vm_id = vm.store.data().plugin.vm_id.clone();
+        self.lock().data.key_count(&vm_id)
+    }
+
     /// Writes shared data as another plugin on the same vm_id would (unconditionally).
     pub fn set_shared_data(&mut self, key: &str, value: impl Into<Vec<u8>>) {
         let vm_id = self

@@ -14,7 +14,8 @@
 //! Modules: `module` (compile + link once), `vm` (one worker instance), `envoy` (workers,
 //! clock, router, upstream), `stream` (one HTTP stream in Envoy's order), `router` (the
 //! `cluster_header` route), `hostcalls/*` and `wasi` (the imports), `memory`, `pairs`,
-//! `properties`, `shared`, `clock`, `callout`, `abi`.
+//! `properties`, `shared`, `clock`, `callout`, `abi`; `rls` (feature `rls`) bridges gRPC
+//! callouts to a real rate limit service.
 
 mod abi;
 mod callout;
@@ -27,6 +28,8 @@ mod memory;
 mod module;
 mod pairs;
 mod properties;
+#[cfg(feature = "rls")]
+pub mod rls;
 mod router;
 mod shared;
 mod state;

@@ -24,6 +24,11 @@ pub struct SharedData {
 }
 
 impl SharedData {
+    /// How many keys `vm_id`'s table holds (bounded-memory checks).
+    pub fn key_count(&self, vm_id: &str) -> usize {
+        self.entries.keys().filter(|(vm, _)| vm == vm_id).count()
+    }
+
     /// Value and CAS of `key` in `vm_id`'s table.
     pub fn get(&self, vm_id: &str, key: &[u8]) -> Option<(Vec<u8>, u32)> {
         self.entries

@@ -1,12 +1,14 @@
 //! The Kubernetes object model as written in manifests: Gateway API v1 (standard channel plus
 //! the experimental fields the conformance corpus uses), the core Service and Namespace, and
-//! Envoy Gateway's BackendTrafficPolicy kept untyped.
+//! Envoy Gateway's BackendTrafficPolicy (its `rateLimit`) and Gateway API's BackendTLSPolicy
+//! kept untyped.
 //!
 //! These types mirror the API's Go structs with snake_case fields. Anything the CRD defaults
 //! is an `Option` (or an empty list) here; `validate` applies the defaults and produces the
 //! types in [`crate::valid`]. Unknown fields are rejected at load time (`deny_unknown_fields`)
 //! and `status` is ignored.
 
+mod backend_traffic_policy;
 mod core;
 mod gateway;
 mod grpc_route;
@@ -15,6 +17,11 @@ mod meta;
 mod reference_grant;
 mod route;
 
+pub use self::backend_traffic_policy::{
+    BackendTrafficPolicySpec, MethodSelector, PathSelector, PolicyTargetReference, RateLimitCost,
+    RateLimitCostSpecifier, RateLimitRule, RateLimitRules, RateLimitSelectCondition, RateLimitSpec,
+    RateLimitValue, SourceSelector, TargetSelector, ValueSelector,
+};
 pub use self::core::{
     IntOrString, NamespaceSpec, ServicePort, ServiceProtocol, ServiceSpec, ServiceType,
 };
@@ -65,13 +72,16 @@ pub enum Kind {
     Service,
     /// Core v1 Namespace.
     Namespace,
-    /// `gateway.envoyproxy.io` BackendTrafficPolicy (rate limits), untyped for now.
+    /// `gateway.envoyproxy.io` BackendTrafficPolicy (rate limits).
     BackendTrafficPolicy,
+    /// `gateway.networking.k8s.io` BackendTLSPolicy (upstream TLS), untyped: only the Envoy
+    /// bootstrap emitter reads it.
+    BackendTlsPolicy,
 }
 
 impl Kind {
     /// Every kind, for lookups by name.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
@@ -80,6 +90,7 @@ impl Kind {
         Kind::Service,
         Kind::Namespace,
         Kind::BackendTrafficPolicy,
+        Kind::BackendTlsPolicy,
     ];
 
     /// The `kind:` spelling.
@@ -93,6 +104,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::Namespace => "Namespace",
             Kind::BackendTrafficPolicy => "BackendTrafficPolicy",
+            Kind::BackendTlsPolicy => "BackendTLSPolicy",
         }
     }
 
@@ -113,6 +125,7 @@ impl Kind {
             }
             Kind::GrpcRoute | Kind::Service | Kind::Namespace => &["v1"],
             Kind::BackendTrafficPolicy => &["v1alpha1"],
+            Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
         }
     }
 
@@ -151,8 +164,10 @@ pub enum Body {
     Service(ServiceSpec),
     /// A Namespace.
     Namespace(NamespaceSpec),
-    /// A BackendTrafficPolicy's `spec`, untyped until gatewasm implements it.
-    BackendTrafficPolicy(serde_json::Value),
+    /// A BackendTrafficPolicy.
+    BackendTrafficPolicy(BackendTrafficPolicySpec),
+    /// A BackendTLSPolicy's `spec`, untyped.
+    BackendTlsPolicy(serde_json::Value),
 }
 
 impl Body {
@@ -167,6 +182,7 @@ impl Body {
             Body::Service(_) => Kind::Service,
             Body::Namespace(_) => Kind::Namespace,
             Body::BackendTrafficPolicy(_) => Kind::BackendTrafficPolicy,
+            Body::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
         }
     }
 }

@@ -161,7 +161,7 @@ fn listener_kinds(l: &Listener) -> Vec<Kind> {
         .collect()
 }
 
-fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+pub(super) fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
     sel.match_labels
         .iter()
         .all(|(k, v)| labels.get(k) == Some(v))
@@ -223,6 +223,8 @@ struct ParentOutcome {
     gateway: Option<usize>,
     listeners: HostsByListener,
     refused: Option<(&'static str, String)>,
+    /// Route hostnames no accepting listener takes (the route is served without them).
+    unused_hostnames: Vec<String>,
 }
 
 /// Attaches every route of the input and writes the status.
@@ -283,6 +285,7 @@ pub fn attach_all<'v>(
                 None => ParentOutcome {
                     gateway: None,
                     listeners: BTreeMap::new(),
+                    unused_hostnames: Vec::new(),
                     refused: Some((
                         "NoMatchingParent",
                         format!("Gateway {}/{} is not in the input", p.namespace, p.name),
@@ -368,6 +371,20 @@ pub fn attach_all<'v>(
                     Condition::new("ResolvedRefs", false, reason, msg.clone(), generation)
                 }
             };
+            for h in &outcome.unused_hostnames {
+                diagnostics.push(crate::diag::Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "{} {}/{} ({}): hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
+                        route.kind().name(),
+                        route.namespace(),
+                        route.name(),
+                        route.source_of("spec.hostnames"),
+                        p.namespace,
+                        p.name
+                    ),
+                ));
+            }
             if let (Some(g), None) = (outcome.gateway, &outcome.refused) {
                 for &l in outcome.listeners.keys() {
                     *attached_count.entry((g, l)).or_default() += 1;
@@ -438,6 +455,7 @@ fn attach_parent(
         gateway: Some(g),
         listeners: BTreeMap::new(),
         refused: None,
+        unused_hostnames: Vec::new(),
     };
     if candidates.is_empty() {
         outcome.refused = Some((
@@ -458,6 +476,7 @@ fn attach_parent(
         return outcome;
     }
     let mut allowed_any = false;
+    let mut used = vec![false; route.hostnames().len()];
     for (i, l) in candidates {
         let allowed = listener_kinds(l).contains(&route.kind())
             && namespaces.allows(l, &gateway.meta.namespace, route.namespace());
@@ -468,6 +487,18 @@ fn attach_parent(
         if let Some(hosts) = hostnames::intersect(route.hostnames(), l.hostname.as_deref()) {
             outcome.listeners.insert(i, hosts);
         }
+        for (h, u) in route.hostnames().iter().zip(used.iter_mut()) {
+            *u |= hostnames::intersect(std::slice::from_ref(h), l.hostname.as_deref()).is_some();
+        }
+    }
+    if !outcome.listeners.is_empty() {
+        outcome.unused_hostnames = route
+            .hostnames()
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(h, _)| h.clone())
+            .collect();
     }
     if outcome.listeners.is_empty() {
         outcome.refused = Some(if allowed_any {

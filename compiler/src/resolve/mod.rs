@@ -8,13 +8,15 @@
 //!   answers 500;
 //! * listener certificate references;
 //! * the route table for the selected Gateway (everything but the precedence order, which is
-//!   `lower`'s job).
+//!   `lower`'s job);
+//! * BackendTrafficPolicy rate limits bound to the rules they govern (`ratelimit`).
 //!
 //! It reports every problem at once; only a missing or ambiguous Gateway is fatal.
 
 mod attach;
 mod backends;
 mod hostnames;
+pub mod ratelimit;
 mod rules;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -89,10 +91,18 @@ pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnos
     for (route, hosts_by_listener) in world.attached_to(gateway) {
         builder.add_route(route, hosts_by_listener, &mut diagnostics);
     }
+    let mut resolved = builder.finish();
+    ratelimit::build(
+        input,
+        gateway,
+        &mut resolved.table,
+        &resolved.attachments,
+        &mut diagnostics,
+    );
     Ok(Resolved {
         status: world.status,
         diagnostics,
-        ..builder.finish()
+        ..resolved
     })
 }
 

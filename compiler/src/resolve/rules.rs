@@ -382,14 +382,18 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         let mut out = blob::Filters::default();
         for f in list {
             match f {
-                HttpFilter::RequestHeaderModifier(m) => out.request_headers = Some(modifier(m)),
-                HttpFilter::ResponseHeaderModifier(m) => out.response_headers = Some(modifier(m)),
+                HttpFilter::RequestHeaderModifier(m) => {
+                    out.request_headers = Some(Box::new(modifier(m)))
+                }
+                HttpFilter::ResponseHeaderModifier(m) => {
+                    out.response_headers = Some(Box::new(modifier(m)))
+                }
                 HttpFilter::RequestMirror(m) => {
                     let mirror = self.mirror(Kind::HttpRoute, ns, m);
                     out.mirrors.push(mirror);
                 }
                 HttpFilter::RequestRedirect(r) => {
-                    out.redirect = Some(blob::Redirect {
+                    out.redirect = Some(Box::new(blob::Redirect {
                         scheme: r.scheme.map(|s| match s {
                             RedirectScheme::Http => "http".to_owned(),
                             RedirectScheme::Https => "https".to_owned(),
@@ -398,23 +402,23 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                         port: r.port,
                         path: r.path.as_ref().map(|p| path_modifier(p, prefix)),
                         status: r.status_code,
-                    });
+                    }));
                 }
                 HttpFilter::UrlRewrite(r) => {
-                    out.rewrite = Some(blob::Rewrite {
+                    out.rewrite = Some(Box::new(blob::Rewrite {
                         hostname: r.hostname.clone(),
                         path: r.path.as_ref().map(|p| path_modifier(p, prefix)),
-                    });
+                    }));
                 }
                 HttpFilter::Cors(c) => {
-                    out.cors = Some(blob::Cors {
+                    out.cors = Some(Box::new(blob::Cors {
                         allow_origins: c.allow_origins.clone(),
                         allow_methods: c.allow_methods.clone(),
                         allow_headers: c.allow_headers.clone(),
                         expose_headers: c.expose_headers.clone(),
                         max_age: c.max_age,
                         allow_credentials: c.allow_credentials,
-                    });
+                    }));
                 }
                 HttpFilter::ExternalAuth(_) | HttpFilter::ExtensionRef(_) => *unsupported = true,
             }
@@ -431,8 +435,12 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         let mut out = blob::Filters::default();
         for f in list {
             match f {
-                GrpcFilter::RequestHeaderModifier(m) => out.request_headers = Some(modifier(m)),
-                GrpcFilter::ResponseHeaderModifier(m) => out.response_headers = Some(modifier(m)),
+                GrpcFilter::RequestHeaderModifier(m) => {
+                    out.request_headers = Some(Box::new(modifier(m)))
+                }
+                GrpcFilter::ResponseHeaderModifier(m) => {
+                    out.response_headers = Some(Box::new(modifier(m)))
+                }
                 GrpcFilter::RequestMirror(m) => {
                     let mirror = self.mirror(Kind::GrpcRoute, ns, m);
                     out.mirrors.push(mirror);

@@ -26,6 +26,8 @@ pub struct Observed {
     pub response_headers: Vec<(String, String)>,
     /// `(namespace/service, path)` of every mirrored copy.
     pub mirrors: Vec<(String, String)>,
+    /// The filter called the rate limit service but the run has none.
+    pub needs_rate_limit_service: bool,
 }
 
 impl Observed {

@@ -2,6 +2,9 @@
 //! reports what was [`Observed`]. The native engine and the `.wasm` in the test host are the
 //! two drivers; the cases cannot tell them apart.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::check::Observed;
 use super::format::CaseRequest;
 
@@ -18,6 +21,8 @@ pub struct SentRequest {
     pub sni: Option<String>,
     /// Client address `ip:port`.
     pub source: Option<String>,
+    /// The worker VM that serves the request (`workers:` cases spread requests over them).
+    pub worker: usize,
     /// Request headers including `:method`, `:scheme`, `:authority`, `:path`.
     pub headers: Vec<(String, String)>,
     /// Headers the backend adds to its response.
@@ -60,6 +65,7 @@ impl SentRequest {
             port: req.port,
             sni: req.sni.clone(),
             source: None,
+            worker: 0,
             headers,
             upstream_response_headers: upstream_response_headers.to_vec(),
         }
@@ -73,8 +79,46 @@ impl SentRequest {
     }
 }
 
+/// Answers a `ShouldRateLimit` call: the encoded `RateLimitRequest` and the filter's timeout
+/// in, the encoded `RateLimitResponse` or a gRPC status code and message out.
+#[derive(Clone)]
+pub struct RateLimitService(pub Arc<ServiceCall>);
+
+/// One `ShouldRateLimit` round trip (see [`RateLimitService`]).
+pub type ServiceCall = dyn Fn(&[u8], Duration) -> Result<Vec<u8>, (u32, String)> + Send + Sync;
+
+impl RateLimitService {
+    /// Makes one call.
+    ///
+    /// # Errors
+    /// The gRPC status code and message of a failed call.
+    pub fn call(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, (u32, String)> {
+        (self.0)(message, timeout)
+    }
+}
+
+impl std::fmt::Debug for RateLimitService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimitService")
+    }
+}
+
+/// How the filter for one file is set up.
+#[derive(Clone, Default)]
+pub struct Setup {
+    /// Worker VMs sharing one shared-data store (at least 1).
+    pub workers: usize,
+    /// The rate limit service global limits call, if one is running.
+    pub rate_limit_service: Option<RateLimitService>,
+}
+
+/// The plugin timeout for rate limit service calls in route tests: generous, because a test
+/// asserts admission counts, not latency.
+pub const SERVICE_TIMEOUT_MS: u64 = 5000;
+
 /// Makes a driver for one compiled Gateway.
-pub type Factory = Box<dyn Fn(&crate::compile::Compiled) -> Result<Box<dyn Driver>, String>>;
+pub type Factory =
+    Box<dyn Fn(&crate::compile::Compiled, &Setup) -> Result<Box<dyn Driver>, String>>;
 
 /// Something that can run requests against one compiled Gateway.
 pub trait Driver {
@@ -83,4 +127,7 @@ pub trait Driver {
     /// # Errors
     /// A message when the driver itself failed (not when the request was answered badly).
     fn send(&mut self, req: &SentRequest) -> Result<Observed, String>;
+
+    /// Moves the host clock forward (rate-limit windows refill).
+    fn advance_clock(&mut self, by: Duration);
 }

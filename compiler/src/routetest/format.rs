@@ -130,6 +130,20 @@ pub struct Case {
     /// Values upstream writes down but never compares; not checked.
     #[serde(default)]
     pub upstream_unverified: Option<serde::de::IgnoredAny>,
+    /// Send the request this many times (gatewasm extension, for rate limits); the
+    /// expectations apply to every response unless `expect.statusCounts` counts them.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// Spread the requests round-robin over this many worker VMs sharing one shared-data
+    /// store (gatewasm extension; the native engine has one store and ignores it).
+    #[serde(default)]
+    pub workers: Option<usize>,
+    /// Move the host clock forward before the case, e.g. `61s` (gatewasm extension).
+    #[serde(default)]
+    pub advance_clock: Option<String>,
+    /// The client address, e.g. `10.0.0.7` (gatewasm extension, for sourceCIDR selectors).
+    #[serde(default)]
+    pub source_address: Option<String>,
 }
 
 /// The request of a case.
@@ -308,6 +322,10 @@ pub struct Expect {
     /// How many requests `backendIn` sends.
     #[serde(default)]
     pub repeat: Option<u32>,
+    /// How many of the case's `repeat` responses had each status, e.g. `{200: 100, 429: 20}`
+    /// (gatewasm extension).
+    #[serde(default)]
+    pub status_counts: BTreeMap<u16, u32>,
     /// The gateway answers itself (CORS preflight).
     #[serde(default)]
     pub answered_by_gateway: bool,

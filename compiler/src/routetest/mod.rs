@@ -7,4 +7,5 @@ pub mod format;
 pub mod native;
 pub mod run;
 mod status;
+#[cfg(feature = "wasm-host")]
 pub mod wasm;

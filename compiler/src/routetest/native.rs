@@ -1,6 +1,8 @@
 //! Runs requests through the engine natively, with a small stand-in for Envoy around it:
 //! the same [`gatewasm_filter::stream::Stream`] the `.wasm` runs, a header map, the
-//! `cluster_header` catch-all route and an echoing backend.
+//! `cluster_header` catch-all route, an echoing backend, and for rate limits a clock, one
+//! shared-data store with Envoy's CAS rules, counters, and the rate limit service if the run
+//! has one (a Global case without a service is reported as needing one).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,16 +12,42 @@ use gatewasm_filter::engine::{Dice, Reply};
 use gatewasm_filter::stream::{Host, HostError, Side, Stream, Verdict};
 
 use super::check::Observed;
-use super::driver::{Driver, SentRequest};
+use super::driver::{Driver, RateLimitService, SentRequest};
 
-/// The native driver: one loaded configuration and a seeded random source.
+/// 2026-01-01T00:00:00Z, where the wasm host's clock starts too.
+const EPOCH_NANOS: u64 = 1_767_225_600 * 1_000_000_000;
+
+/// The native driver: one loaded configuration, a seeded random source, and the state that
+/// outlives a request (clock, shared data, counters).
 pub struct Native {
     config: PluginConfig,
     dice: Dice,
     backends: HashMap<String, String>,
+    shared: Shared,
+    service: Option<RateLimitService>,
+}
+
+/// Shared data as Envoy keeps it: value and CAS per key, CAS numbers from one counter.
+#[derive(Default)]
+struct Shared {
+    now: u64,
+    data: HashMap<String, (Vec<u8>, u32)>,
+    next_cas: u32,
+    counters: HashMap<String, u64>,
 }
 
 impl Native {
+    /// A driver that calls `service` for global rate limits.
+    pub fn with_service(mut self, service: Option<RateLimitService>) -> Native {
+        self.service = service;
+        self
+    }
+
+    /// Counter values by name (rate-limit metrics).
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.shared.counters.get(name).copied()
+    }
+
     /// A driver over a decoded configuration.
     pub fn new(config: PluginConfig, seed: u64) -> Native {
         let backends = config
@@ -33,21 +61,29 @@ impl Native {
             config,
             dice: Dice::new(seed),
             backends,
+            shared: Shared {
+                now: EPOCH_NANOS,
+                next_cas: 1,
+                ..Shared::default()
+            },
+            service: None,
         }
     }
 }
 
-#[derive(Default)]
-struct MemoryHost {
+struct MemoryHost<'s> {
     port: u16,
     sni: Option<String>,
+    source: Option<String>,
     request: Vec<(String, Vec<u8>)>,
     response: Vec<(String, Vec<u8>)>,
     reply: Option<Reply>,
     mirrors: Vec<(String, String)>,
+    shared: &'s mut Shared,
+    rate_limit_call: Option<(Vec<u8>, Duration)>,
 }
 
-impl MemoryHost {
+impl MemoryHost<'_> {
     fn map(&mut self, side: Side) -> &mut Vec<(String, Vec<u8>)> {
         match side {
             Side::Request => &mut self.request,
@@ -56,7 +92,7 @@ impl MemoryHost {
     }
 }
 
-impl Host for MemoryHost {
+impl Host for MemoryHost<'_> {
     fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
         Ok(self
             .request
@@ -125,6 +161,49 @@ impl Host for MemoryHost {
         self.mirrors.push((cluster.to_owned(), path));
         Ok(())
     }
+
+    fn source_address(&mut self) -> Result<Option<String>, HostError> {
+        Ok(self.source.clone())
+    }
+
+    fn now_nanos(&mut self) -> Result<u64, HostError> {
+        Ok(self.shared.now)
+    }
+
+    fn shared_get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+        Ok(match self.shared.data.get(key) {
+            Some((v, cas)) => ((!v.is_empty()).then(|| v.clone()), Some(*cas)),
+            None => (None, None),
+        })
+    }
+
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError> {
+        let shared = &mut *self.shared;
+        if let Some((_, current)) = shared.data.get(key) {
+            if cas != 0 && cas != *current {
+                return Ok(false);
+            }
+        }
+        let next = shared.next_cas;
+        shared.next_cas = shared.next_cas.checked_add(1).unwrap_or(1);
+        shared.data.insert(key.to_owned(), (value.to_vec(), next));
+        Ok(true)
+    }
+
+    fn dispatch_rate_limit(
+        &mut self,
+        _cluster: &str,
+        message: &[u8],
+        timeout: Duration,
+    ) -> Result<(), HostError> {
+        self.rate_limit_call = Some((message.to_vec(), timeout));
+        Ok(())
+    }
+
+    fn count(&mut self, name: &str) -> Result<(), HostError> {
+        *self.shared.counters.entry(name.to_owned()).or_default() += 1;
+        Ok(())
+    }
 }
 
 fn text(pairs: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
@@ -139,18 +218,39 @@ impl Driver for Native {
         let mut host = MemoryHost {
             port: req.port,
             sni: req.sni.clone(),
+            source: req.source.clone(),
             request: req
                 .headers
                 .iter()
                 .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
                 .collect(),
-            ..MemoryHost::default()
+            response: Vec::new(),
+            reply: None,
+            mirrors: Vec::new(),
+            shared: &mut self.shared,
+            rate_limit_call: None,
         };
         let mut stream = Stream::default();
-        let verdict = stream.on_request_headers(&self.config, &mut self.dice, &mut host);
+        let mut verdict = stream.on_request_headers(&self.config, &mut self.dice, &mut host);
         let mut seen = Observed::default();
+        if verdict == Verdict::Wait {
+            let (message, timeout) = host.rate_limit_call.take().unwrap_or_default();
+            let answer = match &self.service {
+                Some(service) => service.call(&message, timeout),
+                None => {
+                    seen.needs_rate_limit_service = true;
+                    Err((14, "no rate limit service".to_owned()))
+                }
+            };
+            verdict = match answer {
+                Ok(body) => stream.on_rate_limit_response(&self.config, 0, Some(&body), &mut host),
+                Err((code, _)) => {
+                    stream.on_rate_limit_response(&self.config, code, None, &mut host)
+                }
+            };
+        }
         let grpc = req.is_grpc();
-        if let (Verdict::Stop, Some(reply)) = (verdict, host.reply.take()) {
+        if let (Verdict::Stop | Verdict::Wait, Some(reply)) = (verdict, host.reply.take()) {
             seen.local = true;
             // Envoy turns a local reply to a gRPC call into a trailers-only 200.
             match reply.grpc_status.filter(|_| grpc) {
@@ -213,5 +313,10 @@ impl Driver for Native {
             })
             .collect();
         Ok(seen)
+    }
+
+    fn advance_clock(&mut self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.shared.now = self.shared.now.saturating_add(nanos);
     }
 }

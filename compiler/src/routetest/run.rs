@@ -11,7 +11,7 @@ use crate::model::{Kind, ObjectKey};
 use crate::resolve::Options;
 
 use super::check::{self, Observed};
-use super::driver::{Driver, Factory, SentRequest};
+use super::driver::{Driver, Factory, RateLimitService, SentRequest, Setup};
 use super::format::{self, Case, Phase, StatusExpectation};
 use super::status;
 
@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub compile: Options,
     /// Seed of the random source behind weighted choices.
     pub seed: u64,
+    /// The rate limit service Global rate-limit cases call; without one they are skipped.
+    pub rate_limit_service: Option<RateLimitService>,
 }
 
 /// The outcome of one file.
@@ -38,6 +40,8 @@ pub struct FileReport {
     pub cases_passed: usize,
     /// Cases that failed.
     pub cases_failed: usize,
+    /// Cases not run: they need a rate limit service and the run has none.
+    pub cases_skipped: usize,
     /// Status expectations that held.
     pub status_passed: usize,
     /// Status expectations that did not.
@@ -214,16 +218,36 @@ fn run_state(
             }
         }
     }
+    let setup = Setup {
+        workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
+        rate_limit_service: options.rate_limit_service.clone(),
+    };
     let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     for (gw, c) in &compiled {
-        live.insert(gw.clone(), drivers(c)?);
+        live.insert(gw.clone(), drivers(c, &setup)?);
     }
     for case in cases {
+        let label = case_label(case);
+        if let Some(by) = &case.advance_clock {
+            let by = parse_duration(by).ok_or_else(|| {
+                format!("{label}: advanceClock {by:?} is not a duration like 61s, 1m or 500ms")
+            })?;
+            // Every Gateway's filter sees the same time.
+            for d in live.values_mut() {
+                d.advance_clock(by);
+            }
+        }
         let driver = live
             .get_mut(&case.request.gateway)
             .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
-        let (failures, summary) = run_case(case, driver.as_mut())?;
-        let label = case_label(case);
+        let Some((failures, summary)) = run_case(case, driver.as_mut())? else {
+            report.cases_skipped += 1;
+            let _ = writeln!(
+                report.details,
+                "  {prefix}skip {label}\n         Global rate limits: run with --ratelimit-service HOST:PORT"
+            );
+            continue;
+        };
         if failures.is_empty() {
             report.cases_passed += 1;
             if options.verbose {
@@ -276,13 +300,43 @@ fn summarize(seen: &Observed) -> String {
     s
 }
 
-fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<(Vec<String>, String), String> {
+/// A Gateway API style duration: `61s`, `1m30s`, `500ms`, `1h`.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let amount: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, millis) = [("ms", 1), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+            .into_iter()
+            .find(|(u, _)| rest.starts_with(u))?;
+        rest = &rest[unit.len()..];
+        total += std::time::Duration::from_millis(amount.checked_mul(millis)?);
+    }
+    Some(total)
+}
+
+/// What the case reported, or `None` when it needs a rate limit service the run lacks.
+type CaseOutcome = Option<(Vec<String>, String)>;
+
+fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<CaseOutcome, String> {
     let upstream: Vec<(String, String)> = case
         .upstream_response_headers
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let req = SentRequest::from_case(&case.request, &upstream);
+    let mut req = SentRequest::from_case(&case.request, &upstream);
+    req.source = case.source_address.as_ref().map(|a| {
+        if a.contains(':') {
+            format!("[{a}]:40000")
+        } else {
+            format!("{a}:40000")
+        }
+    });
     let expects: Vec<&format::Expect> = std::iter::once(&case.expect)
         .chain(case.expect_derived.as_ref())
         .collect();
@@ -291,14 +345,32 @@ fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<(Vec<String>, String
             || e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100)
     });
     let repeat = expects.iter().filter_map(|e| e.repeat).max().unwrap_or(1);
-    let n = if sampled { SAMPLES } else { repeat.max(1) };
+    let n = match case.repeat {
+        Some(n) => n.max(1),
+        None if sampled => SAMPLES,
+        None => repeat.max(1),
+    };
+    let workers = case.workers.unwrap_or(1).max(1);
     let mut seen = Vec::with_capacity(n as usize);
-    for _ in 0..n {
+    for i in 0..n as usize {
+        req.worker = i % workers;
         seen.push(driver.send(&req)?);
     }
-    let summary = if sampled {
+    if seen.iter().any(|o| o.needs_rate_limit_service) {
+        return Ok(None);
+    }
+    let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
+    for o in &seen {
+        *statuses.entry(o.status).or_default() += 1;
+    }
+    let summary = if sampled && case.repeat.is_none() {
         let counts = check::backend_counts(&seen);
         format!("→ {n} requests: {counts:?}")
+    } else if case.repeat.is_some() {
+        format!(
+            "→ {n} requests: statuses {statuses:?}; last {}",
+            summarize(&seen[seen.len() - 1])
+        )
     } else {
         summarize(&seen[0])
     };
@@ -307,10 +379,23 @@ fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<(Vec<String>, String
         .any(|e| e.request_headers.is_some() || !e.request_headers_absent.is_empty());
     let mut failures = Vec::new();
     for e in expects {
-        failures.extend(check_all(&case.request, e, &seen, headers_named));
+        if !e.status_counts.is_empty() && e.status_counts != statuses {
+            failures.push(format!(
+                "status counts {statuses:?}, expected {:?}",
+                e.status_counts
+            ));
+        }
+        // A repeated case checks its other expectations on the last response: the state
+        // after every request was counted.
+        let checked = if case.repeat.is_some() {
+            &seen[seen.len() - 1..]
+        } else {
+            &seen[..]
+        };
+        failures.extend(check_all(&case.request, e, checked, headers_named));
     }
     failures.dedup();
-    Ok((failures, summary))
+    Ok(Some((failures, summary)))
 }
 
 fn check_all(

@@ -3,17 +3,41 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-use gatewasm_host::{Envoy, Request, UpstreamResponse, WasmModule};
+use base64::Engine as _;
+use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, WasmModule};
 
 use super::check::Observed;
-use super::driver::{Driver, Factory, SentRequest};
+use super::driver::{Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
 use crate::compile::Compiled;
 
 /// A driver over one configured Envoy.
 pub struct Wasm {
     envoy: Envoy,
     backends: HashMap<String, String>,
+    /// Set when the filter called the rate limit service and the run has none.
+    missing_service: Arc<AtomicBool>,
+}
+
+/// The plugin configuration: the raw blob, or JSON with the blob and a rate limit service
+/// timeout when the table has global limits.
+fn plugin_config(c: &Compiled) -> Vec<u8> {
+    let global = c
+        .table
+        .rate_limits
+        .policies
+        .iter()
+        .any(|p| !p.global.is_empty());
+    if !global {
+        return c.blob.clone();
+    }
+    let blob = base64::engine::general_purpose::STANDARD.encode(&c.blob);
+    serde_json::json!({"blob": blob, "rateLimit": {"timeoutMs": SERVICE_TIMEOUT_MS}})
+        .to_string()
+        .into_bytes()
 }
 
 /// A factory that loads (and compiles) the module once and starts an Envoy per Gateway.
@@ -23,10 +47,32 @@ pub struct Wasm {
 pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
     let module =
         WasmModule::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-    Ok(Box::new(move |c: &Compiled| {
+    Ok(Box::new(move |c: &Compiled, setup: &Setup| {
+        let missing_service = Arc::new(AtomicBool::new(false));
+        let missing = Arc::clone(&missing_service);
+        let service = setup.rate_limit_service.clone();
+        let responder = move |call: &GrpcCall| -> Result<Vec<u8>, GrpcStatus> {
+            match &service {
+                Some(s) => s
+                    .call(&call.message, call.timeout)
+                    .map_err(|(code, m)| GrpcStatus::new(code, &m)),
+                None => {
+                    missing.store(true, Ordering::SeqCst);
+                    Err(GrpcStatus::new(14, "no rate limit service"))
+                }
+            }
+        };
         let envoy = Envoy::builder(&module)
-            .plugin_config(c.blob.clone())
-            .clusters(c.table.backends.iter().map(|b| b.cluster.clone()))
+            .plugin_config(plugin_config(c))
+            .workers(setup.workers.max(1))
+            .clusters(
+                c.table
+                    .backends
+                    .iter()
+                    .map(|b| b.cluster.clone())
+                    .chain([gatewasm_filter::ratelimit::DEFAULT_CLUSTER.to_owned()]),
+            )
+            .grpc_responder(responder)
             .random_seed(seed)
             .build()
             .map_err(|e| format!("the host could not start the filter: {e}"))?;
@@ -39,7 +85,11 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
             .iter()
             .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
             .collect();
-        Ok(Box::new(Wasm { envoy, backends }) as Box<dyn Driver>)
+        Ok(Box::new(Wasm {
+            envoy,
+            backends,
+            missing_service,
+        }) as Box<dyn Driver>)
     }))
 }
 
@@ -53,7 +103,9 @@ impl Driver for Wasm {
                 .unwrap_or("")
         };
         let url = format!("{}://{}{}", get(":scheme"), get(":authority"), get(":path"));
-        let mut r = Request::new(get(":method"), &url).port(req.port);
+        let mut r = Request::new(get(":method"), &url)
+            .port(req.port)
+            .worker(req.worker);
         for (n, v) in req.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
             r = r.header(n, v);
         }
@@ -67,6 +119,7 @@ impl Driver for Wasm {
         for (n, v) in &req.upstream_response_headers {
             upstream = upstream.header(&n.to_ascii_lowercase(), v);
         }
+        self.missing_service.store(false, Ordering::SeqCst);
         let ex = self.envoy.send(r.upstream_response(upstream));
         if let Some(trap) = &ex.trap {
             return Err(format!("the filter trapped: {trap}"));
@@ -85,6 +138,7 @@ impl Driver for Wasm {
                 .into_iter()
                 .filter(|(n, _)| !n.starts_with(':'))
                 .collect(),
+            needs_rate_limit_service: self.missing_service.load(Ordering::SeqCst),
             ..Observed::default()
         };
         if let Some(up) = &ex.upstream {
@@ -113,5 +167,9 @@ impl Driver for Wasm {
             })
             .collect();
         Ok(seen)
+    }
+
+    fn advance_clock(&mut self, by: Duration) {
+        self.envoy.advance_clock(by);
     }
 }

@@ -5,12 +5,17 @@
 //! only their own settings), numbers have their checked ranges (`u16` ports, `u32` weights),
 //! durations are parsed, and every CRD validation rule holds. Later stages never re-check.
 
+mod backend_traffic_policy;
 mod gateway;
 mod grpc_route;
 mod http_route;
 
 use std::time::Duration;
 
+pub use self::backend_traffic_policy::{
+    BackendTrafficPolicy, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
+    TargetKind, TargetSelector,
+};
 pub use self::gateway::{
     AllowedRoutes, Gateway, Listener, ListenerTls, RouteGroupKind, RouteNamespaces, SecretRef,
 };
@@ -83,8 +88,10 @@ pub struct Validated {
     /// Namespaces; `meta.labels` includes `kubernetes.io/metadata.name`, as the API server
     /// adds it.
     pub namespaces: Vec<Valid<NamespaceSpec>>,
-    /// BackendTrafficPolicies, spec untyped.
-    pub backend_traffic_policies: Vec<Valid<serde_json::Value>>,
+    /// BackendTrafficPolicies (their rate limits).
+    pub backend_traffic_policies: Vec<Valid<BackendTrafficPolicy>>,
+    /// BackendTLSPolicies, spec untyped (read by the Envoy bootstrap emitter).
+    pub backend_tls_policies: Vec<Valid<serde_json::Value>>,
     /// Notes and warnings from load and validate (never errors).
     pub diagnostics: Diagnostics,
 }

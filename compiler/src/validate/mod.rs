@@ -7,6 +7,7 @@
 //! exist, is a backend permitted) belong to `resolve`; the only cross-object check here is
 //! that no object is defined twice.
 
+mod backend_traffic_policy;
 mod core;
 mod gateway;
 mod grpc_route;
@@ -83,9 +84,13 @@ pub fn validate(loaded: Loaded) -> Result<Validated, Diagnostics> {
                 meta: core::namespace_meta(&object.meta),
                 ..wrap(object, spec.clone())
             }),
-            Body::BackendTrafficPolicy(spec) => out
-                .backend_traffic_policies
-                .push(wrap(object, spec.clone())),
+            Body::BackendTrafficPolicy(spec) => out.backend_traffic_policies.push(wrap(
+                object,
+                backend_traffic_policy::backend_traffic_policy(&mut ctx, &object.meta, spec),
+            )),
+            Body::BackendTlsPolicy(spec) => {
+                out.backend_tls_policies.push(wrap(object, spec.clone()))
+            }
         }
     }
     diagnostics.sort();

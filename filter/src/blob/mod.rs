@@ -6,7 +6,7 @@
 //! ```text
 //! offset  size  field
 //!      0     4  magic "GWSM"
-//!      4     2  format version (u16 LE), currently 1
+//!      4     2  format version (u16 LE), currently 2 (2 added rate limits)
 //!      6     2  flags (u16 LE), no flag is defined yet: a set bit is refused
 //!      8     4  payload length (u32 LE)
 //!     12     4  CRC-32 (IEEE) of the payload (u32 LE)
@@ -20,9 +20,15 @@
 
 mod ids;
 mod model;
+mod ratelimit;
 mod validate;
 mod wire;
 
 pub use ids::{BackendId, HostGroupId, ListenerId, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
-pub use wire::{decode, decode_compiled, encode, DecodeError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use ratelimit::{
+    Cidr, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit, ValueMatch,
+    MAX_SLOTS,
+};
+pub use validate::anchored;
+pub use wire::{decode, encode, DecodeError, FORMAT_VERSION, HEADER_LEN, MAGIC};

@@ -31,6 +31,8 @@ pub struct RouteTable {
     pub backends: Vec<Backend>,
     /// Regular expressions, compiled once at decode time.
     pub regexes: Vec<String>,
+    /// BackendTrafficPolicy rate limits and the rules they govern.
+    pub rate_limits: super::ratelimit::RateLimits,
 }
 
 /// A Gateway listener.
@@ -192,21 +194,23 @@ pub struct Backend {
     pub cluster: String,
 }
 
-/// The filters of a rule or of a backendRef.
+/// The filters of a rule or of a backendRef. Each is boxed: most rules have none, and an
+/// unboxed set would cost every rule of a large table several hundred bytes of memory (the
+/// wire format is the same either way).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Filters {
     /// RequestHeaderModifier.
-    pub request_headers: Option<HeaderModifier>,
+    pub request_headers: Option<Box<HeaderModifier>>,
     /// ResponseHeaderModifier.
-    pub response_headers: Option<HeaderModifier>,
+    pub response_headers: Option<Box<HeaderModifier>>,
     /// RequestRedirect: the filter answers with a redirect.
-    pub redirect: Option<Redirect>,
+    pub redirect: Option<Box<Redirect>>,
     /// URLRewrite.
-    pub rewrite: Option<Rewrite>,
+    pub rewrite: Option<Box<Rewrite>>,
     /// RequestMirror, possibly several.
     pub mirrors: Vec<Mirror>,
     /// CORS.
-    pub cors: Option<Cors>,
+    pub cors: Option<Box<Cors>>,
 }
 
 impl Filters {

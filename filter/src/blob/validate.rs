@@ -11,18 +11,13 @@ use super::model::{
 };
 use super::wire::DecodeError;
 
-/// Validates `table`, returning its regular expressions compiled for whole-value matching.
-pub(super) fn validate(table: &RouteTable) -> Result<Vec<regex_lite::Regex>, DecodeError> {
-    let regexes = table
-        .regexes
-        .iter()
-        .enumerate()
-        .map(|(i, pattern)| {
-            regex_lite::Regex::new(&anchored(pattern)).map_err(|e| {
-                DecodeError::new(format!("regexes[{i}] {pattern:?} does not compile: {e}"))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+/// Validates `table`; every regular expression is compiled once to prove it compiles.
+pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
+    for (i, pattern) in table.regexes.iter().enumerate() {
+        regex_lite::Regex::new(&anchored(pattern)).map_err(|e| {
+            DecodeError::new(format!("regexes[{i}] {pattern:?} does not compile: {e}"))
+        })?;
+    }
     let check = Check { table };
     for (i, backend) in table.backends.iter().enumerate() {
         if backend.cluster.is_empty() {
@@ -72,11 +67,17 @@ pub(super) fn validate(table: &RouteTable) -> Result<Vec<regex_lite::Regex>, Dec
             check.host_group(&at, g)?;
         }
     }
-    Ok(regexes)
+    super::ratelimit::validate(
+        &table.rate_limits,
+        table.listeners.len(),
+        table.rules.len(),
+        table.regexes.len(),
+    )?;
+    Ok(())
 }
 
 /// Gateway API regular expressions match the whole value, as Envoy's `safe_regex` does.
-pub(crate) fn anchored(pattern: &str) -> String {
+pub fn anchored(pattern: &str) -> String {
     format!("^(?:{pattern})$")
 }
 

@@ -8,7 +8,7 @@ use super::validate::validate;
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"GWSM";
 /// The payload format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 
@@ -61,15 +61,6 @@ pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
 /// version, unknown flags, a length or checksum mismatch, a payload postcard cannot read, or a
 /// table whose references, strings or regular expressions are invalid.
 pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
-    decode_compiled(bytes).map(|(table, _)| table)
-}
-
-/// Like [`decode`], also returning the table's regular expressions compiled, in
-/// [`RouteTable::regexes`] order, so the engine does not compile them twice.
-///
-/// # Errors
-/// As [`decode`].
-pub fn decode_compiled(bytes: &[u8]) -> Result<(RouteTable, Vec<regex_lite::Regex>), DecodeError> {
     let payload = read_header(bytes)?;
     let (table, rest) = postcard::take_from_bytes::<RouteTable>(payload)
         .map_err(|e| DecodeError::new(format!("payload is not a valid route table: {e}")))?;
@@ -79,8 +70,8 @@ pub fn decode_compiled(bytes: &[u8]) -> Result<(RouteTable, Vec<regex_lite::Rege
             rest.len()
         )));
     }
-    let regexes = validate(&table)?;
-    Ok((table, regexes))
+    validate(&table)?;
+    Ok(table)
 }
 
 fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {

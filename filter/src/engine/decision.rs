@@ -79,6 +79,8 @@ pub enum ReplyReason {
     CorsPreflight,
     /// The filter could not do its job (a host call failed) and fails closed (503).
     Internal,
+    /// A BackendTrafficPolicy rate limit denied the request (429).
+    RateLimited,
 }
 
 impl ReplyReason {
@@ -94,6 +96,7 @@ impl ReplyReason {
             ReplyReason::Redirect => "gatewasm_redirect",
             ReplyReason::CorsPreflight => "gatewasm_cors_preflight",
             ReplyReason::Internal => "gatewasm_internal_error",
+            ReplyReason::RateLimited => "gatewasm_rate_limited",
         }
     }
 
@@ -106,15 +109,17 @@ impl ReplyReason {
             ReplyReason::Redirect => 302,
             ReplyReason::CorsPreflight => 204,
             ReplyReason::Internal => 503,
+            ReplyReason::RateLimited => 429,
         }
     }
 
     fn grpc_status(self) -> Option<u32> {
         match self {
             ReplyReason::NoListener | ReplyReason::NoRoute => Some(12),
-            ReplyReason::InvalidBackend | ReplyReason::NoBackends | ReplyReason::Internal => {
-                Some(14)
-            }
+            ReplyReason::InvalidBackend
+            | ReplyReason::NoBackends
+            | ReplyReason::Internal
+            | ReplyReason::RateLimited => Some(14),
             ReplyReason::BadRequest => Some(13),
             ReplyReason::Misdirected | ReplyReason::Redirect | ReplyReason::CorsPreflight => None,
         }
@@ -198,8 +203,8 @@ pub(super) fn decide<'r>(
         cluster: &table.backends[backend].cluster,
         path: (full_path != req.path).then_some(full_path),
         authority: rewrite.and_then(|r| r.hostname.clone()),
-        request_headers: modifiers(&layers, |f| f.request_headers.as_ref()),
-        response_headers: modifiers(&layers, |f| f.response_headers.as_ref()),
+        request_headers: modifiers(&layers, |f| f.request_headers.as_deref()),
+        response_headers: modifiers(&layers, |f| f.response_headers.as_deref()),
         mirrors,
         timeouts: rule.timeouts,
         cors_headers: match (cors, origin) {

@@ -54,7 +54,7 @@ fn path_holds(router: &Router, m: &PathMatch, path: &str) -> bool {
     match m {
         PathMatch::Exact(value) => path == value,
         PathMatch::Prefix(prefix) => path::has_prefix(path, prefix),
-        PathMatch::Regex(id) => router.regex(*id).is_match(path),
+        PathMatch::Regex(id) => router.regex(*id).is_some_and(|r| r.is_match(path)),
         PathMatch::Grpc { service, method } => {
             let Some((svc, meth)) = path
                 .strip_prefix('/')
@@ -76,6 +76,6 @@ fn path_holds(router: &Router, m: &PathMatch, path: &str) -> bool {
 fn string_holds(router: &Router, m: &StringMatch, value: &str) -> bool {
     match m {
         StringMatch::Exact(want) => want == value,
-        StringMatch::Regex(id) => router.regex(*id).is_match(value),
+        StringMatch::Regex(id) => router.regex(*id).is_some_and(|r| r.is_match(value)),
     }
 }

@@ -19,6 +19,7 @@ mod cors;
 mod decision;
 mod dice;
 mod host;
+mod index;
 mod matcher;
 pub mod path;
 mod request;
@@ -35,8 +36,21 @@ use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
 #[derive(Debug)]
 pub struct Router {
     table: RouteTable,
-    regexes: Vec<regex_lite::Regex>,
+    /// Compiled on first use: `decode` has already checked that each compiles, and a table
+    /// of thousands of expressions would otherwise hold all their programs from the start.
+    regexes: Vec<std::cell::OnceCell<Option<regex_lite::Regex>>>,
     header_names: Vec<String>,
+    index: index::Index,
+}
+
+/// How candidate matches are found; both give the same verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Through the hostname and path index (what the filter uses).
+    Indexed,
+    /// By scanning every match of the listener in stored order: the reference the index is
+    /// tested against, and the baseline of the benchmark.
+    Linear,
 }
 
 impl Router {
@@ -45,12 +59,19 @@ impl Router {
     /// # Errors
     /// Whatever [`blob::decode`] refuses.
     pub fn from_blob(bytes: &[u8]) -> Result<Router, DecodeError> {
-        let (table, regexes) = blob::decode_compiled(bytes)?;
+        let table = blob::decode(bytes)?;
+        let regexes = table
+            .regexes
+            .iter()
+            .map(|_| std::cell::OnceCell::new())
+            .collect();
         let header_names = request::names_read(&table);
+        let index = index::Index::build(&table);
         Ok(Router {
             table,
             regexes,
             header_names,
+            index,
         })
     }
 
@@ -69,13 +90,16 @@ impl Router {
     /// Decides what to do with `req`. `dice` supplies the randomness for weighted backends
     /// and mirror percentages.
     pub fn evaluate(&self, req: &Request<'_>, dice: &mut Dice) -> Decision<'_> {
-        self.evaluate_traced(req, dice, &mut |_, _| {}).1
+        self.evaluate_with(Strategy::Indexed, req, dice, &mut |_, _| {})
+            .1
     }
 
-    /// Like [`Router::evaluate`], also calling `missed` for every candidate match, in
-    /// precedence order, that was tried and did not hold. Returns the listener chosen.
-    pub fn evaluate_traced(
+    /// Like [`Router::evaluate`] with a chosen [`Strategy`], also calling `missed` for every
+    /// candidate match, in precedence order, that was tried and did not hold. Returns the
+    /// listener chosen.
+    pub fn evaluate_with(
         &self,
+        strategy: Strategy,
         req: &Request<'_>,
         dice: &mut Dice,
         missed: &mut dyn FnMut(MatchId, Miss),
@@ -94,11 +118,19 @@ impl Router {
             Ok(l) => l,
             Err(reason) => return (None, Decision::Reply(Reply::new(reason, req))),
         };
-        let decision =
-            match self.find_match(listener, &host, &target.path, target.query, req, missed) {
-                Some(m) => decision::decide(self, m, req, &host, &target, dice),
-                None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
-            };
+        let found = self.find_match(
+            strategy,
+            listener,
+            &host,
+            &target.path,
+            target.query,
+            req,
+            missed,
+        );
+        let decision = match found {
+            Some(m) => decision::decide(self, m, req, &host, &target, dice),
+            None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
+        };
         (Some(listener), decision)
     }
 
@@ -118,8 +150,10 @@ impl Router {
     }
 
     /// The first match in precedence order that holds for the request.
+    #[allow(clippy::too_many_arguments)]
     fn find_match(
         &self,
+        strategy: Strategy,
         listener: ListenerId,
         host: &str,
         path: &str,
@@ -128,24 +162,36 @@ impl Router {
         missed: &mut dyn FnMut(MatchId, Miss),
     ) -> Option<MatchId> {
         let t = &self.table;
-        t.listeners[listener]
-            .host_groups
-            .iter()
-            .map(|&g| &t.host_groups[g])
-            .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
-            .flat_map(|g| g.matches.iter().copied())
-            .find(
-                |&m| match matcher::check(self, &t.matches[m], path, query, req) {
-                    Ok(()) => true,
-                    Err(miss) => {
-                        missed(m, miss);
-                        false
-                    }
-                },
-            )
+        let mut holds = |m: MatchId| match matcher::check(self, &t.matches[m], path, query, req) {
+            Ok(()) => true,
+            Err(miss) => {
+                missed(m, miss);
+                false
+            }
+        };
+        match strategy {
+            Strategy::Indexed => self
+                .index
+                .groups_for(listener.index(), host)
+                .flat_map(|g| self.index.candidates(g, path))
+                .find(|&m| holds(m)),
+            Strategy::Linear => t.listeners[listener]
+                .host_groups
+                .iter()
+                .map(|&g| &t.host_groups[g])
+                .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
+                .flat_map(|g| g.matches.iter().copied())
+                .find(|&m| holds(m)),
+        }
     }
 
-    pub(crate) fn regex(&self, id: blob::RegexId) -> &regex_lite::Regex {
-        &self.regexes[id.index()]
+    /// The compiled expression; `None` only if it stopped compiling after validation, in
+    /// which case it matches nothing.
+    pub(crate) fn regex(&self, id: blob::RegexId) -> Option<&regex_lite::Regex> {
+        self.regexes[id.index()]
+            .get_or_init(|| {
+                regex_lite::Regex::new(&blob::anchored(&self.table.regexes[id.index()])).ok()
+            })
+            .as_ref()
     }
 }

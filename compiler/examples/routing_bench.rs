@@ -1,0 +1,254 @@
+//! The routing benchmark: generated route tables of 10 to 50,000 rules, measured through the
+//! release `.wasm` in the wasmtime host, side by side with the same `.wasm` configured to scan
+//! linearly and to decide nothing (`"engine": "linear"` / `"off"`), so every figure is also
+//! a ratio. Fuel (wasm operators executed) is deterministic; wall time is this machine's.
+//!
+//! `scripts/bench` runs it (`cargo run --profile bench --example routing_bench`);
+//! `scripts/bench --json` prints one JSON object.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use gatewasm::compile::{compile, Compiled};
+use gatewasm::load;
+use gatewasm::resolve::Options;
+use gatewasm_filter::blob::{HostPattern, PathMatch, StringMatch};
+use gatewasm_host::{Envoy, Exchange, Request, WasmModule};
+use serde_json::{json, Value};
+
+const SIZES: [usize; 4] = [10, 1_000, 10_000, 50_000];
+const SAMPLES: usize = 2_000;
+const BIG_HOST: &str = "api.bench.example";
+
+/// A route table of `rules` rules: a tenth on one busy host (the one requests go to), the
+/// rest spread ten per host over up to 5,000 hosts, mixing Exact, PathPrefix,
+/// RegularExpression, header and method matches, weighted backends and header filters.
+fn manifests(rules: usize) -> String {
+    let mut y = String::from(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: bench, namespace: bench}\n\
+         spec:\n  gatewayClassName: gatewasm\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n",
+    );
+    for s in 0..10 {
+        let _ = write!(
+            y,
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{s}, namespace: bench}}\nspec: {{ports: [{{port: 8080}}]}}\n"
+        );
+    }
+    let big = (rules / 10).max(1);
+    let rest = rules - big;
+    let hosts = (rest / 10).clamp(1, 5_000);
+    let mut route = 0;
+    let mut emit = |y: &mut String, host: &str, count: usize| {
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(16);
+            left -= n;
+            let _ = write!(
+                y,
+                "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{route}, namespace: bench}}\n\
+                 spec:\n  parentRefs: [{{name: bench}}]\n  hostnames: [{host}]\n  rules:\n"
+            );
+            for j in 0..n {
+                let g = route * 16 + j;
+                // Each route ends with its shortest prefix: the lowest precedence on the host.
+                let m = if j == n - 1 {
+                    format!("path: {{type: PathPrefix, value: /r{route}}}")
+                } else {
+                    match g % 5 {
+                        0 => format!("path: {{type: Exact, value: /r{route}/exact{j}}}"),
+                        1 => format!("path: {{type: PathPrefix, value: /r{route}/prefix{j}}}"),
+                        2 => format!("path: {{type: RegularExpression, value: '/r{route}/re{j}/[0-9]+'}}"),
+                        3 => format!("path: {{type: PathPrefix, value: /r{route}/hdr{j}}}\n      headers: [{{name: x-tenant, value: t{j}}}]"),
+                        _ => format!("path: {{type: Exact, value: /r{route}/post{j}}}\n      method: POST"),
+                    }
+                };
+                let _ = writeln!(y, "  - matches:\n    - {m}");
+                if g % 3 == 0 {
+                    let _ = writeln!(y, "    filters:\n    - type: RequestHeaderModifier\n      requestHeaderModifier: {{set: [{{name: x-route, value: r{route}-{j}}}]}}");
+                }
+                if g % 4 == 0 {
+                    let _ = writeln!(y, "    backendRefs: [{{name: svc-{}, port: 8080, weight: 90}}, {{name: svc-{}, port: 8080, weight: 10}}]", g % 10, (g + 1) % 10);
+                } else {
+                    let _ = writeln!(y, "    backendRefs: [{{name: svc-{}, port: 8080}}]", g % 10);
+                }
+            }
+            route += 1;
+        }
+    };
+    emit(&mut y, BIG_HOST, big);
+    for h in 0..hosts {
+        let count = rest / hosts + usize::from(h < rest % hosts);
+        emit(&mut y, &format!("h{h}.bench.example"), count);
+    }
+    y
+}
+
+/// The three requests: the busy host's highest-precedence match, its lowest, and a miss.
+fn requests(c: &Compiled) -> [(String, Request); 3] {
+    let t = &c.table;
+    let group = t
+        .host_groups
+        .iter()
+        .find(|g| g.host == Some(HostPattern::Exact(BIG_HOST.into())))
+        .expect("the busy host has a group");
+    let request_for = |m: &gatewasm_filter::blob::Match| {
+        let path = match &m.path {
+            PathMatch::Exact(v) => v.clone(),
+            PathMatch::Prefix(v) => format!("{v}/zz-none"),
+            other => panic!("unexpected first/last match {other:?}"),
+        };
+        let mut r = Request::new(
+            m.method.as_deref().unwrap_or("GET"),
+            &format!("http://{BIG_HOST}{path}"),
+        );
+        for h in &m.headers {
+            if let StringMatch::Exact(v) = &h.value {
+                r = r.header(&h.name, v);
+            }
+        }
+        (path, r)
+    };
+    let first = request_for(&t.matches[group.matches[0]]);
+    let last = request_for(&t.matches[*group.matches.last().expect("non-empty")]);
+    let miss = (
+        "/nothing/here".to_owned(),
+        Request::get(&format!("http://{BIG_HOST}/nothing/here")),
+    );
+    [first, last, miss]
+}
+
+struct Measure {
+    fuel: u64,
+    host_calls: u64,
+    median_ns: u64,
+    p99_ns: u64,
+}
+
+fn measure(envoy: &mut Envoy, req: &Request, check: impl Fn(&Exchange)) -> Measure {
+    for _ in 0..50 {
+        check(&envoy.send(req.clone()));
+    }
+    let mut times = Vec::with_capacity(SAMPLES);
+    let mut last = None;
+    for _ in 0..SAMPLES {
+        let r = req.clone();
+        let start = Instant::now();
+        let ex = envoy.send(r);
+        times.push(start.elapsed().as_nanos() as u64);
+        last = Some(ex);
+    }
+    times.sort_unstable();
+    let ex = last.expect("sampled");
+    Measure {
+        fuel: ex.fuel,
+        host_calls: ex.host_calls,
+        median_ns: times[times.len() / 2],
+        p99_ns: times[times.len() * 99 / 100],
+    }
+}
+
+fn envoy(module: &WasmModule, blob: &[u8], engine: &str) -> (Envoy, Duration) {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+    let config = format!(r#"{{"blob": "{b64}", "engine": "{engine}"}}"#);
+    let start = Instant::now();
+    let envoy = Envoy::builder(module)
+        .plugin_config(config.into_bytes())
+        .build()
+        .expect("host starts");
+    let took = start.elapsed();
+    envoy.configure_result().expect("configured");
+    (envoy, took)
+}
+
+fn main() {
+    let json_out = std::env::args().any(|a| a == "--json");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let wasm = root.join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
+    let module = WasmModule::load(&wasm)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-wasm)", wasm.display()));
+    let mut tables = serde_json::Map::new();
+    for rules in SIZES {
+        let text = manifests(rules);
+        let start = Instant::now();
+        let loaded = load::load_str("bench.yaml", &text).expect("generated manifests load");
+        let compiled = compile(loaded, &Options::default()).expect("generated manifests compile");
+        let compile_ms = start.elapsed().as_secs_f64() * 1e3;
+        let reqs = requests(&compiled);
+        let (mut indexed, configure) = envoy(&module, &compiled.blob, "indexed");
+        let (mut linear, _) = envoy(&module, &compiled.blob, "linear");
+        let (mut off, _) = envoy(&module, &compiled.blob, "off");
+        let memory = indexed.memory_sizes()[0];
+        let routed = |ex: &Exchange| assert!(ex.upstream.is_some(), "a hit must be forwarded");
+        let missed = |ex: &Exchange| assert_eq!(ex.response.status, 404, "a miss must be a 404");
+        let any = |_: &Exchange| {};
+        let first = measure(&mut indexed, &reqs[0].1, routed);
+        let last = measure(&mut indexed, &reqs[1].1, routed);
+        let miss = measure(&mut indexed, &reqs[2].1, missed);
+        let lin = measure(&mut linear, &reqs[1].1, routed);
+        let floor = measure(&mut off, &reqs[1].1, any);
+        tables.insert(
+            rules.to_string(),
+            json!({
+                "fuel_first": first.fuel,
+                "fuel_last": last.fuel,
+                "fuel_miss": miss.fuel,
+                "wall_ns_median": last.median_ns,
+                "wall_ns_p99": last.p99_ns,
+                "wall_ns_median_first": first.median_ns,
+                "wall_ns_median_miss": miss.median_ns,
+                "null_wall_ns_median": floor.median_ns,
+                "linear_wall_ns_median": lin.median_ns,
+                "linear_fuel_last": lin.fuel,
+                "null_fuel": floor.fuel,
+                "host_calls": last.host_calls,
+                "configure_ms": configure.as_secs_f64() * 1e3,
+                "memory_bytes": memory,
+                "compile_ms": compile_ms,
+                "blob_bytes": compiled.blob.len(),
+                "blob_bytes_per_rule": compiled.blob.len() as f64 / rules as f64,
+            }),
+        );
+    }
+    let report = json!({"wasm_bytes": std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0), "tables": tables});
+    if json_out {
+        println!("{report}");
+        return;
+    }
+    print_table(&report);
+}
+
+fn print_table(report: &Value) {
+    let tables = report["tables"].as_object().expect("tables");
+    let small = &tables["10"];
+    println!("gatewasm routing benchmark (release .wasm {} bytes; wall times include the host's own work)\n", report["wasm_bytes"]);
+    println!(
+        "{:>7} | {:>9} {:>9} {:>9} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>6} {:>6} | {:>5} | {:>8} {:>8} | {:>8} {:>8}",
+        "rules", "fuel 1st", "fuel last", "fuel miss", "×10r", "wall med", "wall p99", "null med", "linear", "×null", "×lin", "calls", "conf ms", "mem KiB", "comp ms", "B/rule"
+    );
+    for (rules, t) in tables {
+        let f = |k: &str| t[k].as_f64().unwrap_or(0.0);
+        println!(
+            "{:>7} | {:>9} {:>9} {:>9} {:>6.2} | {:>9} {:>9} {:>9} {:>9} {:>6.2} {:>6.2} | {:>5} | {:>8.1} {:>8} | {:>8.1} {:>8.1}",
+            rules,
+            f("fuel_first"),
+            f("fuel_last"),
+            f("fuel_miss"),
+            f("fuel_last") / small["fuel_last"].as_f64().unwrap_or(1.0),
+            f("wall_ns_median"),
+            f("wall_ns_p99"),
+            f("null_wall_ns_median"),
+            f("linear_wall_ns_median"),
+            f("wall_ns_median") / f("null_wall_ns_median"),
+            f("wall_ns_median") / f("linear_wall_ns_median"),
+            f("host_calls"),
+            f("configure_ms"),
+            f("memory_bytes") / 1024.0,
+            f("compile_ms"),
+            f("blob_bytes_per_rule"),
+        );
+    }
+    println!("\nfuel = wasm operators per request (deterministic); ×10r = fuel of the lowest-precedence hit relative to the 10-rule table;");
+    println!("×null = wall time over the same .wasm deciding nothing; ×lin = wall time over the same .wasm scanning linearly.");
+}

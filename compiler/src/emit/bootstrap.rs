@@ -1,0 +1,249 @@
+//! `--emit envoy`: a complete Envoy bootstrap for the compiled Gateway.
+//!
+//! Gateway listeners that share a port share one Envoy listener (a port binds once): HTTP
+//! listeners become one plain filter chain, each HTTPS listener a TLS chain selected by SNI
+//! (`server_names` from its hostname) whose certificates come from SDS files, so a renewed
+//! Secret is picked up without a restart. Envoy binds the Gateway's own port numbers, because
+//! the filter selects the Gateway listener by the connection's destination port.
+//!
+//! Every chain runs the same HTTP filters: gatewasm, delivered by ECDS from a watched file
+//! (so `kubectl apply` of a new routes ConfigMap swaps the table live), then the router with
+//! one catch-all route that forwards on the cluster the filter wrote into
+//! `x-gatewasm-cluster`. A separate listener exposes only `/stats/prometheus` and `/ready`;
+//! admin itself stays on loopback.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{clusters, gateway, gateway_name, layout, listener_certificates, plugin};
+use crate::compile::Compiled;
+use crate::model::ProtocolType;
+use crate::valid::{Listener, Valid};
+use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
+
+const ADMIN_CLUSTER: &str = "gatewasm-admin";
+
+/// The bootstrap document.
+///
+/// # Errors
+/// The compiled Gateway missing from the input (it never is after a compile), or a
+/// BackendTLSPolicy the emitter cannot read.
+pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
+    let (namespace, name) = gateway_name(compiled);
+    let gateway = gateway(compiled)?;
+    let mut listeners = gateway_listeners(gateway);
+    listeners.push(stats_listener());
+    let mut clusters = clusters::clusters(compiled)?;
+    clusters.push(static_cluster(
+        ADMIN_CLUSTER,
+        "127.0.0.1",
+        layout::ADMIN_PORT,
+    ));
+    Ok(json!({
+        "node": {"id": format!("{namespace}/{name}"), "cluster": "gatewasm"},
+        "static_resources": {"listeners": listeners, "clusters": clusters},
+        "admin": {"address": socket_address("127.0.0.1", layout::ADMIN_PORT)},
+    }))
+}
+
+/// One Envoy listener per port the Gateway's HTTP and HTTPS listeners use.
+fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>) -> Vec<Value> {
+    let mut by_port: BTreeMap<u16, Vec<&Listener>> = BTreeMap::new();
+    for l in &gateway.spec.listeners {
+        // TLS passthrough, TCP and UDP listeners carry no HTTP routes for the filter.
+        if matches!(l.protocol, ProtocolType::Http | ProtocolType::Https) {
+            by_port.entry(l.port).or_default().push(l);
+        }
+    }
+    by_port
+        .into_iter()
+        .map(|(port, listeners)| port_listener(port, &listeners))
+        .collect()
+}
+
+fn port_listener(port: u16, listeners: &[&Listener]) -> Value {
+    let (plain, tls): (Vec<&Listener>, Vec<&Listener>) = listeners
+        .iter()
+        .partition(|l| l.protocol == ProtocolType::Http);
+    let mut chains: Vec<Value> = tls.iter().map(|l| tls_chain(l)).collect();
+    // Several HTTP listeners on one port differ only by hostname, which the filter decides;
+    // Envoy needs them as one chain.
+    if let Some(first) = plain.first() {
+        let mut chain =
+            json!({"name": first.name, "filters": [http_connection_manager(&first.name)]});
+        if !tls.is_empty() {
+            chain["filter_chain_match"] = json!({"transport_protocol": "raw_buffer"});
+        }
+        chains.push(chain);
+    }
+    let mut listener = json!({
+        "name": format!("gateway-{port}"),
+        "address": socket_address("0.0.0.0", port),
+        "filter_chains": chains,
+    });
+    if !tls.is_empty() {
+        // SNI and transport protocol are only known after the TLS inspector has peeked.
+        listener["listener_filters"] = json!([{
+            "name": "envoy.filters.listener.tls_inspector",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"},
+        }]);
+    }
+    listener
+}
+
+fn tls_chain(listener: &Listener) -> Value {
+    let certificates: Vec<Value> = listener_certificates(listener)
+        .map(|r| {
+            json!({
+                "name": format!("{}/{}", r.namespace, r.name),
+                "sds_config": watched_file(&layout::sds_key(&r.namespace, &r.name)),
+            })
+        })
+        .collect();
+    let mut chain = json!({
+        "name": listener.name,
+        "filters": [http_connection_manager(&listener.name)],
+        "transport_socket": {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": {
+                    // gRPC clients need h2 over TLS; browsers take either.
+                    "alpn_protocols": ["h2", "http/1.1"],
+                    "tls_certificate_sds_secret_configs": certificates,
+                },
+            },
+        },
+    });
+    let mut chain_match = json!({"transport_protocol": "tls"});
+    if let Some(host) = &listener.hostname {
+        chain_match["server_names"] = json!([host]);
+    }
+    chain["filter_chain_match"] = chain_match;
+    chain
+}
+
+/// A `ConfigSource` reading `key` from the routes ConfigMap mount. The kubelet updates a
+/// ConfigMap volume by swapping a `..data` symlink, a move inside the directory, which is
+/// what `watched_directory` reacts to.
+fn watched_file(key: &str) -> Value {
+    json!({
+        "path_config_source": {
+            "path": format!("{}/{key}", layout::ROUTES_DIR),
+            "watched_directory": {"path": layout::ROUTES_DIR},
+        },
+        "resource_api_version": "V3",
+    })
+}
+
+fn http_connection_manager(stat_prefix: &str) -> Value {
+    json!({
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": stat_prefix,
+            // The filter matches the normalised path; normalising here keeps Envoy's view
+            // (access logs, upstream) identical to the filter's.
+            "normalize_path": true,
+            "merge_slashes": true,
+            "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
+            // An edge proxy: the client address is the connection's, not X-Forwarded-For.
+            "use_remote_address": true,
+            "access_log": [access_log()],
+            "route_config": {
+                "name": layout::FILTER_NAME,
+                "virtual_hosts": [{
+                    "name": "all",
+                    "domains": ["*"],
+                    "routes": [{
+                        "match": {"prefix": "/"},
+                        // No route timeout: the filter sets x-envoy-upstream-rq-timeout-ms
+                        // from the HTTPRoute's `timeouts`, and Gateway API's default is none.
+                        "route": {"cluster_header": DEFAULT_CLUSTER_HEADER, "timeout": "0s"},
+                        // The filter always overwrites the header; the router strips it
+                        // after choosing the cluster so backends never see it.
+                        "request_headers_to_remove": [DEFAULT_CLUSTER_HEADER],
+                    }],
+                }],
+            },
+            "http_filters": [
+                {
+                    "name": layout::FILTER_NAME,
+                    "config_discovery": {
+                        "config_source": watched_file(layout::ECDS_KEY),
+                        "type_urls": [plugin::WASM_FILTER_TYPE],
+                    },
+                },
+                router(),
+            ],
+        },
+    })
+}
+
+/// One JSON line per request on stdout, with the cluster the filter chose and Envoy's
+/// response code details (which tell a filter's local reply from an upstream answer).
+fn access_log() -> Value {
+    json!({
+        "name": "envoy.access_loggers.stdout",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+            "log_format": {"json_format": {
+                "start_time": "%START_TIME%",
+                "method": "%REQ(:METHOD)%",
+                "authority": "%REQ(:AUTHORITY)%",
+                "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                "status": "%RESPONSE_CODE%",
+                "details": "%RESPONSE_CODE_DETAILS%",
+                "cluster": "%UPSTREAM_CLUSTER%",
+                "duration_ms": "%DURATION%",
+                "request_id": "%REQ(X-REQUEST-ID)%",
+            }},
+        },
+    })
+}
+
+fn router() -> Value {
+    json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+    })
+}
+
+/// `/stats/prometheus` and `/ready` of the loopback-only admin interface, and nothing else.
+fn stats_listener() -> Value {
+    let route = |path: &str| json!({"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}});
+    json!({
+        "name": "stats",
+        "address": socket_address("0.0.0.0", layout::STATS_PORT),
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "stats",
+                "route_config": {"virtual_hosts": [{
+                    "name": "stats",
+                    "domains": ["*"],
+                    "routes": [route("/stats/prometheus"), route("/ready")],
+                }]},
+                "http_filters": [router()],
+            },
+        }]}],
+    })
+}
+
+fn static_cluster(name: &str, address: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(address, port)}}]}],
+        },
+    })
+}
+
+fn socket_address(address: &str, port: u16) -> Value {
+    json!({"socket_address": {"address": address, "port_value": port}})
+}

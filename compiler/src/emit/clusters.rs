@@ -1,0 +1,128 @@
+//! The Envoy clusters of the bootstrap: one per backend Service port in the blob's table
+//! (route backends and mirrors alike), named exactly as the filter names them in the cluster
+//! header, so Envoy's `cluster_header` route finds every cluster the filter can choose.
+//!
+//! A cluster resolves the Service's DNS name (`STRICT_DNS`), speaks HTTP/2 to gRPC backends,
+//! and wraps the connection in TLS when a BackendTLSPolicy covers the port.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::{json, Value};
+
+use super::upstream_tls;
+use crate::compile::Compiled;
+use crate::model::{IntOrString, ServiceType};
+use gatewasm_filter::blob::{Backend, BackendId, RouteKind, RouteTable};
+
+/// Every cluster the filter may send to, plus the clusters other features need.
+///
+/// # Errors
+/// A BackendTLSPolicy the emitter cannot read.
+pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
+    let grpc = grpc_backends(&compiled.table);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (index, backend) in compiled.table.backends.iter().enumerate() {
+        // A cluster-name template without `{port}` maps several ports onto one name; Envoy
+        // refuses duplicate clusters, and the filter cannot tell them apart anyway.
+        if !seen.insert(backend.cluster.as_str()) {
+            continue;
+        }
+        let id = BackendId(index as u32);
+        out.push(cluster(compiled, backend, grpc.contains(&id))?);
+    }
+    out.extend(ratelimit_clusters(compiled));
+    Ok(out)
+}
+
+/// The hook for the rate limit service's cluster: global rate limits call it from the
+/// filter with `dispatch_grpc_call`, so the bootstrap must define it. Nothing until the
+/// rate-limit work adds the cluster from the compiled policies.
+fn ratelimit_clusters(_compiled: &Compiled) -> Vec<Value> {
+    Vec::new()
+}
+
+/// Backends a GRPCRoute forwards or mirrors to: they need HTTP/2 whatever the Service says.
+fn grpc_backends(table: &RouteTable) -> BTreeSet<BackendId> {
+    table
+        .rules
+        .iter()
+        .filter(|rule| table.routes[rule.route].kind == RouteKind::Grpc)
+        .flat_map(|rule| {
+            let layers =
+                std::iter::once(&rule.filters).chain(rule.backends.iter().map(|b| &b.filters));
+            let mirrors = layers.flat_map(|f| f.mirrors.iter().filter_map(|m| m.backend));
+            rule.backends
+                .iter()
+                .filter_map(|b| b.backend)
+                .chain(mirrors)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Result<Value, String> {
+    let service = compiled
+        .validated
+        .services
+        .iter()
+        .find(|s| s.meta.namespace == backend.namespace && s.meta.name == backend.name);
+    let port = service.and_then(|s| {
+        s.spec
+            .ports
+            .iter()
+            .find(|p| p.port == i32::from(backend.port))
+    });
+    let http2 = grpc_route
+        || port
+            .and_then(|p| p.app_protocol.as_deref())
+            .is_some_and(|a| matches!(a, "kubernetes.io/h2c" | "grpc"));
+    let (address, port_value) = match service.map(|s| &s.spec) {
+        Some(spec) if spec.r#type == Some(ServiceType::ExternalName) => {
+            (spec.external_name.clone().unwrap_or_default(), backend.port)
+        }
+        // A headless Service resolves to pod IPs, which listen on the target port.
+        Some(spec) if spec.cluster_ip.as_deref() == Some("None") => {
+            let target = match port.and_then(|p| p.target_port.as_ref()) {
+                Some(IntOrString::Int(t)) => u16::try_from(*t).unwrap_or(backend.port),
+                _ => backend.port,
+            };
+            (service_dns(backend), target)
+        }
+        _ => (service_dns(backend), backend.port),
+    };
+    let mut cluster = json!({
+        "name": backend.cluster,
+        "type": "STRICT_DNS",
+        "connect_timeout": "2s",
+        "load_assignment": {
+            "cluster_name": backend.cluster,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
+                "address": address,
+                "port_value": port_value,
+            }}}}]}],
+        },
+    });
+    if http2 {
+        cluster["typed_extension_protocol_options"] = json!({
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            },
+        });
+    }
+    let port_name = port.and_then(|p| p.name.as_deref());
+    if let Some(tls) = upstream_tls::for_service_port(
+        &compiled.validated,
+        &backend.namespace,
+        &backend.name,
+        port_name,
+    )? {
+        cluster["transport_socket"] = tls.transport_socket(http2);
+    }
+    Ok(cluster)
+}
+
+fn service_dns(backend: &Backend) -> String {
+    format!("{}.{}.svc.cluster.local", backend.name, backend.namespace)
+}

@@ -1,0 +1,65 @@
+//! The filter's plugin configuration as every delivery path carries it, and the identities
+//! (content hashes) that let an operator check which blob and which `.wasm` are live.
+//!
+//! The configuration is the JSON form `{"blob": "<base64>", "failOpen": …}` that
+//! `gatewasm_filter::config` reads: Envoy Gateway and Istio can only deliver JSON (they wrap it
+//! in a `StringValue`), so the ECDS file uses the same form and one blob looks the same
+//! wherever it is deployed.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::layout;
+use crate::compile::Compiled;
+
+/// The `type.googleapis.com/` URL of Envoy's wasm HTTP filter config.
+pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+
+/// The JSON plugin configuration. `fail_open` is what the filter does when it cannot read a
+/// request from Envoy; Envoy's own reaction to a broken VM is configured separately.
+pub fn json_config(compiled: &Compiled, fail_open: bool) -> Value {
+    json!({
+        "blob": base64::engine::general_purpose::STANDARD.encode(&compiled.blob),
+        "failOpen": fail_open,
+    })
+}
+
+/// `envoy.extensions.filters.http.wasm.v3.Wasm` loading the module from [`layout::WASM_FILE`]
+/// with the blob as its configuration: the ECDS resource's `typed_config`.
+pub fn wasm_filter(compiled: &Compiled) -> Value {
+    json!({
+        "@type": WASM_FILTER_TYPE,
+        "config": {
+            "name": layout::FILTER_NAME,
+            "root_id": layout::FILTER_NAME,
+            "vm_config": {
+                // One VM per worker shared by every listener's filter instance: the table is
+                // decoded once per worker, not once per listener.
+                "vm_id": layout::FILTER_NAME,
+                "runtime": "envoy.wasm.runtime.v8",
+                "code": {"local": {"filename": layout::WASM_FILE}},
+            },
+            "configuration": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": json_config(compiled, false).to_string(),
+            },
+        },
+    })
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A short content identity of the blob (the first 16 hex digits of its SHA-256): the ECDS
+/// `version_info` and the ConfigMap annotation, so `config_dump` shows which blob is live.
+pub fn blob_version(compiled: &Compiled) -> String {
+    let mut hex = sha256_hex(&compiled.blob);
+    hex.truncate(16);
+    hex
+}

@@ -1,0 +1,289 @@
+//! Emitter tests: each kind from one small Gateway, asserting what a deployment depends on
+//! (names that must agree across documents, the blob round trip, TLS and HTTP/2 choices).
+//! Whether Envoy and the API server accept the documents is `scripts/validate-emitted.py`'s
+//! job.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::{emit, EmitKind, EmitOptions, EmitTarget};
+use crate::compile::{compile, Compiled};
+use crate::load;
+use crate::resolve::Options;
+
+const INPUT: &str = "
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: edge}
+spec:
+  gatewayClassName: gatewasm
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+  - name: a
+    port: 443
+    protocol: HTTPS
+    hostname: a.example.com
+    tls: {certificateRefs: [{name: a-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+  - name: b
+    port: 443
+    protocol: HTTPS
+    hostname: '*.b.example.com'
+    tls: {certificateRefs: [{name: b-tls}, {name: a-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: app}
+spec:
+  parentRefs: [{name: gw, namespace: edge}]
+  rules:
+  - backendRefs: [{name: web, port: 8080}]
+  - matches: [{path: {value: /secure}}]
+    backendRefs: [{name: vault, port: 8443}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: rpc, namespace: app}
+spec:
+  parentRefs: [{name: gw, namespace: edge, sectionName: a}]
+  rules:
+  - backendRefs: [{name: rpc, port: 9000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: rpc, namespace: app}
+spec: {ports: [{port: 9000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: vault, namespace: app}
+spec: {clusterIP: None, ports: [{name: tls, port: 8443, targetPort: 9443}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: vault, namespace: app}
+spec:
+  targetRefs: [{group: '', kind: Service, name: vault, sectionName: tls}]
+  validation:
+    caCertificateRefs: [{group: '', kind: ConfigMap, name: vault-ca}]
+    hostname: vault.internal
+";
+
+fn compiled() -> Compiled {
+    let loaded = load::load_str("t.yaml", INPUT).expect("loads");
+    compile(loaded, &Options::default()).expect("compiles")
+}
+
+fn render(kind: EmitKind, compiled: &Compiled, options: &EmitOptions) -> String {
+    String::from_utf8(emit(kind, compiled, options).expect("emits")).expect("UTF-8")
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    text.split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).expect("parses back"))
+        .collect()
+}
+
+fn blob_of(config: &Value) -> Vec<u8> {
+    let b64 = config["blob"].as_str().expect("blob is a string");
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64")
+}
+
+#[test]
+fn targets_parse_with_and_without_a_path() {
+    let t: EmitTarget = "envoy=out/envoy.yaml".parse().expect("parses");
+    assert_eq!(t.kind, EmitKind::Envoy);
+    assert_eq!(t.path.as_deref(), Some("out/envoy.yaml"));
+    let t: EmitTarget = "envoy-gateway".parse().expect("parses");
+    assert_eq!((t.kind, t.path), (EmitKind::EnvoyGateway, None));
+    let e = "nginx".parse::<EmitTarget>().unwrap_err();
+    assert!(
+        e.contains("unknown kind `nginx`") && e.contains("istio"),
+        "{e}"
+    );
+    assert!("blob=".parse::<EmitTarget>().is_err());
+}
+
+#[test]
+fn blob_is_the_compiled_blob() {
+    let c = compiled();
+    let bytes = emit(EmitKind::Blob, &c, &EmitOptions::default()).expect("emits");
+    assert_eq!(bytes, c.blob);
+}
+
+#[test]
+fn bootstrap_binds_each_port_once_with_a_tls_chain_per_hostname() {
+    let c = compiled();
+    let doc = &documents(&render(EmitKind::Envoy, &c, &EmitOptions::default()))[0];
+    let listeners = doc["static_resources"]["listeners"]
+        .as_array()
+        .expect("listeners");
+    let names: Vec<&str> = listeners
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, ["gateway-80", "gateway-443", "stats"]);
+    let chains = listeners[1]["filter_chains"].as_array().expect("chains");
+    let sni: Vec<&Value> = chains
+        .iter()
+        .map(|c| &c["filter_chain_match"]["server_names"][0])
+        .collect();
+    assert_eq!(sni, ["a.example.com", "*.b.example.com"]);
+    let tls = &chains[1]["transport_socket"]["typed_config"]["common_tls_context"];
+    let secrets: Vec<&Value> = tls["tls_certificate_sds_secret_configs"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .map(|s| &s["sds_config"]["path_config_source"]["path"])
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "/etc/gatewasm/routes/sds.edge.b-tls.yaml",
+            "/etc/gatewasm/routes/sds.edge.a-tls.yaml"
+        ]
+    );
+    assert_eq!(
+        doc["admin"]["address"]["socket_address"]["address"],
+        "127.0.0.1"
+    );
+}
+
+#[test]
+fn bootstrap_routes_on_the_cluster_header_to_every_backend_cluster() {
+    let c = compiled();
+    let doc = &documents(&render(EmitKind::Envoy, &c, &EmitOptions::default()))[0];
+    let hcm =
+        &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
+    let route = &hcm["route_config"]["virtual_hosts"][0]["routes"][0];
+    assert_eq!(route["route"]["cluster_header"], "x-gatewasm-cluster");
+    assert_eq!(route["request_headers_to_remove"][0], "x-gatewasm-cluster");
+    assert_eq!(hcm["http_filters"][0]["name"], "gatewasm");
+    assert_eq!(hcm["normalize_path"], true);
+    let clusters: Vec<&str> = doc["static_resources"]["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let mut expected: Vec<&str> = c
+        .table
+        .backends
+        .iter()
+        .map(|b| b.cluster.as_str())
+        .collect();
+    expected.push("gatewasm-admin");
+    assert_eq!(clusters, expected);
+}
+
+#[test]
+fn clusters_speak_h2_to_grpc_and_tls_where_a_policy_asks() {
+    let c = compiled();
+    let doc = &documents(&render(EmitKind::Envoy, &c, &EmitOptions::default()))[0];
+    let cluster = |name: &str| -> Value {
+        doc["static_resources"]["clusters"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no cluster {name}"))
+    };
+    let h2 = "/typed_extension_protocol_options/envoy.extensions.upstreams.http.v3.HttpProtocolOptions/explicit_http_config/http2_protocol_options";
+    assert!(cluster("app/rpc:9000").pointer(h2).is_some());
+    assert!(cluster("app/web:8080").pointer(h2).is_none());
+    let vault = cluster("app/vault:8443");
+    let tls = &vault["transport_socket"]["typed_config"];
+    assert_eq!(tls["sni"], "vault.internal");
+    let validation = &tls["common_tls_context"]["validation_context"];
+    assert_eq!(
+        validation["trusted_ca"]["filename"],
+        "/etc/gatewasm/ca/app/vault-ca/ca.crt"
+    );
+    assert_eq!(
+        validation["match_typed_subject_alt_names"][0]["matcher"]["exact"],
+        "vault.internal"
+    );
+    // Headless: the cluster reaches the pods, on the target port.
+    let address = &vault["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+        ["address"]["socket_address"];
+    assert_eq!(address["port_value"], 9443);
+    assert!(cluster("app/web:8080").get("transport_socket").is_none());
+}
+
+#[test]
+fn configmap_carries_the_blob_by_ecds_and_the_certificates_by_sds() {
+    let c = compiled();
+    let text = render(EmitKind::ConfigMap, &c, &EmitOptions::default());
+    assert!(text.contains("# The filter module is not included (no --wasm)"));
+    let cm = &documents(&text)[0];
+    assert_eq!(cm["metadata"]["name"], "gatewasm-routes");
+    assert_eq!(cm["metadata"]["namespace"], "edge");
+    let ecds: Value =
+        serde_saphyr::from_str(cm["data"]["gatewasm.yaml"].as_str().expect("ECDS")).expect("YAML");
+    let resource = &ecds["resources"][0];
+    assert_eq!(resource["name"], "gatewasm");
+    let value = resource["typed_config"]["config"]["configuration"]["value"]
+        .as_str()
+        .expect("StringValue");
+    let config: Value = serde_json::from_str(value).expect("JSON");
+    assert_eq!(blob_of(&config), c.blob);
+    assert_eq!(
+        ecds["version_info"],
+        cm["metadata"]["annotations"]["gatewasm.dev/blob-version"]
+    );
+    let keys: Vec<&String> = cm["data"].as_object().expect("data").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "gatewasm.yaml",
+            "sds.edge.a-tls.yaml",
+            "sds.edge.b-tls.yaml"
+        ]
+    );
+}
+
+#[test]
+fn configmap_ships_the_wasm_when_given() {
+    let c = compiled();
+    let wasm = b"\0asm\x01\0\0\0".to_vec();
+    let options = EmitOptions {
+        wasm: Some(wasm.clone()),
+    };
+    let docs = documents(&render(EmitKind::ConfigMap, &c, &options));
+    assert_eq!(docs.len(), 2);
+    let b64 = docs[1]["binaryData"]["gatewasm_filter.wasm"]
+        .as_str()
+        .expect("binaryData");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64"),
+        wasm
+    );
+}
+
+#[test]
+fn policies_attach_to_the_gateway_with_the_blob() {
+    let c = compiled();
+    let wasm = b"\0asm\x01\0\0\0".to_vec();
+    let sha = super::plugin::sha256_hex(&wasm);
+    let options = EmitOptions { wasm: Some(wasm) };
+    let eg = &documents(&render(EmitKind::EnvoyGateway, &c, &options))[0];
+    assert_eq!(eg["spec"]["targetRefs"][0]["name"], "gw");
+    let w = &eg["spec"]["wasm"][0];
+    assert_eq!(blob_of(&w["config"]), c.blob);
+    assert_eq!(w["code"]["http"]["sha256"], sha.as_str());
+    assert_eq!(w["failOpen"], false);
+    let istio = &documents(&render(EmitKind::Istio, &c, &EmitOptions::default()))[0];
+    assert_eq!(istio["spec"]["targetRefs"][0]["kind"], "Gateway");
+    assert_eq!(blob_of(&istio["spec"]["pluginConfig"]), c.blob);
+    assert_eq!(istio["spec"]["failStrategy"], "FAIL_CLOSE");
+    assert!(istio["spec"].get("sha256").is_none());
+}

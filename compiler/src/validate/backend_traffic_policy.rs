@@ -1,0 +1,599 @@
+//! BackendTrafficPolicy: the CRD rules of Envoy Gateway v1.9's `rateLimit` (limits, enums,
+//! Distinct without value or invert, at least one condition per client selector), and an
+//! error for every field gatewasm cannot honour, so nothing is silently dropped.
+
+use gatewasm_filter::blob::{Cidr, Unit, MAX_SLOTS};
+
+use super::{syntax, Ctx};
+use crate::model::{
+    BackendTrafficPolicySpec, ObjectMeta, PolicyTargetReference, RateLimitRule as RawRule,
+    RateLimitSelectCondition, ValueSelector, GATEWAY_GROUP,
+};
+use crate::valid::{
+    BackendTrafficPolicy, PathMatch, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
+    TargetKind, TargetSelector,
+};
+
+/// The annotation that sizes the slot table of Distinct rules.
+pub const SLOTS_ANNOTATION: &str = "gatewasm.io/ratelimit-slots";
+/// Slots per Distinct rule unless annotated.
+pub const DEFAULT_SLOTS: u32 = 4096;
+
+/// Validates and defaults a BackendTrafficPolicy.
+pub(super) fn backend_traffic_policy(
+    ctx: &mut Ctx,
+    meta: &ObjectMeta,
+    spec: &BackendTrafficPolicySpec,
+) -> BackendTrafficPolicy {
+    for field in spec.other.keys() {
+        ctx.error_help(
+            &format!("spec.{field}"),
+            format!("`{field}` is not compiled: gatewasm only compiles `rateLimit` from a BackendTrafficPolicy"),
+            "move this setting into a separate BackendTrafficPolicy applied by Envoy Gateway, or remove it",
+        );
+    }
+    let mut targets = Vec::new();
+    if let Some(t) = &spec.target_ref {
+        targets.extend(target(ctx, "spec.targetRef", t));
+    }
+    for (i, t) in spec.target_refs.iter().enumerate() {
+        targets.extend(target(ctx, &format!("spec.targetRefs[{i}]"), t));
+    }
+    let mut selectors = Vec::new();
+    for (i, s) in spec.target_selectors.iter().enumerate() {
+        let at = format!("spec.targetSelectors[{i}]");
+        if s.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP) {
+            ctx.error(
+                &format!("{at}.group"),
+                format!("gatewasm targets only {GATEWAY_GROUP} kinds"),
+            );
+        }
+        if let Some(kind) = target_kind(ctx, &format!("{at}.kind"), &s.kind) {
+            selectors.push(TargetSelector {
+                kind,
+                labels: crate::model::LabelSelector {
+                    match_labels: s.match_labels.clone(),
+                    match_expressions: s.match_expressions.clone(),
+                },
+            });
+        }
+    }
+    if targets.is_empty() && selectors.is_empty() && spec.other.is_empty() {
+        ctx.error("spec", "a policy needs `targetRefs` or `targetSelectors`");
+    }
+    let slots = match meta.annotations.get(SLOTS_ANNOTATION) {
+        None => DEFAULT_SLOTS,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_SLOTS).contains(&n) => n,
+            _ => {
+                ctx.error(
+                    &format!("metadata.annotations[{SLOTS_ANNOTATION:?}]"),
+                    format!("must be a number of slots from 1 to {MAX_SLOTS}, not {v:?}"),
+                );
+                DEFAULT_SLOTS
+            }
+        },
+    };
+    let mut policy = BackendTrafficPolicy {
+        targets,
+        selectors,
+        local: Vec::new(),
+        global: Vec::new(),
+        slots,
+    };
+    let Some(rl) = &spec.rate_limit else {
+        if spec.other.is_empty() {
+            ctx.error(
+                "spec.rateLimit",
+                "the policy has no `rateLimit`: nothing to compile",
+            );
+        }
+        return policy;
+    };
+    let (use_local, use_global) = match rl.type_.as_deref() {
+        None => (true, true),
+        Some("Local") => (true, false),
+        Some("Global") => (false, true),
+        Some(other) => {
+            ctx.error(
+                "spec.rateLimit.type",
+                format!("unknown type `{other}`: expected Global or Local"),
+            );
+            (true, true)
+        }
+    };
+    for (name, section, used, max) in [
+        ("local", &rl.local, use_local, 16),
+        ("global", &rl.global, use_global, 256),
+    ] {
+        let at = format!("spec.rateLimit.{name}");
+        match (section, used) {
+            (Some(_), false) => ctx.error(
+                &at,
+                format!(
+                    "`type: {}` ignores `{name}`: remove `type` to use both, or remove `{name}`",
+                    rl.type_.as_deref().unwrap_or_default()
+                ),
+            ),
+            (None, true) if rl.type_.is_some() => ctx.error(
+                &at,
+                format!(
+                    "`type: {}` needs `{name}`",
+                    rl.type_.as_deref().unwrap_or_default()
+                ),
+            ),
+            (Some(rules), true) => {
+                ctx.at_most(&format!("{at}.rules"), rules.rules.len(), max, "rules");
+                let list: Vec<RateLimitRule> = rules
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| {
+                        rule(ctx, &format!("{at}.rules[{i}]"), r, name == "global")
+                    })
+                    .collect();
+                if name == "local" {
+                    if list.iter().filter(|r| r.selectors.is_empty()).count() > 1 {
+                        ctx.error(&format!("{at}.rules"), "at most one local rule may have no clientSelectors (it is the route's default limit)");
+                    }
+                    policy.local = list;
+                } else {
+                    policy.global = list;
+                }
+            }
+            _ => {}
+        }
+    }
+    if rl.local.is_none() && rl.global.is_none() {
+        ctx.error("spec.rateLimit", "needs `local` or `global` rules");
+    }
+    policy
+}
+
+fn target_kind(ctx: &mut Ctx, field: &str, kind: &str) -> Option<TargetKind> {
+    match kind {
+        "Gateway" => Some(TargetKind::Gateway),
+        "HTTPRoute" => Some(TargetKind::HttpRoute),
+        "GRPCRoute" => Some(TargetKind::GrpcRoute),
+        other => {
+            ctx.error(field, format!("gatewasm cannot apply a policy to a {other}: target a Gateway, HTTPRoute or GRPCRoute"));
+            None
+        }
+    }
+}
+
+fn target(ctx: &mut Ctx, at: &str, t: &PolicyTargetReference) -> Option<PolicyTarget> {
+    if t.group != GATEWAY_GROUP {
+        ctx.error(
+            &format!("{at}.group"),
+            format!(
+                "gatewasm targets only {GATEWAY_GROUP} kinds, not `{}`",
+                t.group
+            ),
+        );
+        return None;
+    }
+    ctx.check(&format!("{at}.name"), syntax::object_name(&t.name));
+    if let Some(s) = &t.section_name {
+        ctx.check(&format!("{at}.sectionName"), syntax::section_name(s));
+    }
+    Some(PolicyTarget {
+        kind: target_kind(ctx, &format!("{at}.kind"), &t.kind)?,
+        name: t.name.clone(),
+        section_name: t.section_name.clone(),
+    })
+}
+
+fn rule(ctx: &mut Ctx, at: &str, r: &RawRule, global: bool) -> Option<RateLimitRule> {
+    ctx.at_most(
+        &format!("{at}.clientSelectors"),
+        r.client_selectors.len(),
+        8,
+        "clientSelectors",
+    );
+    let mut selectors = Vec::new();
+    for (i, c) in r.client_selectors.iter().enumerate() {
+        condition(
+            ctx,
+            &format!("{at}.clientSelectors[{i}]"),
+            c,
+            &mut selectors,
+        );
+    }
+    let requests = u32::try_from(r.limit.requests).unwrap_or_else(|_| {
+        ctx.error(
+            &format!("{at}.limit.requests"),
+            format!("must be from 0 to {}, not {}", u32::MAX, r.limit.requests),
+        );
+        0
+    });
+    let unit = match r.limit.unit.as_str() {
+        "Second" => Unit::Second,
+        "Minute" => Unit::Minute,
+        "Hour" => Unit::Hour,
+        "Day" => Unit::Day,
+        "Week" => Unit::Week,
+        "Month" => Unit::Month,
+        "Year" => Unit::Year,
+        other => {
+            ctx.error(&format!("{at}.limit.unit"), format!("unknown unit `{other}`: expected Second, Minute, Hour, Day, Week, Month or Year"));
+            Unit::Second
+        }
+    };
+    if r.limit.from_metadata.is_some() {
+        ctx.error(&format!("{at}.limit.fromMetadata"), "limits from dynamic metadata are not supported: the filter cannot read Envoy's dynamic metadata");
+    }
+    let mut cost = 1;
+    if let Some(c) = &r.cost {
+        if c.response.is_some() {
+            ctx.error(
+                &format!("{at}.cost.response"),
+                "response cost is not supported: gatewasm counts on the request path only",
+            );
+        }
+        if let Some(req) = &c.request {
+            match (req.from.as_str(), req.number, &req.metadata) {
+                ("Number", Some(n), None) => {
+                    cost = u32::try_from(n).unwrap_or_else(|_| {
+                        ctx.error(
+                            &format!("{at}.cost.request.number"),
+                            format!("must be from 0 to {}", u32::MAX),
+                        );
+                        1
+                    });
+                }
+                ("Number", None, _) => ctx.error(
+                    &format!("{at}.cost.request.number"),
+                    "`from: Number` needs `number`",
+                ),
+                ("Metadata", ..) => ctx.error(
+                    &format!("{at}.cost.request.from"),
+                    "costs from dynamic metadata are not supported",
+                ),
+                (_, _, Some(_)) => ctx.error(
+                    &format!("{at}.cost.request"),
+                    "only one of number or metadata can be specified",
+                ),
+                (other, ..) => ctx.error(
+                    &format!("{at}.cost.request.from"),
+                    format!("unknown source `{other}`: expected Number"),
+                ),
+            }
+        }
+    }
+    if r.shadow_mode == Some(true) {
+        ctx.error(
+            &format!("{at}.shadowMode"),
+            if global {
+                "shadow mode is not supported by gatewasm"
+            } else {
+                "shadow mode is only for global rate limits (and gatewasm does not support it)"
+            },
+        );
+    }
+    let headers = match r.x_rate_limit_headers.as_deref() {
+        None | Some("DraftVersion03") => true,
+        Some("Off") => false,
+        Some(other) => {
+            ctx.error(
+                &format!("{at}.xRateLimitHeaders"),
+                format!("unknown value `{other}`: expected Off or DraftVersion03"),
+            );
+            true
+        }
+    };
+    Some(RateLimitRule {
+        selectors,
+        requests,
+        unit,
+        cost,
+        shared: r.shared.unwrap_or(false),
+        headers,
+        field: at.to_owned(),
+    })
+}
+
+fn condition(
+    ctx: &mut Ctx,
+    at: &str,
+    c: &RateLimitSelectCondition,
+    out: &mut Vec<RateLimitSelector>,
+) {
+    if c.headers.is_empty()
+        && c.methods.is_empty()
+        && c.path.is_none()
+        && c.source_cidr.is_none()
+        && c.query_params.is_empty()
+    {
+        ctx.error(
+            at,
+            "at least one of headers, methods, path, sourceCIDR or queryParams must be specified",
+        );
+    }
+    ctx.at_most(&format!("{at}.headers"), c.headers.len(), 128, "headers");
+    ctx.at_most(
+        &format!("{at}.queryParams"),
+        c.query_params.len(),
+        16,
+        "queryParams",
+    );
+    for (i, h) in c.headers.iter().enumerate() {
+        let f = format!("{at}.headers[{i}]");
+        ctx.check(&format!("{f}.name"), syntax::header_name(&h.name));
+        if let Some((value, invert)) = value(ctx, &f, h) {
+            out.push(RateLimitSelector::Header {
+                name: h.name.to_ascii_lowercase(),
+                value,
+                invert,
+            });
+        }
+    }
+    for (i, q) in c.query_params.iter().enumerate() {
+        let f = format!("{at}.queryParams[{i}]");
+        ctx.check(&format!("{f}.name"), syntax::value(&q.name, 1, 256));
+        if let Some((value, invert)) = value(ctx, &f, q) {
+            out.push(RateLimitSelector::Query {
+                name: q.name.clone(),
+                value,
+                invert,
+            });
+        }
+    }
+    if !c.methods.is_empty() {
+        let invert = c.methods[0].invert.unwrap_or(false);
+        if c.methods
+            .iter()
+            .any(|m| m.invert.unwrap_or(false) != invert)
+        {
+            ctx.error(&format!("{at}.methods"), "gatewasm needs every method of one selector to have the same `invert`: split them into separate clientSelectors");
+        }
+        const METHODS: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ];
+        for (i, m) in c.methods.iter().enumerate() {
+            if !METHODS.contains(&m.value.as_str()) {
+                ctx.error(
+                    &format!("{at}.methods[{i}].value"),
+                    format!("unknown method `{}`", m.value),
+                );
+            }
+        }
+        out.push(RateLimitSelector::Methods {
+            methods: c.methods.iter().map(|m| m.value.clone()).collect(),
+            invert,
+        });
+    }
+    if let Some(p) = &c.path {
+        let f = format!("{at}.path");
+        let v = p.value.clone().unwrap_or_else(|| "/".to_owned());
+        let path = match p.type_.as_deref().unwrap_or("PathPrefix") {
+            "Exact" => {
+                ctx.check(&format!("{f}.value"), syntax::path(&v));
+                PathMatch::Exact(v)
+            }
+            "PathPrefix" => {
+                ctx.check(&format!("{f}.value"), syntax::path(&v));
+                // Stored without a trailing slash, except `/` itself, as route prefixes are.
+                let p = v.trim_end_matches('/');
+                PathMatch::PathPrefix(if p.is_empty() {
+                    "/".to_owned()
+                } else {
+                    p.to_owned()
+                })
+            }
+            "RegularExpression" => {
+                ctx.check(&format!("{f}.value"), syntax::regex(&v));
+                PathMatch::RegularExpression(v)
+            }
+            other => {
+                ctx.error(
+                    &format!("{f}.type"),
+                    format!(
+                        "unknown type `{other}`: expected Exact, PathPrefix or RegularExpression"
+                    ),
+                );
+                PathMatch::Exact(v)
+            }
+        };
+        out.push(RateLimitSelector::Path {
+            path,
+            invert: p.invert.unwrap_or(false),
+        });
+    }
+    if let Some(s) = &c.source_cidr {
+        let f = format!("{at}.sourceCIDR");
+        let distinct = match s.type_.as_deref().unwrap_or("Exact") {
+            "Exact" => false,
+            "Distinct" => true,
+            other => {
+                ctx.error(
+                    &format!("{f}.type"),
+                    format!("unknown type `{other}`: expected Exact or Distinct"),
+                );
+                false
+            }
+        };
+        let invert = s.invert.unwrap_or(false);
+        if distinct && invert {
+            ctx.error(
+                &format!("{f}.invert"),
+                "a Distinct selector cannot be inverted",
+            );
+        }
+        match parse_cidr(&s.value) {
+            Some(cidr) => out.push(RateLimitSelector::Source {
+                cidr,
+                distinct,
+                invert,
+            }),
+            None => ctx.error(
+                &format!("{f}.value"),
+                format!(
+                    "invalid CIDR `{}`: expected e.g. 10.0.0.0/8 or 2001:db8::/32",
+                    s.value
+                ),
+            ),
+        }
+    }
+}
+
+fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, bool)> {
+    let invert = v.invert.unwrap_or(false);
+    match (v.type_.as_deref().unwrap_or("Exact"), &v.value) {
+        ("Distinct", None) if invert => {
+            ctx.error(
+                &format!("{at}.invert"),
+                "a Distinct selector cannot be inverted",
+            );
+            None
+        }
+        ("Distinct", None) => Some((SelectorValue::Distinct, false)),
+        ("Distinct", Some(_)) => {
+            ctx.error(
+                &format!("{at}.value"),
+                "a Distinct selector takes no value: every value gets its own bucket",
+            );
+            None
+        }
+        ("Exact", Some(value)) => {
+            ctx.check(&format!("{at}.value"), syntax::value(value, 0, 1024));
+            Some((SelectorValue::Exact(value.clone()), invert))
+        }
+        ("RegularExpression", Some(value)) => {
+            ctx.check(&format!("{at}.value"), syntax::regex(value));
+            Some((SelectorValue::Regex(value.clone()), invert))
+        }
+        ("Exact" | "RegularExpression", None) => {
+            ctx.error(
+                &format!("{at}.value"),
+                "needs a value (or use `type: Distinct`)",
+            );
+            None
+        }
+        (other, _) => {
+            ctx.error(
+                &format!("{at}.type"),
+                format!("unknown type `{other}`: expected Exact, RegularExpression or Distinct"),
+            );
+            None
+        }
+    }
+}
+
+/// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
+fn parse_cidr(text: &str) -> Option<Cidr> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let mut address = [0u8; 16];
+    let (v4, max) = match ip {
+        std::net::IpAddr::V4(v) => {
+            address[..4].copy_from_slice(&v.octets());
+            (true, 32)
+        }
+        std::net::IpAddr::V6(v) => {
+            address.copy_from_slice(&v.octets());
+            (false, 128)
+        }
+    };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some(Cidr {
+        address,
+        v4,
+        prefix,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cidr;
+    use crate::load::load_str;
+    use crate::validate::validate;
+
+    /// The error lines validating a policy with `spec` gives.
+    fn errors(spec: &str) -> Vec<String> {
+        let text = format!(
+            "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: BackendTrafficPolicy\nmetadata: {{name: p, namespace: a}}\nspec:\n  targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: gw}}]\n{spec}"
+        );
+        match load_str("p.yaml", &text).map(validate) {
+            Ok(Ok(_)) => Vec::new(),
+            Ok(Err(d)) | Err(d) => d.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_honoured_is_an_error_at_its_field() {
+        let cases = [
+            (
+                "  retry: {numRetries: 3}\n  rateLimit:\n    local: {rules: [{limit: {requests: 1, unit: Second}}]}\n",
+                "p.yaml:6: BackendTrafficPolicy a/p: spec.retry: `retry` is not compiled",
+            ),
+            (
+                "  rateLimit:\n    global:\n      rules:\n      - limit: {requests: 1, unit: Second}\n        cost: {response: {from: Number, number: 1}}\n",
+                "spec.rateLimit.global.rules[0].cost.response: response cost is not supported",
+            ),
+            (
+                "  rateLimit:\n    local:\n      rules:\n      - clientSelectors: [{headers: [{name: x-k, type: Distinct, invert: true}]}]\n        limit: {requests: 1, unit: Second}\n",
+                "spec.rateLimit.local.rules[0].clientSelectors[0].headers[0].invert: a Distinct selector cannot be inverted",
+            ),
+            (
+                "  rateLimit:\n    type: Global\n    global: {rules: [{limit: {requests: 1, unit: Second}}]}\n    local: {rules: [{limit: {requests: 1, unit: Second}}]}\n",
+                "spec.rateLimit.local: `type: Global` ignores `local`",
+            ),
+            (
+                "  rateLimit:\n    local: {rules: [{limit: {requests: 1, unit: Fortnight}}]}\n",
+                "spec.rateLimit.local.rules[0].limit.unit: unknown unit `Fortnight`",
+            ),
+            (
+                "  rateLimit:\n    local: {rules: [{clientSelectors: [{}], limit: {requests: 1, unit: Second}}]}\n",
+                "at least one of headers, methods, path, sourceCIDR or queryParams must be specified",
+            ),
+            (
+                "  rateLimit:\n    global: {rules: [{shadowMode: true, limit: {requests: 1, unit: Second}}]}\n",
+                "spec.rateLimit.global.rules[0].shadowMode: shadow mode is not supported",
+            ),
+            (
+                "  rateLimit:\n    local: {rules: [{clientSelectors: [{sourceCIDR: {value: 10.0.0.0/40}}], limit: {requests: 1, unit: Second}}]}\n",
+                "sourceCIDR.value: invalid CIDR `10.0.0.0/40`",
+            ),
+        ];
+        for (spec, want) in cases {
+            let got = errors(spec);
+            assert!(
+                got.iter().any(|e| e.contains(want)),
+                "{want}\n got: {got:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_inside_rate_limit_are_refused() {
+        let got = errors(
+            "  rateLimit:\n    local: {rules: [{limit: {requests: 1, unit: Second}, burst: 5}]}\n",
+        );
+        assert!(got.iter().any(|e| e.contains("burst")), "{got:#?}");
+    }
+
+    #[test]
+    fn a_valid_policy_passes() {
+        let got = errors("  rateLimit:\n    local:\n      rules:\n      - clientSelectors: [{headers: [{name: x-user-tier, value: free}], methods: [{value: GET}], path: {value: /api}, queryParams: [{name: q, type: Distinct}]}]\n        limit: {requests: 10, unit: Minute}\n        cost: {request: {from: Number, number: 2}}\n");
+        assert_eq!(got, Vec::<String>::new());
+    }
+
+    #[test]
+    fn cidrs_parse() {
+        assert_eq!(
+            parse_cidr("10.0.0.0/8").map(|c| (c.v4, c.prefix)),
+            Some((true, 8))
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::/32").map(|c| (c.v4, c.prefix)),
+            Some((false, 32))
+        );
+        assert_eq!(parse_cidr("10.0.0.7").map(|c| c.prefix), Some(32));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_cidr("nope/8").is_none());
+    }
+}

@@ -1,0 +1,257 @@
+//! The `gatewasm` binary as a user runs it: exit codes, messages, `--strict`, `status`,
+//! `explain`, and warnings for routes that compile but surprise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gatewasm(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatewasm"));
+    cmd.args(args).current_dir(repo());
+    if let Some(text) = stdin {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("writes");
+        return child.wait_with_output().expect("finishes");
+    }
+    cmd.output().expect("runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const GATEWAY: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: c
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, hostname: '*.example.com'}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ns}
+spec: {ports: [{port: 80}]}
+";
+
+#[test]
+fn compiles_the_examples_to_a_file() {
+    let out = std::env::temp_dir().join(format!("gatewasm-cli-{}.blob", std::process::id()));
+    let o = gatewasm(
+        &[
+            "compile",
+            "manifests/examples",
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--strict",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let blob = std::fs::read(&out).expect("written");
+    assert_eq!(&blob[..4], b"GWSM");
+    assert!(
+        text(&o.stderr).contains("compiled Gateway edge/edge: 2 listeners, 4 routes"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = std::fs::remove_file(out);
+}
+
+#[test]
+fn errors_name_file_line_object_and_field_and_exit_2() {
+    let bad = format!(
+        "{GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: app, namespace: ns}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - matches:
+    - path: {{type: PathPrefix, value: api}}
+    backendRefs: [{{name: web, port: 80}}]
+"
+    );
+    let o = gatewasm(&["compile", "-", "-o", "-"], Some(&bad));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("<stdin>:21:")
+            && err.contains("HTTPRoute ns/app: spec.rules[0].matches[0].path.value"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty(), "nothing is written on error");
+}
+
+#[test]
+fn several_gateways_need_a_choice() {
+    let second = GATEWAY
+        .split("---")
+        .next()
+        .expect("the Gateway")
+        .replace("name: gw,", "name: gw2,");
+    let two = format!("{GATEWAY}---\n{second}");
+    let o = gatewasm(&["compile", "-", "-o", "-"], Some(&two));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("choose one with --gateway NAMESPACE/NAME"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ns/gw (<stdin>:1)") && err.contains("ns/gw2 (<stdin>:14)"),
+        "{err}"
+    );
+    let o = gatewasm(
+        &["compile", "-", "-o", "-", "--gateway", "ns/gw2"],
+        Some(&two),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+const SURPRISES: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a, namespace: ns, creationTimestamp: '2026-01-01T00:00:00Z'}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app.example.com, app.other.org]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b, namespace: ns, creationTimestamp: '2026-02-01T00:00:00Z'}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api/}}]
+    backendRefs: [{name: web, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-canary, value: 'yes'}]}]
+    backendRefs: [{name: missing, port: 80}]
+";
+
+#[test]
+fn warns_about_shadowed_rules_and_unserved_hostnames() {
+    let input = format!("{GATEWAY}{SURPRISES}");
+    let o = gatewasm(&["compile", "-", "-o", "-"], Some(&input));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("ns/b rule 0 (<stdin>:31) can never match: ns/a rule 0 (<stdin>:21) matches the same requests first"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("ns/b rule 1 (<stdin>:33) can never match"),
+        "a header makes rule 1 reachable: {err}"
+    );
+    assert!(
+        err.contains("hostname app.other.org intersects no listener of ns/gw"),
+        "{err}"
+    );
+}
+
+#[test]
+fn strict_refuses_routes_that_are_not_fully_accepted() {
+    let input = format!("{GATEWAY}{SURPRISES}");
+    let o = gatewasm(&["compile", "-", "-o", "-", "--strict"], Some(&input));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--strict: 1 routes are not fully accepted: HTTPRoute ns/b"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn status_prints_controller_conditions() {
+    let input = format!("{GATEWAY}{SURPRISES}");
+    let o = gatewasm(&["status", "-", "-o", "json"], Some(&input));
+    assert_eq!(o.status.code(), Some(0));
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let b = &status["routes"][1];
+    assert_eq!(b["name"], "b");
+    let refs = &b["parents"][0]["conditions"][1];
+    assert_eq!(
+        (
+            refs["type"].as_str(),
+            refs["status"].as_str(),
+            refs["reason"].as_str()
+        ),
+        (Some("ResolvedRefs"), Some("False"), Some("BackendNotFound"))
+    );
+    assert_eq!(status["gateways"][0]["listeners"][0]["attachedRoutes"], 2);
+    let o = gatewasm(&["status", "-"], Some(&input));
+    assert!(
+        text(&o.stdout).contains("reason: BackendNotFound"),
+        "YAML by default"
+    );
+}
+
+#[test]
+fn explain_names_the_winner_and_the_losers() {
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "https://admin.example.com/users",
+            "manifests/examples",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("listener: https (port 443, HTTPS, hostname *.example.com)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("HTTPRoute shop/admin rule 0 at manifests/examples/routes.yaml:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("header x-internal is missing or does not match"),
+        "{out}"
+    );
+    assert!(out.contains("action:   answer 404"), "{out}");
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "https://app.example.com/api/v1/orders",
+            "manifests/examples",
+        ],
+        None,
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains(
+            "winner:   HTTPRoute shop/app rule 2 (api-v1) at manifests/examples/routes.yaml:"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("forward to cluster shop/api-v1:8080"), "{out}");
+    assert!(
+        out.contains("request header set x-api-version: v1"),
+        "{out}"
+    );
+}
