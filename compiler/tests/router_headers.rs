@@ -27,6 +27,9 @@ spec:
   - matches: [{path: {value: /slow}}]
     timeouts: {request: 10s, backendRequest: 2s}
     backendRefs: [{name: api, port: 8080}]
+  - matches: [{path: {value: /flaky}}]
+    retry: {codes: [502, 503], attempts: 3}
+    backendRefs: [{name: api, port: 8080}]
   - backendRefs: [{name: api, port: 8080}]
 ---
 apiVersion: v1
@@ -75,11 +78,31 @@ fn route_timeouts_reach_the_router_in_milliseconds() {
 }
 
 #[test]
+fn route_retries_reach_the_router() {
+    let mut envoy = envoy();
+    let header = |envoy: &mut Envoy, name| upstream_header(envoy, "/flaky", name);
+    assert_eq!(
+        header(&mut envoy, "x-envoy-retry-on").as_deref(),
+        Some("connect-failure,refused-stream,reset,retriable-status-codes")
+    );
+    assert_eq!(
+        header(&mut envoy, "x-envoy-retriable-status-codes").as_deref(),
+        Some("502,503")
+    );
+    assert_eq!(
+        header(&mut envoy, "x-envoy-max-retries").as_deref(),
+        Some("3")
+    );
+}
+
+#[test]
 fn a_rule_without_timeouts_sets_none() {
     let mut envoy = envoy();
     for name in [
         "x-envoy-upstream-rq-timeout-ms",
         "x-envoy-upstream-rq-per-try-timeout-ms",
+        "x-envoy-retry-on",
+        "x-envoy-max-retries",
     ] {
         assert_eq!(upstream_header(&mut envoy, "/other", name), None, "{name}");
     }

@@ -429,6 +429,30 @@ fn apply_forward(
             ms.to_string().as_bytes(),
         )?;
     }
+    if let Some(retry) = fwd.retry {
+        // Connection failures and resets are always worth a retry; listed statuses too.
+        let on = if retry.codes.is_empty() {
+            "connect-failure,refused-stream,reset"
+        } else {
+            "connect-failure,refused-stream,reset,retriable-status-codes"
+        };
+        host.set_header(Side::Request, "x-envoy-retry-on", on.as_bytes())?;
+        if !retry.codes.is_empty() {
+            let codes: Vec<String> = retry.codes.iter().map(u16::to_string).collect();
+            host.set_header(
+                Side::Request,
+                "x-envoy-retriable-status-codes",
+                codes.join(",").as_bytes(),
+            )?;
+        }
+        if let Some(n) = retry.attempts {
+            host.set_header(
+                Side::Request,
+                "x-envoy-max-retries",
+                n.to_string().as_bytes(),
+            )?;
+        }
+    }
     host.set_header(
         Side::Request,
         &config.cluster_header,

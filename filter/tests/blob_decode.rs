@@ -46,6 +46,7 @@ fn sample() -> RouteTable {
                 filters: Default::default(),
             }],
             timeouts: Default::default(),
+            retry: None,
         }],
         routes: vec![Route {
             kind: RouteKind::Http,

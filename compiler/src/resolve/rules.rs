@@ -227,6 +227,9 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 filters,
             });
         }
+        if rule.retry.as_ref().is_some_and(|r| r.backoff.is_some()) {
+            diagnostics.push(rule_warning(route, index, "sets retry.backoff, which Envoy's router headers cannot carry: retries use Envoy's default backoff (25 ms base)"));
+        }
         if unsupported {
             diagnostics.push(rule_warning(route, index, "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500"));
             backends.clear();
@@ -267,6 +270,12 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 name: rule.name.clone(),
                 filters,
                 backends,
+                retry: rule.retry.as_ref().map(|r| {
+                    Box::new(blob::Retry {
+                        codes: r.codes.clone(),
+                        attempts: r.attempts,
+                    })
+                }),
                 timeouts: blob::Timeouts {
                     request_ms: rule.timeouts.request.map(|d| d.as_millis() as u64),
                     backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
@@ -359,6 +368,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 filters,
                 backends,
                 timeouts: blob::Timeouts::default(),
+                retry: None,
             },
             matches,
         );

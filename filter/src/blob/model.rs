@@ -168,6 +168,8 @@ pub struct Rule {
     pub backends: Vec<WeightedBackend>,
     /// Timeouts handed to Envoy's router.
     pub timeouts: Timeouts,
+    /// Retries handed to Envoy's router.
+    pub retry: Option<Box<Retry>>,
 }
 
 /// A backendRef of a rule.
@@ -295,6 +297,15 @@ pub struct Cors {
     pub max_age: u32,
     /// Whether credentials are allowed.
     pub allow_credentials: bool,
+}
+
+/// HTTPRoute `retry`: Envoy's router retries the request on these terms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retry {
+    /// Response statuses that trigger a retry (besides connection failures and resets).
+    pub codes: Vec<u16>,
+    /// How many retries at most; `None` leaves Envoy's default (1).
+    pub attempts: Option<u32>,
 }
 
 /// Timeouts of a rule in milliseconds; 0 disables the timeout.

@@ -4,7 +4,8 @@ use super::cors;
 use super::path::{self, Target};
 use super::{Dice, Request, Router};
 use crate::blob::{
-    Filters, HeaderModifier, MatchId, PathModifier, Redirect, RuleId, Timeouts, WeightedBackend,
+    Filters, HeaderModifier, MatchId, PathModifier, Redirect, Retry, RuleId, Timeouts,
+    WeightedBackend,
 };
 
 /// The outcome of evaluating one request.
@@ -39,6 +40,8 @@ pub struct Forward<'r> {
     pub mirrors: Vec<&'r str>,
     /// Timeouts for Envoy's router.
     pub timeouts: Timeouts,
+    /// Retries for Envoy's router.
+    pub retry: Option<&'r Retry>,
     /// Headers the response gets for an allowed cross-origin request.
     pub cors_headers: Vec<(String, String)>,
 }
@@ -207,6 +210,7 @@ pub(super) fn decide<'r>(
         response_headers: modifiers(&layers, |f| f.response_headers.as_deref()),
         mirrors,
         timeouts: rule.timeouts,
+        retry: rule.retry.as_deref(),
         cors_headers: match (cors, origin) {
             (Some(c), Some(o)) => cors::response_headers(c, &o),
             _ => Vec::new(),
