@@ -31,7 +31,7 @@ fn load_and_compile(
     options: &Options,
     err: &mut dyn Write,
 ) -> Result<Compiled, u8> {
-    let loaded = load::load_paths(paths).map_err(|d| {
+    let mut refuse = |d: Diagnostics| {
         print_diagnostics(&d, err);
         let _ = writeln!(
             err,
@@ -39,16 +39,9 @@ fn load_and_compile(
             d.error_count()
         );
         ERROR
-    })?;
-    compile_loaded(loaded, options).map_err(|d| {
-        print_diagnostics(&d, err);
-        let _ = writeln!(
-            err,
-            "error: {} problems; nothing was compiled",
-            d.error_count()
-        );
-        ERROR
-    })
+    };
+    let loaded = load::load_paths(paths).map_err(&mut refuse)?;
+    compile_loaded(loaded, options).map_err(refuse)
 }
 
 /// What `gatewasm compile` writes besides (or instead of) `-o FILE`.

@@ -1,13 +1,15 @@
 //! The Gateway API conformance corpus, every file, natively and through the release `.wasm`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use gatewasm::cli::driver_factory;
 use gatewasm::resolve::Options;
 use gatewasm::routetest::run::{run_file, RunOptions};
 
 fn corpus() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let dir = common::repo().join("../shared/conformance");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -55,12 +57,5 @@ fn corpus_native() {
 
 #[test]
 fn corpus_through_the_release_wasm() {
-    let wasm = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip1/release/gatewasm_filter.wasm");
-    assert!(
-        wasm.exists(),
-        "{} is missing: run scripts/build-wasm first",
-        wasm.display()
-    );
-    run(Some(wasm));
+    run(Some(common::release_wasm()));
 }

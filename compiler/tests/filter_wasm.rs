@@ -1,27 +1,15 @@
 //! The release filter `.wasm` in the wasmtime host, configured the way Envoy configures it:
 //! the example shop's routes end to end, and bad configurations refused.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{module, repo};
 
 use base64::Engine as _;
 use gatewasm::compile::{compile, Compiled};
 use gatewasm::load;
 use gatewasm::resolve::Options;
-use gatewasm_host::{Envoy, LogLevel, Origin, Request, WasmModule};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn module() -> WasmModule {
-    let path = repo().join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/build-wasm first",
-        path.display()
-    );
-    WasmModule::load(&path).expect("the release filter loads")
-}
+use gatewasm_host::{Envoy, LogLevel, Origin, Request};
 
 fn shop() -> Compiled {
     let loaded = load::load_paths(&[repo().join("manifests/examples")]).expect("examples load");

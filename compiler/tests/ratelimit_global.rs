@@ -6,8 +6,10 @@
 
 #![cfg(feature = "ratelimit-service")]
 
+mod common;
+
+use common::module;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -15,21 +17,7 @@ use gatewasm::compile::{compile, Compiled};
 use gatewasm::load;
 use gatewasm::resolve::Options;
 use gatewasm_host::rls::RlsClient;
-use gatewasm_host::{Envoy, Request, WasmModule};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn module() -> WasmModule {
-    let path = repo().join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/build-wasm first",
-        path.display()
-    );
-    WasmModule::load(&path).expect("the release filter loads")
-}
+use gatewasm_host::{Envoy, Request};
 
 fn service() -> String {
     std::env::var("GATEWASM_RLS")

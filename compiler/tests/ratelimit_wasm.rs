@@ -4,27 +4,15 @@
 //! selectors, the 429 and its headers, and the per-rule counters. Global limits with a real
 //! rate limit service are in `ratelimit_global.rs`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::module;
 use std::time::{Duration, Instant};
 
 use gatewasm::compile::{compile, Compiled};
 use gatewasm::load;
 use gatewasm::resolve::Options;
-use gatewasm_host::{Envoy, Exchange, Request, WasmModule};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn module() -> WasmModule {
-    let path = repo().join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/build-wasm first",
-        path.display()
-    );
-    WasmModule::load(&path).expect("the release filter loads")
-}
+use gatewasm_host::{Envoy, Exchange, Request};
 
 /// A Gateway on port 80, one route `/` to `default/app:80`, and `policy` (its `spec`).
 fn compiled(policy: &str) -> Compiled {

@@ -3,12 +3,12 @@
 //! and `x-envoy-upstream-rq-per-try-timeout-ms` (each backend attempt), which the catch-all
 //! route honours, since it has no timeouts of its own.
 
-use std::path::Path;
+mod common;
 
 use gatewasm::compile::compile;
 use gatewasm::load;
 use gatewasm::resolve::Options;
-use gatewasm_host::{Envoy, Request, WasmModule};
+use gatewasm_host::{Envoy, Request};
 
 const ROUTES: &str = "
 apiVersion: gateway.networking.k8s.io/v1
@@ -39,14 +39,7 @@ spec: {ports: [{port: 8080}]}
 ";
 
 fn envoy() -> Envoy {
-    let wasm = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip1/release/gatewasm_filter.wasm");
-    assert!(
-        wasm.exists(),
-        "{} is missing: run scripts/build-wasm first",
-        wasm.display()
-    );
-    let module = WasmModule::load(&wasm).expect("the release filter loads");
+    let module = common::module();
     let loaded = load::load_str("routes.yaml", ROUTES).expect("loads");
     let compiled = compile(loaded, &Options::default()).expect("compiles");
     Envoy::builder(&module)
