@@ -145,13 +145,7 @@ impl HttpContext for Http {
             Ok(cfg) => Rc::clone(cfg),
             Err(true) => return Action::Continue,
             Err(false) => {
-                let _ = SdkHost.send_reply(&Reply {
-                    reason: crate::engine::ReplyReason::Internal,
-                    status: 503,
-                    grpc_status: None,
-                    headers: Vec::new(),
-                    rule: None,
-                });
+                let _ = SdkHost.send_reply(&Reply::internal());
                 return Action::Pause;
             }
         };

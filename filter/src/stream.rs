@@ -142,13 +142,7 @@ impl Stream {
                 Verdict::Continue
             }
             Err(_) => {
-                let _ = host.send_reply(&Reply {
-                    reason: ReplyReason::Internal,
-                    status: 503,
-                    grpc_status: None,
-                    headers: Vec::new(),
-                    rule: None,
-                });
+                let _ = host.send_reply(&Reply::internal());
                 Verdict::Stop
             }
         }
@@ -297,13 +291,7 @@ impl Stream {
             Err(_) if config.fail_open => Verdict::Continue,
             Err(_) => {
                 self.response = None;
-                let _ = host.send_reply(&Reply {
-                    reason: ReplyReason::Internal,
-                    status: 503,
-                    grpc_status: None,
-                    headers: Vec::new(),
-                    rule: None,
-                });
+                let _ = host.send_reply(&Reply::internal());
                 Verdict::Stop
             }
         }

@@ -141,6 +141,18 @@ impl Reply {
         }
     }
 
+    /// The fail-closed answer when the filter cannot do its job (503, no gRPC mapping: Envoy
+    /// derives UNAVAILABLE from the status).
+    pub fn internal() -> Reply {
+        Reply {
+            reason: ReplyReason::Internal,
+            status: 503,
+            grpc_status: None,
+            headers: Vec::new(),
+            rule: None,
+        }
+    }
+
     fn for_rule(reason: ReplyReason, req: &Request<'_>, rule: RuleId) -> Reply {
         Reply {
             rule: Some(rule),

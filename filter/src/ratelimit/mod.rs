@@ -381,25 +381,6 @@ pub fn conclude(
     Ok(Conclusion::Allow(headers))
 }
 
-/// The header names rate-limit selectors read, lowercase.
-pub fn header_names(router: &Router) -> Vec<String> {
-    let mut names: Vec<String> = router
-        .table()
-        .rate_limits
-        .policies
-        .iter()
-        .flat_map(|p| p.local.iter().chain(&p.global))
-        .flat_map(|r| &r.selectors)
-        .filter_map(|s| match s {
-            Selector::Header { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// True when some rule of `policy` looks at the client address.
 pub fn needs_client(policy: &RlPolicy) -> bool {
     policy
