@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{
-    Action, BufferType, ContextType, GrpcStatusCode, LogLevel, MapType, MetricType, Status,
-};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType, Status};
 
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
@@ -180,6 +178,18 @@ fn log(level: LogLevel, message: &str) {
 /// [`Host`] over the SDK's `Result`-returning host calls.
 struct SdkHost;
 
+/// Where the emitted bootstrap puts a listener's Gateway port (a string in the listener's
+/// `filter_metadata`).
+/// (Envoy's top-level `listener_metadata` is empty in an HTTP stream; the `xds` attributes
+/// carry the listener the connection was accepted on.)
+const LISTENER_PORT: [&str; 5] = [
+    "xds",
+    "listener_metadata",
+    "filter_metadata",
+    "gatewasm",
+    "port",
+];
+
 fn host_err(what: &str) -> impl Fn(Status) -> HostError + '_ {
     move |status| HostError(format!("{what}: {status:?}"))
 }
@@ -200,7 +210,17 @@ impl Host for SdkHost {
         hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(host_err("request headers"))
     }
 
-    fn destination_port(&mut self) -> Result<Option<u16>, HostError> {
+    fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
+        // Envoy may listen on other port numbers than the Gateway's (a Service targetPort,
+        // Envoy Gateway's 10080, a test's free port): the emitted bootstrap then names the
+        // Gateway port in the listener's metadata, which wins over the socket's port.
+        let tagged = hostcalls::get_property(LISTENER_PORT.to_vec())
+            .map_err(host_err("xds.listener_metadata"))?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|text| text.parse::<u16>().ok());
+        if tagged.is_some() {
+            return Ok(tagged);
+        }
         let bytes = hostcalls::get_property(vec!["destination", "port"])
             .map_err(host_err("destination.port"))?;
         Ok(bytes
@@ -227,25 +247,18 @@ impl Host for SdkHost {
     }
 
     fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
-        if let Some(code) = reply.grpc_status {
-            let headers: Vec<(&str, &[u8])> = reply
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_bytes()))
-                .collect();
-            return hostcalls::send_grpc_response(
-                grpc_code(code),
-                Some(reply.reason.as_str()),
-                headers,
-            )
-            .map_err(host_err("local reply"));
-        }
-        let headers: Vec<(&str, &str)> = reply
+        let headers: Vec<(&str, &[u8])> = reply
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
             .collect();
-        hostcalls::send_http_response(u32::from(reply.status), headers, None)
+        // A gRPC reply is HTTP 200 with the status in the trailers-only answer; its message
+        // is the reason.
+        let (status, body, grpc) = match reply.grpc_status {
+            Some(code) => (200, reply.reason.as_str().as_bytes(), code as i32),
+            None => (u32::from(reply.status), &[][..], -1),
+        };
+        local_response(status, reply.reason.as_str(), body, &headers, grpc)
             .map_err(host_err("local reply"))
     }
 
@@ -335,11 +348,67 @@ thread_local! {
     static METRICS: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn grpc_code(code: u32) -> GrpcStatusCode {
-    match code {
-        12 => GrpcStatusCode::Unimplemented,
-        13 => GrpcStatusCode::Internal,
-        14 => GrpcStatusCode::Unavailable,
-        _ => GrpcStatusCode::Unknown,
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_send_local_response(
+        status_code: u32,
+        details_data: *const u8,
+        details_size: usize,
+        body_data: *const u8,
+        body_size: usize,
+        headers_data: *const u8,
+        headers_size: usize,
+        grpc_status: i32,
+    ) -> u32;
+}
+
+/// `proxy_send_local_response` with response code details, which the SDK's wrappers leave
+/// empty: Envoy's access log (`%RESPONSE_CODE_DETAILS%`) then names the filter's reason, and
+/// a refusal is an error rather than the SDK's panic.
+fn local_response(
+    status: u32,
+    details: &str,
+    body: &[u8],
+    headers: &[(&str, &[u8])],
+    grpc_status: i32,
+) -> Result<(), Status> {
+    let pairs = serialize_pairs(headers);
+    // SAFETY: every pointer and length describes a live slice for the duration of the call;
+    // the host copies what it needs before returning.
+    let status = unsafe {
+        proxy_send_local_response(
+            status,
+            details.as_ptr(),
+            details.len(),
+            body.as_ptr(),
+            body.len(),
+            pairs.as_ptr(),
+            pairs.len(),
+            grpc_status,
+        )
+    };
+    match status {
+        0 => Ok(()),
+        2 => Err(Status::BadArgument),
+        _ => Err(Status::InternalFailure),
     }
+}
+
+/// The proxy-wasm map encoding: the pair count, every key and value length (u32 LE), then
+/// each key and value followed by a NUL.
+fn serialize_pairs(pairs: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    out.extend_from_slice(&len(pairs.len()));
+    for (name, value) in pairs {
+        out.extend_from_slice(&len(name.len()));
+        out.extend_from_slice(&len(value.len()));
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
 }

@@ -35,8 +35,9 @@ pub trait Host {
     fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
     /// All request headers (lowercase names, in order); read only to copy a mirrored request.
     fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
-    /// The destination port of the downstream connection.
-    fn destination_port(&mut self) -> Result<Option<u16>, HostError>;
+    /// The Gateway port of the listener the request arrived on: the port the emitted
+    /// bootstrap tags the Envoy listener with, else the connection's destination port.
+    fn listener_port(&mut self) -> Result<Option<u16>, HostError>;
     /// The TLS SNI of the downstream connection.
     fn sni(&mut self) -> Result<Option<String>, HostError>;
     /// Replaces every value of a header with one value.
@@ -161,7 +162,7 @@ impl Stream {
                 headers.push((name.clone(), value));
             }
         }
-        let port = host.destination_port()?.unwrap_or(0);
+        let port = host.listener_port()?.unwrap_or(0);
         let sni = host.sni()?;
         let text = |name: &str| -> &str {
             headers

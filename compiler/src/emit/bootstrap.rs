@@ -3,8 +3,8 @@
 //! Gateway listeners that share a port share one Envoy listener (a port binds once): HTTP
 //! listeners become one plain filter chain, each HTTPS listener a TLS chain selected by SNI
 //! (`server_names` from its hostname) whose certificates come from SDS files, so a renewed
-//! Secret is picked up without a restart. Envoy binds the Gateway's own port numbers, because
-//! the filter selects the Gateway listener by the connection's destination port.
+//! Secret is picked up without a restart. Each Envoy listener carries its Gateway port in its
+//! metadata, which is how the filter selects the Gateway listener.
 //!
 //! Every chain runs the same HTTP filters: gatewasm, delivered by ECDS from a watched file
 //! (so `kubectl apply` of a new routes ConfigMap swaps the table live), then the router with
@@ -22,8 +22,6 @@ use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
 use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
 
-const ADMIN_CLUSTER: &str = "gatewasm-admin";
-
 /// The bootstrap document.
 ///
 /// # Errors
@@ -36,7 +34,7 @@ pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
     listeners.push(stats_listener());
     let mut clusters = clusters::clusters(compiled)?;
     clusters.push(static_cluster(
-        ADMIN_CLUSTER,
+        layout::ADMIN_CLUSTER,
         "127.0.0.1",
         layout::ADMIN_PORT,
     ));
@@ -80,6 +78,10 @@ fn port_listener(port: u16, listeners: &[&Listener]) -> Value {
     let mut listener = json!({
         "name": format!("gateway-{port}"),
         "address": socket_address("0.0.0.0", port),
+        // The filter reads the Gateway port from here, so Envoy may bind another port
+        // (a Service targetPort, an unprivileged 8080) without changing which Gateway
+        // listener serves the request.
+        "metadata": {"filter_metadata": {layout::FILTER_NAME: {"port": port.to_string()}}},
         "filter_chains": chains,
     });
     if !tls.is_empty() {
@@ -212,7 +214,8 @@ fn router() -> Value {
 
 /// `/stats/prometheus` and `/ready` of the loopback-only admin interface, and nothing else.
 fn stats_listener() -> Value {
-    let route = |path: &str| json!({"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}});
+    let route =
+        |path: &str| json!({"match": {"path": path}, "route": {"cluster": layout::ADMIN_CLUSTER}});
     json!({
         "name": "stats",
         "address": socket_address("0.0.0.0", layout::STATS_PORT),

@@ -36,6 +36,9 @@ pub const FILTER_NAME: &str = "gatewasm";
 /// Envoy's admin interface, bound to loopback only.
 pub const ADMIN_PORT: u16 = 9901;
 
+/// The cluster the stats listener forwards to: the admin interface on loopback.
+pub const ADMIN_CLUSTER: &str = "gatewasm-admin";
+
 /// The listener that exposes `/stats/prometheus` and `/ready` from the admin interface to
 /// Prometheus and the kubelet, without exposing the rest of admin.
 pub const STATS_PORT: u16 = 19001;

@@ -105,7 +105,7 @@ impl Host for MemoryHost<'_> {
         Ok(self.request.clone())
     }
 
-    fn destination_port(&mut self) -> Result<Option<u16>, HostError> {
+    fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
         Ok(Some(self.port))
     }
 
@@ -315,8 +315,13 @@ impl Driver for Native {
         Ok(seen)
     }
 
-    fn advance_clock(&mut self, by: Duration) {
+    fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         self.shared.now = self.shared.now.saturating_add(nanos);
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "native engine".to_owned()
     }
 }
