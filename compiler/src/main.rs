@@ -57,14 +57,19 @@ enum Command {
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
         /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
-        /// native engine.
+        /// native engine (with `--envoy`: the module Envoy loads).
         #[arg(long, value_name = "PATH")]
         wasm: Option<PathBuf>,
+        /// Send every case as real traffic through Envoy running the emitted bootstrap and
+        /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
+        #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
+        envoy: Option<PathBuf>,
         /// Print every case and what happened to it.
         #[arg(short, long)]
         verbose: bool,
         /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
-        /// with Global rate limits call; without it those cases are skipped.
+        /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
+        /// at it); without it those cases are skipped.
         #[arg(long, value_name = "HOST:PORT")]
         ratelimit_service: Option<String>,
         #[command(flatten)]
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
         Command::Test {
             paths,
             wasm,
+            envoy,
             verbose,
             ratelimit_service,
             refs,
@@ -181,6 +187,7 @@ fn main() -> ExitCode {
             &paths,
             cli::TestRun {
                 wasm,
+                envoy,
                 verbose,
                 ratelimit_service,
             },

@@ -36,7 +36,7 @@ fn run(wasm: Option<PathBuf>) {
         seed: 0x5eed,
         ..RunOptions::default()
     };
-    let factory = driver_factory(&options).expect("driver");
+    let (factory, _) = driver_factory(&options).expect("driver");
     let (mut cases, mut statuses, mut failures) = (0, 0, Vec::new());
     for f in &files {
         let r = run_file(f, &options, &factory);

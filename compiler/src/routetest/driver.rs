@@ -1,6 +1,6 @@
 //! The seam between route tests and what runs them: a [`Driver`] takes a request and
-//! reports what was [`Observed`]. The native engine and the `.wasm` in the test host are the
-//! two drivers; the cases cannot tell them apart.
+//! reports what was [`Observed`]. The native engine, the `.wasm` in the test host and a real
+//! Envoy are the drivers; the cases cannot tell them apart.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,10 @@ pub struct SentRequest {
     pub headers: Vec<(String, String)>,
     /// Headers the backend adds to its response.
     pub upstream_response_headers: Vec<(String, String)>,
+    /// `HTTP/2` or `h2c` when the case asks for it (gRPC always goes over HTTP/2).
+    pub protocol: Option<String>,
+    /// The request body.
+    pub body: Vec<u8>,
 }
 
 impl SentRequest {
@@ -68,6 +72,8 @@ impl SentRequest {
             worker: 0,
             headers,
             upstream_response_headers: upstream_response_headers.to_vec(),
+            protocol: req.protocol.clone(),
+            body: Vec::new(),
         }
     }
 
@@ -110,6 +116,8 @@ pub struct Setup {
     pub workers: usize,
     /// The rate limit service global limits call, if one is running.
     pub rate_limit_service: Option<RateLimitService>,
+    /// Some case moves the clock (`advanceClock`).
+    pub movable_clock: bool,
 }
 
 /// The plugin timeout for rate limit service calls in route tests: generous, because a test
@@ -129,5 +137,20 @@ pub trait Driver {
     fn send(&mut self, req: &SentRequest) -> Result<Observed, String>;
 
     /// Moves the host clock forward (rate-limit windows refill).
-    fn advance_clock(&mut self, by: Duration);
+    ///
+    /// # Errors
+    /// The driver's clock cannot move.
+    fn advance_clock(&mut self, by: Duration) -> Result<(), String>;
+
+    /// Called after the last case of a state: a problem that happened outside any one
+    /// response (a crash, a wasm trap in the proxy's log) fails the file.
+    ///
+    /// # Errors
+    /// What went wrong.
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What runs the cases, for the report (`native engine`, `Envoy 1.40.0`).
+    fn name(&self) -> String;
 }

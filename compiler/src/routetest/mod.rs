@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod driver;
+#[cfg(feature = "envoy")]
+pub mod envoy;
 pub mod format;
 pub mod native;
 pub mod run;

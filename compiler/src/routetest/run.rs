@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub seed: u64,
     /// The rate limit service Global rate-limit cases call; without one they are skipped.
     pub rate_limit_service: Option<RateLimitService>,
+    /// Run through this Envoy binary (with `wasm` as its filter) instead.
+    pub envoy: Option<PathBuf>,
+    /// `HOST:PORT` of the rate limit service, for an Envoy cluster to point at.
+    pub rate_limit_address: Option<String>,
 }
 
 /// The outcome of one file.
@@ -50,6 +54,8 @@ pub struct FileReport {
     pub details: String,
     /// A problem that stopped the file (unreadable, does not compile).
     pub error: Option<String>,
+    /// What ran the cases (empty when none ran).
+    pub driver: String,
 }
 
 impl FileReport {
@@ -221,10 +227,14 @@ fn run_state(
     let setup = Setup {
         workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
         rate_limit_service: options.rate_limit_service.clone(),
+        movable_clock: cases.iter().any(|c| c.advance_clock.is_some()),
     };
     let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     for (gw, c) in &compiled {
         live.insert(gw.clone(), drivers(c, &setup)?);
+    }
+    if let Some(d) = live.values().next() {
+        report.driver = d.name();
     }
     for case in cases {
         let label = case_label(case);
@@ -234,7 +244,8 @@ fn run_state(
             })?;
             // Every Gateway's filter sees the same time.
             for d in live.values_mut() {
-                d.advance_clock(by);
+                d.advance_clock(by)
+                    .map_err(|e| format!("{label}: advanceClock: {e}"))?;
             }
         }
         let driver = live
@@ -260,6 +271,9 @@ fn run_state(
                 let _ = writeln!(report.details, "         - {f}");
             }
         }
+    }
+    for (gw, d) in &mut live {
+        d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
     }
     Ok(())
 }

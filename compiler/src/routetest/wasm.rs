@@ -169,7 +169,12 @@ impl Driver for Wasm {
         Ok(seen)
     }
 
-    fn advance_clock(&mut self, by: Duration) {
+    fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
         self.envoy.advance_clock(by);
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "wasm host".to_owned()
     }
 }

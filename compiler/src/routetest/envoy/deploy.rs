@@ -1,0 +1,229 @@
+//! What a user deploys, laid out for a test: the `--emit envoy` bootstrap and the
+//! `--emit configmap` files, rendered by the same code as the CLI, then changed only where a
+//! test must — files under a temporary root instead of `/etc/gatewasm`, listeners on
+//! loopback ports the kernel picks, clusters pointing at the echo upstream, self-signed
+//! certificates for the listener Secrets, and the rate limit service the run names.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::certs;
+use crate::compile::Compiled;
+use crate::emit::{emit, layout, EmitKind, EmitOptions};
+
+/// Where the rate limit service's cluster points, if the run has one.
+pub struct Deployment<'a> {
+    pub root: &'a Path,
+    pub wasm: &'a Path,
+    pub admin_port: u16,
+    /// Cluster name → the loopback port serving it.
+    pub endpoint: &'a dyn Fn(&str) -> Option<u16>,
+    /// The filter's rate limit cluster and its `HOST:PORT`.
+    pub rate_limit: Option<(&'a str, &'a str)>,
+}
+
+/// Writes the routes, certificates and module under `root` and returns the bootstrap.
+///
+/// # Errors
+/// An emitter failure, a document that does not have the emitted shape, or a file that
+/// cannot be written.
+pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
+    let root = d
+        .root
+        .to_str()
+        .ok_or("the temporary directory is not UTF-8")?;
+    let relocate = |v: Value| rewrite_paths(v, root);
+    let mut bootstrap = relocate(parse(&emit(
+        EmitKind::Envoy,
+        compiled,
+        &EmitOptions::default(),
+    )?)?);
+    let configmap = parse(&emit(
+        EmitKind::ConfigMap,
+        compiled,
+        &EmitOptions::default(),
+    )?)?;
+    let files = configmap
+        .get("data")
+        .and_then(Value::as_object)
+        .ok_or("the routes ConfigMap has no data")?;
+    let routes = d.root.join(rel(layout::ROUTES_DIR));
+    mkdir(&routes)?;
+    for (key, text) in files {
+        let doc = relocate(parse(text.as_str().unwrap_or_default().as_bytes())?);
+        write(&routes.join(key), doc.to_string().as_bytes())?;
+    }
+    let wasm = d.root.join(rel(layout::WASM_FILE));
+    if let Some(dir) = wasm.parent() {
+        mkdir(dir)?;
+    }
+    std::fs::copy(d.wasm, &wasm).map_err(|e| format!("cannot copy {}: {e}", d.wasm.display()))?;
+    write_certificates(&bootstrap, d.root)?;
+    let resources = bootstrap
+        .get_mut("static_resources")
+        .ok_or("the bootstrap has no static_resources")?;
+    for listener in array(resources, "listeners")? {
+        listener["address"] = socket("127.0.0.1", 0);
+    }
+    for cluster in array(resources, "clusters")? {
+        let name = cluster["name"].as_str().unwrap_or_default().to_owned();
+        let port = if name == layout::ADMIN_CLUSTER {
+            d.admin_port
+        } else {
+            (d.endpoint)(&name).ok_or_else(|| format!("no test upstream for cluster {name}"))?
+        };
+        point_at(cluster, &name, "127.0.0.1", port);
+        // The echo upstream speaks plain text; BackendTLSPolicy is checked by --emit's own
+        // tests, not by routing cases.
+        if let Some(c) = cluster.as_object_mut() {
+            c.remove("transport_socket");
+        }
+    }
+    if let Some((name, address)) = d.rate_limit {
+        let (host, port) = address
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("rate limit service {address:?} is not HOST:PORT"))?;
+        let mut cluster = json!({"name": name, "connect_timeout": "1s", "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            },
+        }});
+        point_at(&mut cluster, name, host, port);
+        array(resources, "clusters")?.push(cluster);
+    }
+    bootstrap["admin"]["address"] = socket("127.0.0.1", d.admin_port);
+    Ok(bootstrap)
+}
+
+fn point_at(cluster: &mut Value, name: &str, host: &str, port: u16) {
+    cluster["type"] = json!("STATIC");
+    if let Some(c) = cluster.as_object_mut() {
+        c.remove("dns_lookup_family");
+        c.remove("respect_dns_ttl");
+    }
+    cluster["load_assignment"] = json!({
+        "cluster_name": name,
+        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(host, port)}}]}],
+    });
+}
+
+fn socket(address: &str, port: u16) -> Value {
+    json!({"socket_address": {"address": address, "port_value": port}})
+}
+
+/// Self-signed certificates wherever an SDS file names a certificate file that does not
+/// exist yet (the listener Secrets a cluster would mount).
+fn write_certificates(bootstrap: &Value, root: &Path) -> Result<(), String> {
+    let routes = root.join(rel(layout::ROUTES_DIR));
+    let mut names = Vec::new();
+    collect_server_names(bootstrap, &mut names);
+    let entries =
+        std::fs::read_dir(&routes).map_err(|e| format!("cannot read {}: {e}", routes.display()))?;
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        for resource in doc["resources"].as_array().into_iter().flatten() {
+            let tls = &resource["tls_certificate"];
+            let (Some(chain), Some(key)) = (
+                tls.pointer("/certificate_chain/filename")
+                    .and_then(Value::as_str),
+                tls.pointer("/private_key/filename").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let (cert_pem, key_pem) = certs::self_signed(&names)?;
+            for (path, pem) in [(chain, cert_pem), (key, key_pem)] {
+                let path = Path::new(path);
+                if let Some(dir) = path.parent() {
+                    mkdir(dir)?;
+                }
+                write(path, pem.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect_server_names(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                if k == "server_names" {
+                    out.extend(
+                        x.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|n| n.as_str().map(str::to_owned)),
+                    );
+                } else {
+                    collect_server_names(x, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_server_names(x, out)),
+        _ => {}
+    }
+}
+
+/// Every string naming a file under `/etc/gatewasm/` now names it under `root`.
+fn rewrite_paths(v: Value, root: &str) -> Value {
+    match v {
+        Value::String(s) => match s.strip_prefix("/etc/gatewasm/") {
+            Some(rest) => Value::String(format!("{root}/{rest}")),
+            None if s == "/etc/gatewasm" => Value::String(root.to_owned()),
+            None => Value::String(s),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|x| rewrite_paths(x, root)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, x)| (k, rewrite_paths(x, root)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A layout path relative to `/etc/gatewasm`.
+fn rel(path: &str) -> &str {
+    path.strip_prefix("/etc/gatewasm/").unwrap_or(path)
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("emitted text is not UTF-8: {e}"))?;
+    serde_saphyr::from_str(text).map_err(|e| format!("cannot read an emitted document: {e}"))
+}
+
+fn array<'v>(v: &'v mut Value, key: &str) -> Result<&'v mut Vec<Value>, String> {
+    v.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| format!("the bootstrap has no {key}"))
+}
+
+fn mkdir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_only_the_layout_prefix() {
+        let v = json!({"a": "/etc/gatewasm/routes/x.yaml", "b": ["/etc/other", "/etc/gatewasm"]});
+        let out = rewrite_paths(v, "/tmp/t");
+        assert_eq!(out["a"], "/tmp/t/routes/x.yaml");
+        assert_eq!(out["b"][0], "/etc/other");
+        assert_eq!(out["b"][1], "/tmp/t");
+    }
+}

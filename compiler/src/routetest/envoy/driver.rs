@@ -1,0 +1,436 @@
+//! The Envoy driver: every case as real traffic through a real Envoy running what a user
+//! deploys, with the echo upstream behind every cluster telling which cluster got the
+//! request and what it looked like.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::client::{Client, Incoming, Outgoing, Protocol};
+use super::deploy::{lay_out, Deployment};
+use super::process::{free_port, Envoy, Launch};
+use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
+use crate::compile::Compiled;
+use crate::routetest::check::Observed;
+use crate::routetest::driver::{Driver, Factory, SentRequest, Setup};
+use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
+
+/// Where the route tables' fixed-window rate limits start counting, as in the other drivers.
+const EPOCH_SECS: u64 = 1_767_225_600;
+
+/// How long mirrored copies and in-flight requests may take to settle after a response.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where Debian's `faketime` package puts the library that moves Envoy's wall clock.
+const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// What every Envoy of one run shares.
+struct Run {
+    binary: PathBuf,
+    wasm: PathBuf,
+    rate_limit_address: Option<String>,
+    rt: Arc<tokio::runtime::Runtime>,
+    instances: AtomicU64,
+}
+
+/// The `envoy --version` line of `binary`, e.g. `1.40.0/Clean/RELEASE/BoringSSL`.
+///
+/// # Errors
+/// The binary cannot be run.
+pub fn version(binary: &Path) -> Result<String, String> {
+    let out = std::process::Command::new(binary)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {} --version: {e}", binary.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .last()
+        .and_then(|v| v.split_once('/'))
+        .map(|(_, rest)| rest.to_owned())
+        .ok_or_else(|| format!("{} --version printed {text:?}", binary.display()))
+}
+
+/// A factory starting one Envoy per compiled Gateway state.
+///
+/// # Errors
+/// The tokio runtime cannot be built.
+pub fn factory(
+    binary: &Path,
+    wasm: &Path,
+    rate_limit_address: Option<String>,
+) -> Result<Factory, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the test runtime: {e}"))?;
+    let run = Arc::new(Run {
+        binary: binary.to_owned(),
+        wasm: wasm.to_owned(),
+        rate_limit_address,
+        rt: Arc::new(rt),
+        instances: AtomicU64::new(0),
+    });
+    Ok(Box::new(move |c: &Compiled, setup: &Setup| {
+        Ok(Box::new(EnvoyDriver::start(&run, c, setup)?) as Box<dyn Driver>)
+    }))
+}
+
+/// One Envoy with its upstream and client.
+pub struct EnvoyDriver {
+    // Dropped in this order: Envoy stops before its upstream and files go.
+    envoy: Envoy,
+    upstream: EchoUpstream,
+    client: Client,
+    rt: Arc<tokio::runtime::Runtime>,
+    /// The deployed files, removed with the driver.
+    _files: TempDir,
+    backends: HashMap<String, String>,
+    /// Mirrored copies may still be on their way when the client has its answer.
+    mirrors: bool,
+    /// The rate limit cluster points at the echo upstream: a call there means a Global case
+    /// ran without a rate limit service.
+    stub_rate_limit: bool,
+    clock: Option<PathBuf>,
+    clock_secs: u64,
+    next_id: u64,
+}
+
+impl EnvoyDriver {
+    fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
+        let n = run.instances.fetch_add(1, Ordering::SeqCst);
+        let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
+        let mut clusters: Vec<String> =
+            c.table.backends.iter().map(|b| b.cluster.clone()).collect();
+        let stub_rate_limit = run.rate_limit_address.is_none();
+        if stub_rate_limit {
+            clusters.push(RATE_LIMIT_CLUSTER.to_owned());
+        }
+        clusters.sort();
+        clusters.dedup();
+        let upstream = EchoUpstream::start(run.rt.handle(), &clusters)
+            .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
+        let admin_port = free_port()?;
+        let endpoint = |cluster: &str| upstream.port(cluster);
+        let bootstrap = lay_out(
+            c,
+            &Deployment {
+                root: &root.0,
+                wasm: &run.wasm,
+                admin_port,
+                endpoint: &endpoint,
+                rate_limit: run
+                    .rate_limit_address
+                    .as_deref()
+                    .map(|a| (RATE_LIMIT_CLUSTER, a)),
+            },
+        )?;
+        let bootstrap_path = root.0.join("envoy.json");
+        std::fs::write(&bootstrap_path, bootstrap.to_string())
+            .map_err(|e| format!("cannot write {}: {e}", bootstrap_path.display()))?;
+        let clock = setup.movable_clock.then(|| root.0.join("clock"));
+        let mut env = Vec::new();
+        if let Some(file) = &clock {
+            if !Path::new(FAKETIME_LIB).exists() {
+                return Err(format!(
+                    "cases with advanceClock need libfaketime ({FAKETIME_LIB}: apt-get install faketime) to move Envoy's clock"
+                ));
+            }
+            write_clock(file, EPOCH_SECS)?;
+            env = vec![
+                ("LD_PRELOAD".to_owned(), FAKETIME_LIB.to_owned()),
+                ("FAKETIME_TIMESTAMP_FILE".to_owned(), path_text(file)?),
+                // Timers run on the monotonic clock; only the wall clock the filter's
+                // windows read is frozen and moved.
+                ("FAKETIME_DONT_FAKE_MONOTONIC".to_owned(), "1".to_owned()),
+                ("FAKETIME_DISABLE_SHM".to_owned(), "1".to_owned()),
+                ("FAKETIME_CACHE_DURATION".to_owned(), "1".to_owned()),
+                ("TZ".to_owned(), "UTC".to_owned()),
+            ];
+        }
+        let mut client = Client::new();
+        let envoy = Envoy::start(
+            &Launch {
+                binary: &run.binary,
+                bootstrap: &bootstrap_path,
+                workdir: &root.0,
+                admin_port,
+                workers: setup.workers,
+                env,
+            },
+            &run.rt,
+            &mut client,
+        )?;
+        let mirrors = c.table.rules.iter().any(|r| {
+            !r.filters.mirrors.is_empty()
+                || r.backends.iter().any(|b| !b.filters.mirrors.is_empty())
+        });
+        Ok(EnvoyDriver {
+            envoy,
+            upstream,
+            client,
+            rt: Arc::clone(&run.rt),
+            _files: root,
+            backends: c
+                .table
+                .backends
+                .iter()
+                .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
+                .collect(),
+            mirrors,
+            stub_rate_limit,
+            clock,
+            clock_secs: EPOCH_SECS,
+            next_id: 0,
+        })
+    }
+
+    fn outgoing(&self, req: &SentRequest, id: &str) -> Result<Outgoing, String> {
+        let get = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let port = self.envoy.port(req.port).ok_or_else(|| {
+            format!(
+                "Envoy has no listener for Gateway port {} (the bootstrap binds only HTTP and HTTPS listeners)",
+                req.port
+            )
+        })?;
+        let authority = get(":authority");
+        let tls = (get(":scheme") == "https").then(|| {
+            req.sni.clone().unwrap_or_else(|| {
+                authority
+                    .rsplit_once(':')
+                    .map_or(authority, |(h, _)| h)
+                    .to_owned()
+            })
+        });
+        let http2 =
+            req.is_grpc() || matches!(req.protocol.as_deref(), Some("HTTP/2" | "h2c" | "h2"));
+        let mut headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':'))
+            .cloned()
+            .collect();
+        headers.push((TEST_ID_HEADER.to_owned(), id.to_owned()));
+        // A unary gRPC call carries one (empty) length-prefixed message.
+        let body = if req.is_grpc() {
+            vec![0; 5]
+        } else {
+            req.body.clone()
+        };
+        Ok(Outgoing {
+            port,
+            tls,
+            protocol: if http2 {
+                Protocol::Http2
+            } else {
+                Protocol::Http1
+            },
+            method: get(":method").to_owned(),
+            path: get(":path").to_owned(),
+            authority: authority.to_owned(),
+            headers,
+            body,
+            connection: req.worker,
+        })
+    }
+
+    /// Waits until no request is on its way to a cluster, so every mirrored copy of the
+    /// request just answered has arrived.
+    fn settle(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let active = self.envoy.upstream_in_flight(&self.rt, &mut self.client)?;
+            if active == 0 && self.upstream.in_flight() == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self
+                    .envoy
+                    .failure("requests to clusters were still in flight after 10 s"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn observe(&mut self, req: &SentRequest, got: &Incoming, id: &str) -> Observed {
+        let seq = got
+            .headers
+            .iter()
+            .find(|(n, _)| n == "x-echo-seq")
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let mut records = self.upstream.take(id);
+        let main = seq.and_then(|s| {
+            let at = records.iter().position(|r| r.seq == s)?;
+            Some(records.remove(at))
+        });
+        let grpc_status = ["grpc-status"].iter().find_map(|name| {
+            got.trailers
+                .iter()
+                .chain(&got.headers)
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.parse::<u32>().ok())
+        });
+        let mut seen = Observed {
+            status: got.status,
+            grpc_status,
+            local: main.is_none(),
+            response_headers: got
+                .headers
+                .iter()
+                .filter(|(n, _)| !n.starts_with(':'))
+                .cloned()
+                .collect(),
+            ..Observed::default()
+        };
+        if let Some(m) = main {
+            seen.backend = Some(self.backend(&m.cluster));
+            seen.backend_path = Some(m.path);
+            seen.backend_host = Some(m.authority);
+            seen.request_headers = m.headers;
+            if req.is_grpc() && seen.grpc_status.is_none() {
+                seen.grpc_status = Some(0);
+            }
+        }
+        seen.mirrors = records
+            .into_iter()
+            .map(|r: Received| (self.backend(&r.cluster), r.path))
+            .collect();
+        if self.stub_rate_limit {
+            seen.needs_rate_limit_service = self
+                .upstream
+                .take("")
+                .iter()
+                .any(|r| r.cluster == RATE_LIMIT_CLUSTER);
+        }
+        seen
+    }
+
+    fn backend(&self, cluster: &str) -> String {
+        self.backends
+            .get(cluster)
+            .cloned()
+            .unwrap_or_else(|| cluster.to_owned())
+    }
+}
+
+impl Driver for EnvoyDriver {
+    fn send(&mut self, req: &SentRequest) -> Result<Observed, String> {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        if !req.upstream_response_headers.is_empty() {
+            self.upstream
+                .set_response_headers(&id, req.upstream_response_headers.clone());
+        }
+        let out = self.outgoing(req, &id)?;
+        let got = match self.rt.block_on(self.client.send(&out)) {
+            Ok(got) => got,
+            Err(e) => {
+                self.envoy.check_alive()?;
+                return Err(e);
+            }
+        };
+        if self.mirrors || self.stub_rate_limit {
+            self.settle()?;
+        }
+        Ok(self.observe(req, &got, &id))
+    }
+
+    fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
+        let Some(file) = &self.clock else {
+            return Err("the clock of this Envoy cannot move".to_owned());
+        };
+        self.clock_secs += by.as_secs_f64().ceil() as u64;
+        write_clock(file, self.clock_secs)?;
+        // libfaketime rereads the file once its one-second cache has expired.
+        std::thread::sleep(Duration::from_millis(1100));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.envoy.check_alive()?;
+        let failures = self.envoy.failures();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "Envoy logged filter failures:\n      {}",
+                failures.join("\n      ")
+            ))
+        }
+    }
+
+    fn name(&self) -> String {
+        "Envoy".to_owned()
+    }
+}
+
+/// A frozen wall clock at `secs` since the epoch, in libfaketime's "start at" form.
+fn write_clock(file: &Path, secs: u64) -> Result<(), String> {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil(days);
+    let text = format!(
+        "@{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} x0\n",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    std::fs::write(file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+fn path_text(p: &Path) -> Result<String, String> {
+    p.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// A directory removed when the driver is done.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Result<TempDir, String> {
+        let dir = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(EPOCH_SECS / 86_400), (2026, 1, 1));
+        assert_eq!(civil(19_782), (2024, 2, 29));
+    }
+}

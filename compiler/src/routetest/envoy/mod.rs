@@ -1,0 +1,14 @@
+//! `gatewasm test --envoy`: route tests as real traffic through a real Envoy running the
+//! emitted bootstrap and ConfigMap files, with an in-process echo upstream behind every
+//! cluster.
+
+pub mod certs;
+pub mod client;
+mod deploy;
+mod driver;
+mod process;
+#[cfg(test)]
+mod selftest;
+pub mod upstream;
+
+pub use driver::{factory, version};

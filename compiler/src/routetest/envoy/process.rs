@@ -1,0 +1,217 @@
+//! One Envoy process for a route-test state: started on the localized bootstrap, watched
+//! for exits and wasm failures, asked through its admin interface which ports it bound and
+//! whether traffic has settled, and killed when the driver is dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::client::{Client, Outgoing, Protocol};
+
+/// How long Envoy may take to compile the module and load the first configuration.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Log lines that mean the filter or its VM failed, whatever the request outcome.
+const FAILURE_MARKS: [&str; 6] = [
+    "Uncaught RuntimeError",
+    "wasm trap",
+    "Wasm VM failed",
+    "Failed to load Wasm",
+    "panicked at",
+    "refusing configuration",
+];
+
+/// A running Envoy.
+pub struct Envoy {
+    child: Child,
+    log: PathBuf,
+    admin_port: u16,
+    /// Envoy listener name (`gateway-<port>`) → the port it bound on loopback.
+    ports: BTreeMap<String, u16>,
+}
+
+/// What to start.
+pub struct Launch<'a> {
+    pub binary: &'a Path,
+    pub bootstrap: &'a Path,
+    pub workdir: &'a Path,
+    pub admin_port: u16,
+    pub workers: usize,
+    /// Environment for the process (the movable clock).
+    pub env: Vec<(String, String)>,
+}
+
+impl Envoy {
+    /// Starts Envoy and waits until it is live and its listeners are bound.
+    ///
+    /// # Errors
+    /// Envoy could not be started, exited, or did not become ready in time; the message
+    /// carries the end of its log.
+    pub fn start(
+        launch: &Launch<'_>,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<Envoy, String> {
+        let log = launch.workdir.join("envoy.log");
+        let access = launch.workdir.join("access.log");
+        let open = |p: &Path| {
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
+        };
+        let child = Command::new(launch.binary)
+            .arg("-c")
+            .arg(launch.bootstrap)
+            .args(["--disable-hot-restart", "--log-level", "info"])
+            .args(["--concurrency", &launch.workers.max(1).to_string()])
+            .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(open(&access)?)
+            .stderr(open(&log)?)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", launch.binary.display()))?;
+        let mut envoy = Envoy {
+            child,
+            log,
+            admin_port: launch.admin_port,
+            ports: BTreeMap::new(),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            envoy.check_alive()?;
+            if let Ok(r) = envoy.admin(rt, client, "/ready") {
+                if r.0 == 200 {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(envoy.failure("Envoy did not become ready within 60 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (_, listeners) = envoy.admin(rt, client, "/listeners?format=json")?;
+        envoy.ports = bound_ports(&listeners)
+            .ok_or_else(|| envoy.failure("cannot read the bound ports from /listeners"))?;
+        Ok(envoy)
+    }
+
+    /// The loopback port Envoy bound for the Gateway port `port`.
+    pub fn port(&self, port: u16) -> Option<u16> {
+        self.ports.get(&format!("gateway-{port}")).copied()
+    }
+
+    /// Requests still on their way to or from a cluster (mirrors included).
+    ///
+    /// # Errors
+    /// The admin interface did not answer.
+    pub fn upstream_in_flight(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<u64, String> {
+        let (_, text) = self.admin(rt, client, "/stats?filter=upstream_rq_(pending_)?active$")?;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.rsplit_once(": ")?.1.trim().parse::<u64>().ok())
+            .sum())
+    }
+
+    /// An admin GET: status and body.
+    fn admin(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+        path: &str,
+    ) -> Result<(u16, String), String> {
+        let req = Outgoing {
+            port: self.admin_port,
+            tls: None,
+            protocol: Protocol::Http1,
+            method: "GET".to_owned(),
+            path: path.to_owned(),
+            authority: "127.0.0.1".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            connection: usize::MAX,
+        };
+        let r = rt.block_on(client.send(&req))?;
+        Ok((r.status, String::from_utf8_lossy(&r.body).into_owned()))
+    }
+
+    /// An error when Envoy has exited, with the end of its log.
+    ///
+    /// # Errors
+    /// Envoy is no longer running.
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(self.failure(&format!("Envoy exited ({status})"))),
+            Err(e) => Err(self.failure(&format!("cannot watch Envoy: {e}"))),
+        }
+    }
+
+    /// Lines of Envoy's log that say the filter failed (traps, refused configurations).
+    pub fn failures(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter(|l| FAILURE_MARKS.iter().any(|m| l.contains(m)))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `what`, followed by the last lines of Envoy's log.
+    pub fn failure(&self, what: &str) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(20)..];
+        format!(
+            "{what}; the end of Envoy's log:\n      {}",
+            tail.join("\n      ")
+        )
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `gateway-<port>` → bound port, from `/listeners?format=json`.
+fn bound_ports(json: &str) -> Option<BTreeMap<String, u16>> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let mut out = BTreeMap::new();
+    for l in v.get("listener_statuses")?.as_array()? {
+        let name = l.get("name")?.as_str()?;
+        let port = l
+            .pointer("/local_address/socket_address/port_value")?
+            .as_u64()?;
+        out.insert(name.to_owned(), u16::try_from(port).ok()?);
+    }
+    Some(out)
+}
+
+/// A free loopback port, for the admin interface whose number the bootstrap must name
+/// before Envoy starts (the stats listener forwards to it).
+///
+/// # Errors
+/// No port could be bound.
+pub fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bound_ports() {
+        let json = r#"{"listener_statuses":[{"name":"gateway-80","local_address":{"socket_address":{"address":"127.0.0.1","port_value":40123}}},{"name":"stats","local_address":{"socket_address":{"address":"127.0.0.1","port_value":40124}}}]}"#;
+        let ports = bound_ports(json).unwrap_or_default();
+        assert_eq!(ports.get("gateway-80"), Some(&40123));
+        assert_eq!(ports.len(), 2);
+    }
+}
