@@ -225,7 +225,9 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         verbose,
         ratelimit_service,
     } = run;
-    let rate_limit_service = match ratelimit_service.as_deref().map(rate_limit_client) {
+    // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
+    let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
+    let rate_limit_service = match client_side.map(rate_limit_client) {
         None => None,
         Some(Ok(service)) => Some(service),
         Some(Err(e)) => {

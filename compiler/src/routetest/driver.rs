@@ -116,8 +116,6 @@ pub struct Setup {
     pub workers: usize,
     /// The rate limit service global limits call, if one is running.
     pub rate_limit_service: Option<RateLimitService>,
-    /// Some case moves the clock (`advanceClock`).
-    pub movable_clock: bool,
 }
 
 /// The plugin timeout for rate limit service calls in route tests: generous, because a test

@@ -227,7 +227,6 @@ fn run_state(
     let setup = Setup {
         workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
         rate_limit_service: options.rate_limit_service.clone(),
-        movable_clock: cases.iter().any(|c| c.advance_clock.is_some()),
     };
     let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     for (gw, c) in &compiled {

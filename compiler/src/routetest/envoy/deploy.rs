@@ -12,15 +12,15 @@ use super::certs;
 use crate::compile::Compiled;
 use crate::emit::{emit, layout, EmitKind, EmitOptions};
 
-/// Where the rate limit service's cluster points, if the run has one.
+/// Where the deployment goes and what it talks to.
 pub struct Deployment<'a> {
     pub root: &'a Path,
     pub wasm: &'a Path,
     pub admin_port: u16,
     /// Cluster name → the loopback port serving it.
     pub endpoint: &'a dyn Fn(&str) -> Option<u16>,
-    /// The filter's rate limit cluster and its `HOST:PORT`.
-    pub rate_limit: Option<(&'a str, &'a str)>,
+    /// The filter's rate limit cluster and the `HOST:PORT` of its service.
+    pub rate_limit: (&'a str, &'a str),
 }
 
 /// Writes the routes, certificates and module under `root` and returns the bootstrap.
@@ -80,7 +80,8 @@ pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String>
             c.remove("transport_socket");
         }
     }
-    if let Some((name, address)) = d.rate_limit {
+    {
+        let (name, address) = d.rate_limit;
         let (host, port) = address
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))

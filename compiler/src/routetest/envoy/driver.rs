@@ -17,14 +17,8 @@ use crate::routetest::check::Observed;
 use crate::routetest::driver::{Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
-/// Where the route tables' fixed-window rate limits start counting, as in the other drivers.
-const EPOCH_SECS: u64 = 1_767_225_600;
-
 /// How long mirrored copies and in-flight requests may take to settle after a response.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where Debian's `faketime` package puts the library that moves Envoy's wall clock.
-const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 /// What every Envoy of one run shares.
 struct Run {
@@ -93,8 +87,6 @@ pub struct EnvoyDriver {
     /// The rate limit cluster points at the echo upstream: a call there means a Global case
     /// ran without a rate limit service.
     stub_rate_limit: bool,
-    clock: Option<PathBuf>,
-    clock_secs: u64,
     next_id: u64,
 }
 
@@ -113,6 +105,13 @@ impl EnvoyDriver {
         let upstream = EchoUpstream::start(run.rt.handle(), &clusters)
             .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
         let admin_port = free_port()?;
+        let rate_limit_address = match &run.rate_limit_address {
+            Some(a) => a.clone(),
+            None => format!(
+                "127.0.0.1:{}",
+                upstream.port(RATE_LIMIT_CLUSTER).unwrap_or_default()
+            ),
+        };
         let endpoint = |cluster: &str| upstream.port(cluster);
         let bootstrap = lay_out(
             c,
@@ -121,35 +120,12 @@ impl EnvoyDriver {
                 wasm: &run.wasm,
                 admin_port,
                 endpoint: &endpoint,
-                rate_limit: run
-                    .rate_limit_address
-                    .as_deref()
-                    .map(|a| (RATE_LIMIT_CLUSTER, a)),
+                rate_limit: (RATE_LIMIT_CLUSTER, &rate_limit_address),
             },
         )?;
         let bootstrap_path = root.0.join("envoy.json");
         std::fs::write(&bootstrap_path, bootstrap.to_string())
             .map_err(|e| format!("cannot write {}: {e}", bootstrap_path.display()))?;
-        let clock = setup.movable_clock.then(|| root.0.join("clock"));
-        let mut env = Vec::new();
-        if let Some(file) = &clock {
-            if !Path::new(FAKETIME_LIB).exists() {
-                return Err(format!(
-                    "cases with advanceClock need libfaketime ({FAKETIME_LIB}: apt-get install faketime) to move Envoy's clock"
-                ));
-            }
-            write_clock(file, EPOCH_SECS)?;
-            env = vec![
-                ("LD_PRELOAD".to_owned(), FAKETIME_LIB.to_owned()),
-                ("FAKETIME_TIMESTAMP_FILE".to_owned(), path_text(file)?),
-                // Timers run on the monotonic clock; only the wall clock the filter's
-                // windows read is frozen and moved.
-                ("FAKETIME_DONT_FAKE_MONOTONIC".to_owned(), "1".to_owned()),
-                ("FAKETIME_DISABLE_SHM".to_owned(), "1".to_owned()),
-                ("FAKETIME_CACHE_DURATION".to_owned(), "1".to_owned()),
-                ("TZ".to_owned(), "UTC".to_owned()),
-            ];
-        }
         let mut client = Client::new();
         let envoy = Envoy::start(
             &Launch {
@@ -158,7 +134,6 @@ impl EnvoyDriver {
                 workdir: &root.0,
                 admin_port,
                 workers: setup.workers,
-                env,
             },
             &run.rt,
             &mut client,
@@ -181,8 +156,6 @@ impl EnvoyDriver {
                 .collect(),
             mirrors,
             stub_rate_limit,
-            clock,
-            clock_secs: EPOCH_SECS,
             next_id: 0,
         })
     }
@@ -343,13 +316,10 @@ impl Driver for EnvoyDriver {
     }
 
     fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
-        let Some(file) = &self.clock else {
-            return Err("the clock of this Envoy cannot move".to_owned());
-        };
-        self.clock_secs += by.as_secs_f64().ceil() as u64;
-        write_clock(file, self.clock_secs)?;
-        // libfaketime rereads the file once its one-second cache has expired.
-        std::thread::sleep(Duration::from_millis(1100));
+        // Envoy's wall clock cannot be moved from outside (libfaketime deadlocks its
+        // start-up), so the time passes for real. Windows start at a bucket's first use,
+        // so only the time between requests matters, as in the other drivers.
+        std::thread::sleep(by);
         Ok(())
     }
 
@@ -371,39 +341,6 @@ impl Driver for EnvoyDriver {
     }
 }
 
-/// A frozen wall clock at `secs` since the epoch, in libfaketime's "start at" form.
-fn write_clock(file: &Path, secs: u64) -> Result<(), String> {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil(days);
-    let text = format!(
-        "@{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} x0\n",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    );
-    std::fs::write(file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
-
-fn path_text(p: &Path) -> Result<String, String> {
-    p.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
-}
-
 /// A directory removed when the driver is done.
 struct TempDir(PathBuf);
 
@@ -420,17 +357,5 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(EPOCH_SECS / 86_400), (2026, 1, 1));
-        assert_eq!(civil(19_782), (2024, 2, 29));
     }
 }

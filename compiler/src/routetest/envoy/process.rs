@@ -38,8 +38,6 @@ pub struct Launch<'a> {
     pub workdir: &'a Path,
     pub admin_port: u16,
     pub workers: usize,
-    /// Environment for the process (the movable clock).
-    pub env: Vec<(String, String)>,
 }
 
 impl Envoy {
@@ -63,7 +61,6 @@ impl Envoy {
             .arg(launch.bootstrap)
             .args(["--disable-hot-restart", "--log-level", "info"])
             .args(["--concurrency", &launch.workers.max(1).to_string()])
-            .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(open(&access)?)
             .stderr(open(&log)?)
