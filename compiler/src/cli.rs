@@ -376,7 +376,7 @@ fn envoy_factory(
     let binary = find_binary(binary)?;
     let version = crate::routetest::envoy::version(&binary)?;
     let factory =
-        crate::routetest::envoy::factory(&binary, wasm, options.rate_limit_address.clone())?;
+        crate::routetest::envoy::factory(&binary, wasm, options.rate_limit_address.clone(), None)?;
     Ok((
         factory,
         format!("Envoy {version}, {}, {}", binary.display(), wasm.display()),

@@ -20,14 +20,21 @@ use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 /// How long mirrored copies and in-flight requests may take to settle after a response.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A change to the laid-out bootstrap before Envoy starts: how the driver's own tests break
+/// a deployment on purpose to prove that the cases notice.
+pub type Patch = Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>;
+
 /// What every Envoy of one run shares.
 struct Run {
     binary: PathBuf,
     wasm: PathBuf,
     rate_limit_address: Option<String>,
+    patch: Option<Patch>,
     rt: Arc<tokio::runtime::Runtime>,
-    instances: AtomicU64,
 }
+
+/// Envoys started by this process, for unique working directories.
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
 /// The `envoy --version` line of `binary`, e.g. `1.40.0/Clean/RELEASE/BoringSSL`.
 ///
@@ -54,6 +61,7 @@ pub fn factory(
     binary: &Path,
     wasm: &Path,
     rate_limit_address: Option<String>,
+    patch: Option<Patch>,
 ) -> Result<Factory, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -64,8 +72,8 @@ pub fn factory(
         binary: binary.to_owned(),
         wasm: wasm.to_owned(),
         rate_limit_address,
+        patch,
         rt: Arc::new(rt),
-        instances: AtomicU64::new(0),
     });
     Ok(Box::new(move |c: &Compiled, setup: &Setup| {
         Ok(Box::new(EnvoyDriver::start(&run, c, setup)?) as Box<dyn Driver>)
@@ -92,7 +100,7 @@ pub struct EnvoyDriver {
 
 impl EnvoyDriver {
     fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
-        let n = run.instances.fetch_add(1, Ordering::SeqCst);
+        let n = INSTANCES.fetch_add(1, Ordering::SeqCst);
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
         let mut clusters: Vec<String> =
             c.table.backends.iter().map(|b| b.cluster.clone()).collect();
@@ -113,7 +121,7 @@ impl EnvoyDriver {
             ),
         };
         let endpoint = |cluster: &str| upstream.port(cluster);
-        let bootstrap = lay_out(
+        let mut bootstrap = lay_out(
             c,
             &Deployment {
                 root: &root.0,
@@ -123,6 +131,9 @@ impl EnvoyDriver {
                 rate_limit: (RATE_LIMIT_CLUSTER, &rate_limit_address),
             },
         )?;
+        if let Some(patch) = &run.patch {
+            patch(&mut bootstrap);
+        }
         let bootstrap_path = root.0.join("envoy.json");
         std::fs::write(&bootstrap_path, bootstrap.to_string())
             .map_err(|e| format!("cannot write {}: {e}", bootstrap_path.display()))?;

@@ -11,4 +11,4 @@ mod process;
 mod selftest;
 pub mod upstream;
 
-pub use driver::{factory, version};
+pub use driver::{factory, version, Patch};

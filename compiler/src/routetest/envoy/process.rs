@@ -75,6 +75,13 @@ impl Envoy {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             envoy.check_alive()?;
+            let failures = envoy.failures();
+            if !failures.is_empty() {
+                return Err(format!(
+                    "Envoy could not load the filter:\n      {}",
+                    failures.join("\n      ")
+                ));
+            }
             if let Ok(r) = envoy.admin(rt, client, "/ready") {
                 if r.0 == 200 {
                     break;

@@ -1,0 +1,113 @@
+//! The Envoy driver must fail when what Envoy runs is wrong: a driver that passes on its own
+//! would prove nothing. Each test breaks one part of the deployment on purpose and checks
+//! that the example shop's route tests notice.
+//!
+//! They need a real Envoy and the release filter: `scripts/test-envoy` runs them with
+//! `GATEWASM_ENVOY` set (`cargo test --test envoy_driver -- --ignored`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gatewasm::routetest::envoy::{factory, Patch};
+use gatewasm::routetest::run::{run_file, FileReport, RunOptions};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn envoy() -> PathBuf {
+    PathBuf::from(std::env::var("GATEWASM_ENVOY").expect("GATEWASM_ENVOY names the envoy binary"))
+}
+
+fn release_wasm() -> PathBuf {
+    root().join("target/wasm32-wasip1/release/gatewasm_filter.wasm")
+}
+
+fn run(wasm: &Path, patch: Option<Patch>) -> FileReport {
+    let factory = factory(&envoy(), wasm, None, patch).expect("factory");
+    let file = root().join("manifests/tests/example-shop.yaml");
+    run_file(&file, &RunOptions::default(), &factory)
+}
+
+/// The routes of every HTTP connection manager in the bootstrap.
+fn routes(bootstrap: &mut Value) -> Vec<&mut Value> {
+    let mut out = Vec::new();
+    for listener in bootstrap["static_resources"]["listeners"]
+        .as_array_mut()
+        .expect("listeners")
+    {
+        for chain in listener["filter_chains"].as_array_mut().expect("chains") {
+            for filter in chain["filters"].as_array_mut().expect("filters") {
+                let config = &mut filter["typed_config"];
+                if let Some(hosts) = config["route_config"]["virtual_hosts"].as_array_mut() {
+                    for host in hosts {
+                        out.extend(host["routes"].as_array_mut().expect("routes").iter_mut());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn the_deployment_as_emitted_passes() {
+    let report = run(&release_wasm(), None);
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.cases_passed, 13);
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn without_the_cluster_header_route_cases_fail() {
+    let patch: Patch = Arc::new(|bootstrap: &mut Value| {
+        for route in routes(bootstrap) {
+            if route["route"].get("cluster_header").is_some() {
+                *route = json!({"match": {"prefix": "/"}, "direct_response": {"status": 200}});
+            }
+        }
+    });
+    let report = run(&release_wasm(), Some(patch));
+    assert!(!report.ok());
+    // Only the filter's own answers (redirect, 404s, gRPC UNIMPLEMENTED) still pass.
+    assert!(report.cases_failed >= 8, "{report:?}");
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn clusters_pointing_at_the_wrong_backend_fail() {
+    let patch: Patch = Arc::new(|bootstrap: &mut Value| {
+        let clusters = bootstrap["static_resources"]["clusters"]
+            .as_array_mut()
+            .expect("clusters");
+        let at = |name: &str| clusters.iter().position(|c| c["name"] == name).expect(name);
+        let (a, b) = (at("shop/api-v1:8080"), at("shop/web:80"));
+        let endpoints = clusters[a]["load_assignment"]["endpoints"].clone();
+        clusters[a]["load_assignment"]["endpoints"] =
+            clusters[b]["load_assignment"]["endpoints"].clone();
+        clusters[b]["load_assignment"]["endpoints"] = endpoints;
+    });
+    let report = run(&release_wasm(), Some(patch));
+    assert!(!report.ok());
+    assert!(
+        report.details.contains("backend: expected shop/api-v1"),
+        "{}",
+        report.details
+    );
+}
+
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn a_module_envoy_cannot_load_fails_the_file() {
+    let dir = std::env::temp_dir().join(format!("gatewasm-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let broken = dir.join("broken.wasm");
+    let bytes = std::fs::read(release_wasm()).expect("release .wasm (scripts/build-wasm)");
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).expect("write");
+    let report = run(&broken, None);
+    let _ = std::fs::remove_dir_all(&dir);
+    let error = report.error.unwrap_or_default();
+    assert!(error.contains("could not load the filter"), "{error}");
+}
