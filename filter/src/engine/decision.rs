@@ -166,7 +166,6 @@ pub(super) fn decide<'r>(
     router: &'r Router,
     matched: MatchId,
     req: &Request<'_>,
-    host: &str,
     target: &Target<'_>,
     dice: &mut Dice,
 ) -> Decision<'r> {
@@ -174,14 +173,14 @@ pub(super) fn decide<'r>(
     let rule_id = table.matches[matched].rule;
     let rule = &table.rules[rule_id];
     if let Some(redirect) = &rule.filters.redirect {
-        return Decision::Reply(redirect_reply(redirect, req, host, target, rule_id));
+        return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
     }
     let Some(backend_index) = pick_backend(&rule.backends, dice) else {
         return Decision::Reply(Reply::for_rule(ReplyReason::NoBackends, req, rule_id));
     };
     let chosen = &rule.backends[backend_index];
     if let Some(redirect) = &chosen.filters.redirect {
-        return Decision::Reply(redirect_reply(redirect, req, host, target, rule_id));
+        return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
     }
     let Some(backend) = chosen.backend else {
         return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
@@ -266,13 +265,7 @@ fn modified_path(m: &PathModifier, current: &str) -> String {
     }
 }
 
-fn redirect_reply(
-    r: &Redirect,
-    req: &Request<'_>,
-    host: &str,
-    target: &Target<'_>,
-    rule: RuleId,
-) -> Reply {
+fn redirect_reply(r: &Redirect, req: &Request<'_>, target: &Target<'_>, rule: RuleId) -> Reply {
     let scheme = r.scheme.as_deref().unwrap_or(req.scheme);
     let port = r.port.unwrap_or(match r.scheme.as_deref() {
         Some("https") => 443,
@@ -280,7 +273,10 @@ fn redirect_reply(
         None => req.port,
     });
     let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
-    let hostname = r.hostname.as_deref().unwrap_or(host);
+    let hostname = r
+        .hostname
+        .as_deref()
+        .unwrap_or_else(|| super::host::without_port(req.authority));
     let path = r
         .path
         .as_ref()

@@ -5,7 +5,15 @@ use crate::blob::{HostPattern, Listener, ListenerId};
 /// The host part of an `:authority` (or SNI), lowercased, without a port. IPv6 literals keep
 /// their brackets.
 pub fn request_host(authority: &str) -> String {
-    let host = if authority.starts_with('[') {
+    without_port(authority)
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// The `:authority` without its port, exactly as the client wrote it: what a redirect
+/// without a hostname keeps (Envoy's own redirects preserve the client's case too).
+pub fn without_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
         authority
             .find(']')
             .map_or(authority, |end| &authority[..=end])
@@ -14,8 +22,7 @@ pub fn request_host(authority: &str) -> String {
             Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
             _ => authority,
         }
-    };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    }
 }
 
 impl HostPattern {

@@ -128,7 +128,7 @@ impl Router {
             missed,
         );
         let decision = match found {
-            Some(m) => decision::decide(self, m, req, &host, &target, dice),
+            Some(m) => decision::decide(self, m, req, &target, dice),
             None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
         };
         (Some(listener), decision)
