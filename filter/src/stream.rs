@@ -143,7 +143,7 @@ impl Stream {
                 Verdict::Continue
             }
             Err(_) => {
-                let _ = host.send_reply(&Reply::internal());
+                let _ = answer(config, host, &Reply::internal());
                 Verdict::Stop
             }
         }
@@ -194,14 +194,14 @@ impl Stream {
             _ => ratelimit::Admission::default(),
         };
         if let Some(reply) = admission.denied {
-            host.send_reply(&reply)?;
+            answer(config, host, &reply)?;
             return Ok(Verdict::Stop);
         }
         self.limit_headers = admission.headers;
         let Some(call) = admission.global else {
             return match decision {
                 Decision::Reply(reply) => {
-                    host.send_reply(&reply)?;
+                    answer(config, host, &reply)?;
                     Ok(Verdict::Stop)
                 }
                 Decision::Forward(fwd) => {
@@ -270,7 +270,7 @@ impl Stream {
                 self.limit_headers = headers;
                 match then {
                     Then::Reply(reply) => {
-                        let _ = host.send_reply(&reply);
+                        let _ = answer(config, host, &reply);
                         Verdict::Stop
                     }
                     Then::Forward {
@@ -286,13 +286,13 @@ impl Stream {
             Ok(ratelimit::Conclusion::Deny(reply)) => {
                 self.response = None;
                 self.limit_headers.clear();
-                let _ = host.send_reply(&reply);
+                let _ = answer(config, host, &reply);
                 Verdict::Stop
             }
             Err(_) if config.fail_open => Verdict::Continue,
             Err(_) => {
                 self.response = None;
-                let _ = host.send_reply(&Reply::internal());
+                let _ = answer(config, host, &Reply::internal());
                 Verdict::Stop
             }
         }
@@ -326,6 +326,13 @@ impl Stream {
         }
         Verdict::Continue
     }
+}
+
+/// Sends a local reply. The client's own cluster header goes first: Envoy charges a local
+/// reply to whatever cluster that header names (`%UPSTREAM_CLUSTER%` in the access log).
+fn answer(config: &PluginConfig, host: &mut impl Host, reply: &Reply) -> Result<(), HostError> {
+    let _ = host.remove_header(Side::Request, &config.cluster_header);
+    host.send_reply(reply)
 }
 
 /// The rule whose rate limits apply to a decision: every matched rule, except a CORS
