@@ -16,6 +16,12 @@ use crate::ratelimit::ServiceSettings;
 /// The header Envoy's catch-all route reads the cluster name from, unless configured.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-gatewasm-cluster";
 
+/// The request header that names the cluster of mirror slot `slot`: Envoy's route has one
+/// `request_mirror_policies` entry with this `cluster_header` per slot.
+pub fn mirror_header(cluster_header: &str, slot: usize) -> String {
+    format!("{cluster_header}-mirror-{slot}")
+}
+
 /// A loaded configuration.
 #[derive(Debug)]
 pub struct PluginConfig {
@@ -23,6 +29,8 @@ pub struct PluginConfig {
     pub router: Router,
     /// Request header that carries the chosen cluster to Envoy's router.
     pub cluster_header: String,
+    /// One header per mirror slot the table needs ([`mirror_header`]).
+    pub mirror_headers: Vec<String>,
     /// What to do when the filter cannot do its job for a request (host call failure):
     /// `true` passes the request on untouched, `false` answers 503.
     pub fail_open: bool,
@@ -162,9 +170,13 @@ fn with_blob(
         message: format!("invalid route blob: {e}"),
         fail_open: Some(fail_open),
     })?;
+    let mirror_headers = (0..router.table().mirror_slots())
+        .map(|slot| mirror_header(&cluster_header, slot))
+        .collect();
     Ok(PluginConfig {
         router,
         cluster_header,
+        mirror_headers,
         fail_open,
         engine,
         rate_limit: ServiceSettings::default(),

@@ -206,10 +206,6 @@ impl Host for SdkHost {
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(host_err(name))
     }
 
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(host_err("request headers"))
-    }
-
     fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
         // Envoy may listen on other port numbers than the Gateway's (a Service targetPort,
         // Envoy Gateway's 10080, a test's free port): the emitted bootstrap then names the
@@ -260,23 +256,6 @@ impl Host for SdkHost {
         };
         local_response(status, reply.reason.as_str(), body, &headers, grpc)
             .map_err(host_err("local reply"))
-    }
-
-    fn dispatch_mirror(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &[u8])],
-        timeout: Duration,
-    ) -> Result<(), HostError> {
-        // The SDK's http call takes text headers; a header that is not UTF-8 is left off the
-        // copy rather than failing the mirror.
-        let text: Vec<(&str, &str)> = headers
-            .iter()
-            .filter_map(|(n, v)| std::str::from_utf8(v).ok().map(|v| (*n, v)))
-            .collect();
-        hostcalls::dispatch_http_call(cluster, text, None, vec![], timeout)
-            .map(|_| ())
-            .map_err(host_err("mirror"))
     }
 
     fn source_address(&mut self) -> Result<Option<String>, HostError> {

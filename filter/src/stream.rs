@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig};
-use crate::engine::{Decision, Dice, Forward, HeaderList, Reply, ReplyReason, Request, Strategy};
+use crate::engine::{Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
 use crate::ratelimit;
 
 /// Something the host could not do (a failed host call).
@@ -33,8 +33,6 @@ pub enum Side {
 pub trait Host {
     /// The first value of a request header (`name` lowercase).
     fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
-    /// All request headers (lowercase names, in order); read only to copy a mirrored request.
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
     /// The Gateway port of the listener the request arrived on: the port the emitted
     /// bootstrap tags the Envoy listener with, else the connection's destination port.
     fn listener_port(&mut self) -> Result<Option<u16>, HostError>;
@@ -48,13 +46,6 @@ pub trait Host {
     fn remove_header(&mut self, side: Side, name: &str) -> Result<(), HostError>;
     /// Sends a local reply and ends the request phase.
     fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError>;
-    /// Fires a request copy at a cluster and ignores the answer.
-    fn dispatch_mirror(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &[u8])],
-        timeout: Duration,
-    ) -> Result<(), HostError>;
     /// The client address (`source.address`, `ip:port`), for source CIDR rate limits.
     fn source_address(&mut self) -> Result<Option<String>, HostError>;
     /// The host's wall clock in nanoseconds since the Unix epoch.
@@ -87,9 +78,6 @@ pub enum Verdict {
     Wait,
 }
 
-/// How long a mirrored request may take before Envoy gives up on it.
-const MIRROR_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Per-stream state kept between the request and the response phase.
 #[derive(Debug, Default)]
 pub struct Stream {
@@ -112,12 +100,9 @@ struct Waiting {
 enum Then {
     /// The route answers itself (redirect, missing backend).
     Reply(Reply),
-    /// Forwarded (its edits are applied already); mirrors fire only when it is admitted.
-    Forward {
-        mirrors: Vec<String>,
-        path: Option<String>,
-        original: Vec<(String, Vec<u8>)>,
-    },
+    /// Forwarded: its edits, cluster and mirror headers are in place already; Envoy's
+    /// router sends it and its mirrors only if it is admitted.
+    Forward,
 }
 
 #[derive(Debug)]
@@ -138,8 +123,10 @@ impl Stream {
         match self.route_request(config, dice, host) {
             Ok(verdict) => verdict,
             Err(_) if config.fail_open => {
-                // Passing through must not let the client pick a cluster itself.
-                let _ = host.remove_header(Side::Request, &config.cluster_header);
+                // Passing through must not let the client pick a cluster or a mirror itself.
+                for name in std::iter::once(&config.cluster_header).chain(&config.mirror_headers) {
+                    let _ = host.remove_header(Side::Request, name);
+                }
                 Verdict::Continue
             }
             Err(_) => {
@@ -205,7 +192,7 @@ impl Stream {
                     Ok(Verdict::Stop)
                 }
                 Decision::Forward(fwd) => {
-                    apply_forward(config, &fwd, host, true)?;
+                    apply_forward(config, &fwd, host)?;
                     self.response = Some(ResponseEdits {
                         rule: fwd.rule,
                         backend: fwd.backend_index,
@@ -218,22 +205,13 @@ impl Stream {
         let then = match decision {
             Decision::Reply(reply) => Then::Reply(reply),
             Decision::Forward(fwd) => {
-                let original = if fwd.mirrors.is_empty() {
-                    Vec::new()
-                } else {
-                    host.request_headers()?
-                };
-                apply_forward(config, &fwd, host, false)?;
+                apply_forward(config, &fwd, host)?;
                 self.response = Some(ResponseEdits {
                     rule: fwd.rule,
                     backend: fwd.backend_index,
                     cors: fwd.cors_headers.clone(),
                 });
-                Then::Forward {
-                    mirrors: fwd.mirrors.iter().map(|m| (*m).to_owned()).collect(),
-                    path: fwd.path.clone(),
-                    original,
-                }
+                Then::Forward
             }
         };
         let rl = &config.rate_limit;
@@ -273,14 +251,7 @@ impl Stream {
                         let _ = answer(config, host, &reply);
                         Verdict::Stop
                     }
-                    Then::Forward {
-                        mirrors,
-                        path,
-                        original,
-                    } => {
-                        fire_mirrors(config, &mirrors, path.as_deref(), &original, host);
-                        Verdict::Continue
-                    }
+                    Then::Forward => Verdict::Continue,
                 }
             }
             Ok(ratelimit::Conclusion::Deny(reply)) => {
@@ -395,13 +366,7 @@ fn apply_forward(
     config: &PluginConfig,
     fwd: &Forward<'_>,
     host: &mut impl Host,
-    mirrors: bool,
 ) -> Result<(), HostError> {
-    if mirrors && !fwd.mirrors.is_empty() {
-        // Copy the request as the client sent it, before this filter's edits.
-        let original = host.request_headers()?;
-        fire_mirrors(config, &fwd.mirrors, fwd.path.as_deref(), &original, host);
-    }
     for modifier in &fwd.request_headers {
         edit_headers(host, Side::Request, modifier)?;
     }
@@ -449,33 +414,20 @@ fn apply_forward(
             )?;
         }
     }
+    // Envoy's router mirrors the request as it forwards it (headers after these edits,
+    // and the whole body) to the cluster in each filled slot; an empty slot must not keep
+    // a value the client sent.
+    for (slot, name) in config.mirror_headers.iter().enumerate() {
+        match fwd.mirrors.get(slot) {
+            Some(cluster) => host.set_header(Side::Request, name, cluster.as_bytes())?,
+            None => host.remove_header(Side::Request, name)?,
+        }
+    }
     host.set_header(
         Side::Request,
         &config.cluster_header,
         fwd.cluster.as_bytes(),
     )
-}
-
-fn fire_mirrors<S: AsRef<str>>(
-    config: &PluginConfig,
-    clusters: &[S],
-    path: Option<&str>,
-    original: &HeaderList,
-    host: &mut impl Host,
-) {
-    let path = path.map(str::as_bytes);
-    let copy: Vec<(&str, &[u8])> = original
-        .iter()
-        .filter(|(n, _)| *n != config.cluster_header)
-        .map(|(n, v)| match (n.as_str(), path) {
-            (":path", Some(p)) => (n.as_str(), p),
-            _ => (n.as_str(), v.as_slice()),
-        })
-        .collect();
-    for cluster in clusters {
-        // Mirrors are fire-and-forget: a mirror the host refuses must not fail the request.
-        let _ = host.dispatch_mirror(cluster.as_ref(), &copy, MIRROR_TIMEOUT);
-    }
 }
 
 fn edit_headers(host: &mut impl Host, side: Side, m: &HeaderModifier) -> Result<(), HostError> {

@@ -37,6 +37,7 @@ pub struct EnvoyBuilder {
     fail_open: bool,
     log_level: u32,
     cluster_header: String,
+    mirror_headers: Vec<String>,
     clusters: Option<BTreeSet<String>>,
     upstream: Upstream,
     http_responder: HttpCallResponder,
@@ -102,6 +103,13 @@ impl EnvoyBuilder {
     /// Header the catch-all route reads the cluster from (default `x-gatewasm-cluster`).
     pub fn cluster_header(mut self, name: &str) -> Self {
         self.cluster_header = name.to_ascii_lowercase();
+        self
+    }
+
+    /// The route's mirror policies: one `cluster_header` per slot, as the emitted
+    /// bootstrap's `request_mirror_policies`.
+    pub fn mirror_headers(mut self, names: Vec<String>) -> Self {
+        self.mirror_headers = names.into_iter().map(|n| n.to_ascii_lowercase()).collect();
         self
     }
 
@@ -260,6 +268,7 @@ impl EnvoyBuilder {
             router: Router {
                 header: self.cluster_header,
                 clusters: self.clusters,
+                mirror_headers: self.mirror_headers,
             },
             upstream: self.upstream,
             fail_open: self.fail_open,
@@ -341,6 +350,7 @@ impl Envoy {
             fail_open: false,
             log_level: LogLevel::Info as u32,
             cluster_header: DEFAULT_CLUSTER_HEADER.to_string(),
+            mirror_headers: Vec::new(),
             clusters: None,
             upstream: Upstream::Fixed(UpstreamResponse::ok()),
             http_responder: default_http_responder(),

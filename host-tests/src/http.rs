@@ -261,6 +261,9 @@ pub struct UpstreamRequest {
     pub body: Vec<u8>,
     /// Final trailers.
     pub trailers: HeaderMap,
+    /// The copies Envoy's router sent with it to the route's mirror clusters
+    /// (`request_mirror_policies`): the same headers (authority `-shadow`) and body.
+    pub mirrors: Vec<UpstreamRequest>,
 }
 
 impl UpstreamRequest {

@@ -141,12 +141,8 @@ fn passthrough(
     match cfg.router.route(headers) {
         Route::ClusterNotFound => (None, deliver(cluster_not_found(is_grpc), is_grpc)),
         Route::Cluster(cluster) => {
-            let up = UpstreamRequest {
-                cluster,
-                headers: headers.clone(),
-                body,
-                trailers,
-            };
+            let mirrors = cfg.router.mirrors(headers);
+            let up = upstream_request(cluster, headers.clone(), body, trailers, &mirrors);
             let r = fixed.unwrap_or_else(|| cfg.upstream.respond(&up));
             let pending = Pending {
                 headers: r.header_map(),
@@ -250,6 +246,7 @@ impl Driver<'_, '_> {
                 return (None, self.encode(reply));
             }
         };
+        let mirrors = self.cfg.router.mirrors(&headers);
         let mut forwarded = Vec::new();
         let mut buffered = Vec::new();
         let last = chunks.len().saturating_sub(1);
@@ -293,12 +290,7 @@ impl Driver<'_, '_> {
                 other => return self.abort(other, &req),
             }
         }
-        let up = UpstreamRequest {
-            cluster,
-            headers,
-            body: forwarded,
-            trailers,
-        };
+        let up = upstream_request(cluster, headers, forwarded, trailers, &mirrors);
         let answer = req
             .upstream
             .clone()
@@ -499,6 +491,38 @@ impl Driver<'_, '_> {
             route_cache_clears,
             filter_state,
         }
+    }
+}
+
+/// The request to `cluster` and the router's copies of it for each mirror cluster.
+fn upstream_request(
+    cluster: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    trailers: HeaderMap,
+    mirrors: &[String],
+) -> UpstreamRequest {
+    let copies = mirrors
+        .iter()
+        .map(|m| {
+            let mut h = headers.clone();
+            let authority = h.get(":authority").unwrap_or_default();
+            h.replace(":authority", crate::router::shadow_authority(&authority));
+            UpstreamRequest {
+                cluster: m.clone(),
+                headers: h,
+                body: body.clone(),
+                trailers: trailers.clone(),
+                mirrors: Vec::new(),
+            }
+        })
+        .collect();
+    UpstreamRequest {
+        cluster,
+        headers,
+        body,
+        trailers,
+        mirrors: copies,
     }
 }
 

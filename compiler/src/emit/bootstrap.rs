@@ -20,7 +20,7 @@ use super::{clusters, gateway, gateway_name, layout, listener_certificates, plug
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
-use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
+use gatewasm_filter::config::{mirror_header, DEFAULT_CLUSTER_HEADER};
 
 /// The bootstrap document.
 ///
@@ -30,7 +30,7 @@ use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
 pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
     let (namespace, name) = gateway_name(compiled);
     let gateway = gateway(compiled)?;
-    let mut listeners = gateway_listeners(gateway);
+    let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots());
     listeners.push(stats_listener());
     let mut clusters = clusters::clusters(compiled)?;
     clusters.push(static_cluster(
@@ -46,7 +46,7 @@ pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
 }
 
 /// One Envoy listener per port the Gateway's HTTP and HTTPS listeners use.
-fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>) -> Vec<Value> {
+fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>, mirror_slots: usize) -> Vec<Value> {
     let mut by_port: BTreeMap<u16, Vec<&Listener>> = BTreeMap::new();
     for l in &gateway.spec.listeners {
         // TLS passthrough, TCP and UDP listeners carry no HTTP routes for the filter.
@@ -56,20 +56,19 @@ fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>) -> Vec<Value> {
     }
     by_port
         .into_iter()
-        .map(|(port, listeners)| port_listener(port, &listeners))
+        .map(|(port, listeners)| port_listener(port, &listeners, mirror_slots))
         .collect()
 }
 
-fn port_listener(port: u16, listeners: &[&Listener]) -> Value {
+fn port_listener(port: u16, listeners: &[&Listener], mirror_slots: usize) -> Value {
     let (plain, tls): (Vec<&Listener>, Vec<&Listener>) = listeners
         .iter()
         .partition(|l| l.protocol == ProtocolType::Http);
-    let mut chains: Vec<Value> = tls.iter().map(|l| tls_chain(l)).collect();
+    let mut chains: Vec<Value> = tls.iter().map(|l| tls_chain(l, mirror_slots)).collect();
     // Several HTTP listeners on one port differ only by hostname, which the filter decides;
     // Envoy needs them as one chain.
     if let Some(first) = plain.first() {
-        let mut chain =
-            json!({"name": first.name, "filters": [http_connection_manager(&first.name)]});
+        let mut chain = json!({"name": first.name, "filters": [http_connection_manager(&first.name, mirror_slots)]});
         if !tls.is_empty() {
             chain["filter_chain_match"] = json!({"transport_protocol": "raw_buffer"});
         }
@@ -94,7 +93,7 @@ fn port_listener(port: u16, listeners: &[&Listener]) -> Value {
     listener
 }
 
-fn tls_chain(listener: &Listener) -> Value {
+fn tls_chain(listener: &Listener, mirror_slots: usize) -> Value {
     let certificates: Vec<Value> = listener_certificates(listener)
         .map(|r| {
             json!({
@@ -105,7 +104,7 @@ fn tls_chain(listener: &Listener) -> Value {
         .collect();
     let mut chain = json!({
         "name": listener.name,
-        "filters": [http_connection_manager(&listener.name)],
+        "filters": [http_connection_manager(&listener.name, mirror_slots)],
         "transport_socket": {
             "name": "envoy.transport_sockets.tls",
             "typed_config": {
@@ -139,7 +138,16 @@ fn watched_file(key: &str) -> Value {
     })
 }
 
-fn http_connection_manager(stat_prefix: &str) -> Value {
+fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
+    // The filter fills a slot's header only when that mirror is chosen (and sampled);
+    // Envoy's router then mirrors the whole request, body included, as it forwards it.
+    let mirrors: Vec<Value> = (0..mirror_slots)
+        .map(|slot| json!({"cluster_header": mirror_header(DEFAULT_CLUSTER_HEADER, slot)}))
+        .collect();
+    let mut route = json!({"cluster_header": DEFAULT_CLUSTER_HEADER, "timeout": "0s"});
+    if !mirrors.is_empty() {
+        route["request_mirror_policies"] = json!(mirrors);
+    }
     json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
@@ -162,7 +170,7 @@ fn http_connection_manager(stat_prefix: &str) -> Value {
                         "match": {"prefix": "/"},
                         // No route timeout: the filter sets x-envoy-upstream-rq-timeout-ms
                         // from the HTTPRoute's `timeouts`, and Gateway API's default is none.
-                        "route": {"cluster_header": DEFAULT_CLUSTER_HEADER, "timeout": "0s"},
+                        "route": route,
                         // The filter always overwrites the header; the router strips it
                         // after choosing the cluster so backends never see it.
                         "request_headers_to_remove": [DEFAULT_CLUSTER_HEADER],

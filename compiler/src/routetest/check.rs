@@ -24,10 +24,21 @@ pub struct Observed {
     pub request_headers: Vec<(String, String)>,
     /// Headers the client received (lowercase names, in order).
     pub response_headers: Vec<(String, String)>,
-    /// `(namespace/service, path)` of every mirrored copy.
-    pub mirrors: Vec<(String, String)>,
+    /// Every mirrored copy of the request.
+    pub mirrors: Vec<Mirrored>,
     /// The filter called the rate limit service but the run has none.
     pub needs_rate_limit_service: bool,
+}
+
+/// A copy of the request that a mirror received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mirrored {
+    /// `namespace/service` of the mirror.
+    pub backend: String,
+    /// `:path` the mirror received.
+    pub path: String,
+    /// The body the mirror received.
+    pub body: Vec<u8>,
 }
 
 impl Observed {

@@ -73,7 +73,7 @@ impl SentRequest {
             headers,
             upstream_response_headers: upstream_response_headers.to_vec(),
             protocol: req.protocol.clone(),
-            body: Vec::new(),
+            body: req.body.clone().unwrap_or_default().into_bytes(),
         }
     }
 

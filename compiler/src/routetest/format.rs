@@ -178,6 +178,10 @@ pub struct CaseRequest {
     /// gRPC call; the path is then `/<service>/<method>` and the method POST.
     #[serde(default)]
     pub grpc: Option<GrpcCall>,
+    /// Request body, sent with its `content-length` (gatewasm extension; mirrors must
+    /// receive it whole).
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 impl CaseRequest {

@@ -11,7 +11,7 @@ use gatewasm_filter::config::PluginConfig;
 use gatewasm_filter::engine::{Dice, Reply};
 use gatewasm_filter::stream::{Host, HostError, Side, Stream, Verdict};
 
-use super::check::Observed;
+use super::check::{Mirrored, Observed};
 use super::driver::{Driver, RateLimitService, SentRequest};
 
 /// 2026-01-01T00:00:00Z, where the wasm host's clock starts too.
@@ -78,7 +78,6 @@ struct MemoryHost<'s> {
     request: Vec<(String, Vec<u8>)>,
     response: Vec<(String, Vec<u8>)>,
     reply: Option<Reply>,
-    mirrors: Vec<(String, String)>,
     shared: &'s mut Shared,
     rate_limit_call: Option<(Vec<u8>, Duration)>,
 }
@@ -99,10 +98,6 @@ impl Host for MemoryHost<'_> {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone()))
-    }
-
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-        Ok(self.request.clone())
     }
 
     fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
@@ -144,21 +139,6 @@ impl Host for MemoryHost<'_> {
 
     fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
         self.reply = Some(reply.clone());
-        Ok(())
-    }
-
-    fn dispatch_mirror(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &[u8])],
-        _timeout: Duration,
-    ) -> Result<(), HostError> {
-        let path = headers
-            .iter()
-            .find(|(n, _)| *n == ":path")
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default();
-        self.mirrors.push((cluster.to_owned(), path));
         Ok(())
     }
 
@@ -226,7 +206,6 @@ impl Driver for Native {
                 .collect(),
             response: Vec::new(),
             reply: None,
-            mirrors: Vec::new(),
             shared: &mut self.shared,
             rate_limit_call: None,
         };
@@ -273,6 +252,15 @@ impl Driver for Native {
                 .find(|(n, _)| n == cluster_header)
                 .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
             host.request.retain(|(n, _)| n != cluster_header);
+            // Envoy's router mirrors to the cluster in each filled slot (the slot headers
+            // stay on the request and its copies).
+            let mirror_clusters: Vec<String> = self
+                .config
+                .mirror_headers
+                .iter()
+                .filter_map(|name| host.request.iter().find(|(n, _)| n == name))
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .collect();
             match cluster.and_then(|c| self.backends.get(&c)) {
                 Some(backend) => {
                     seen.status = 200;
@@ -286,6 +274,18 @@ impl Driver for Native {
                             .map(|(_, v)| v.clone())
                     };
                     seen.backend_path = pseudo(":path");
+                    seen.mirrors = mirror_clusters
+                        .iter()
+                        .map(|cluster| Mirrored {
+                            backend: self
+                                .backends
+                                .get(cluster)
+                                .cloned()
+                                .unwrap_or_else(|| cluster.clone()),
+                            path: seen.backend_path.clone().unwrap_or_default(),
+                            body: req.body.clone(),
+                        })
+                        .collect();
                     seen.backend_host = pseudo(":authority");
                     seen.request_headers = upstream;
                     host.response = req
@@ -300,18 +300,6 @@ impl Driver for Native {
         }
         stream.on_response_headers(&self.config, &mut host);
         seen.response_headers = text(&host.response);
-        seen.mirrors = host
-            .mirrors
-            .iter()
-            .map(|(cluster, path)| {
-                let backend = self
-                    .backends
-                    .get(cluster)
-                    .cloned()
-                    .unwrap_or_else(|| cluster.clone());
-                (backend, path.clone())
-            })
-            .collect();
         Ok(seen)
     }
 

@@ -307,8 +307,8 @@ fn summarize(seen: &Observed) -> String {
     if let Some(loc) = seen.response_header("location") {
         let _ = write!(s, " location {loc}");
     }
-    for (backend, _) in &seen.mirrors {
-        let _ = write!(s, " mirror→{backend}");
+    for m in &seen.mirrors {
+        let _ = write!(s, " mirror→{}", m.backend);
     }
     s
 }
@@ -473,17 +473,25 @@ fn check_all(
     failures.extend(check::single(req, e, &seen[0], headers_named));
     for m in &e.mirrored_to {
         let percent = m.percent.unwrap_or(100);
-        let copies: Vec<&String> = seen
+        let copies: Vec<&check::Mirrored> = seen
             .iter()
             .flat_map(|o| o.mirrors.iter())
-            .filter(|(b, _)| *b == m.backend)
-            .map(|(_, path)| path)
+            .filter(|c| c.backend == m.backend)
             .collect();
         let target = req.target();
-        if let Some(path) = copies.iter().find(|p| ***p != target) {
+        if let Some(c) = copies.iter().find(|c| c.path != target) {
             failures.push(format!(
-                "mirror {} got path {path}, expected {target}",
-                m.backend
+                "mirror {} got path {}, expected {target}",
+                m.backend, c.path
+            ));
+        }
+        let body = req.body.as_deref().unwrap_or_default().as_bytes();
+        if let Some(c) = copies.iter().find(|c| c.body != body) {
+            failures.push(format!(
+                "mirror {} got a body of {} bytes, expected the {} bytes sent",
+                m.backend,
+                c.body.len(),
+                body.len()
             ));
         }
         let hits = copies.len() as u32;

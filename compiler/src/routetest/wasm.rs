@@ -10,9 +10,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, WasmModule};
 
-use super::check::Observed;
+use super::check::{Mirrored, Observed};
 use super::driver::{Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
 use crate::compile::Compiled;
+use gatewasm_filter::config::{mirror_header, DEFAULT_CLUSTER_HEADER};
 
 /// A driver over one configured Envoy.
 pub struct Wasm {
@@ -72,6 +73,11 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
                     .map(|b| b.cluster.clone())
                     .chain([gatewasm_filter::ratelimit::DEFAULT_CLUSTER.to_owned()]),
             )
+            .mirror_headers(
+                (0..c.table.mirror_slots())
+                    .map(|slot| mirror_header(DEFAULT_CLUSTER_HEADER, slot))
+                    .collect(),
+            )
             .grpc_responder(responder)
             .random_seed(seed)
             .build()
@@ -106,6 +112,11 @@ impl Driver for Wasm {
         let mut r = Request::new(get(":method"), &url)
             .port(req.port)
             .worker(req.worker);
+        if !req.body.is_empty() {
+            r = r
+                .header("content-length", req.body.len().to_string())
+                .body(req.body.clone());
+        }
         for (n, v) in req.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
             r = r.header(n, v);
         }
@@ -150,22 +161,23 @@ impl Driver for Wasm {
             seen.backend_path = Some(up.path());
             seen.backend_host = Some(up.authority());
             seen.request_headers = up.headers.to_vec();
+            seen.mirrors = up
+                .mirrors
+                .iter()
+                .map(|m| Mirrored {
+                    backend: self
+                        .backends
+                        .get(&m.cluster)
+                        .cloned()
+                        .unwrap_or_else(|| m.cluster.clone()),
+                    path: m.path(),
+                    body: m.body.clone(),
+                })
+                .collect();
             if req.is_grpc() && seen.grpc_status.is_none() {
                 seen.grpc_status = Some(0);
             }
         }
-        seen.mirrors = ex
-            .http_calls
-            .iter()
-            .map(|c| {
-                let backend = self
-                    .backends
-                    .get(&c.cluster)
-                    .cloned()
-                    .unwrap_or_else(|| c.cluster.clone());
-                (backend, c.headers.get(":path").unwrap_or_default())
-            })
-            .collect();
         Ok(seen)
     }
 

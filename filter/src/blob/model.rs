@@ -35,6 +35,21 @@ pub struct RouteTable {
     pub rate_limits: super::ratelimit::RateLimits,
 }
 
+impl RouteTable {
+    /// The most mirrors one forwarded request can carry (its rule's and its backend's
+    /// RequestMirror filters together): how many mirror slots Envoy's route must offer.
+    pub fn mirror_slots(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| {
+                let backend = r.backends.iter().map(|b| b.filters.mirrors.len()).max();
+                r.filters.mirrors.len() + backend.unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// A Gateway listener.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Listener {

@@ -13,7 +13,7 @@ use super::deploy::{lay_out, Deployment};
 use super::process::{free_port, Envoy, Launch};
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
-use crate::routetest::check::Observed;
+use crate::routetest::check::{Mirrored, Observed};
 use crate::routetest::driver::{Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
@@ -284,7 +284,11 @@ impl EnvoyDriver {
         }
         seen.mirrors = records
             .into_iter()
-            .map(|r: Received| (self.backend(&r.cluster), r.path))
+            .map(|r: Received| Mirrored {
+                backend: self.backend(&r.cluster),
+                path: r.path,
+                body: r.body,
+            })
             .collect();
         if self.stub_rate_limit {
             seen.needs_rate_limit_service = self
@@ -367,6 +371,8 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if std::env::var_os("GATEWASM_KEEP_ENVOY_FILES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
