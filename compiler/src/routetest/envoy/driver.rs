@@ -340,12 +340,13 @@ impl Driver for EnvoyDriver {
 
     fn finish(&mut self) -> Result<(), String> {
         self.envoy.check_alive()?;
-        let failures = self.envoy.failures();
+        let mut failures = self.envoy.failures();
+        failures.extend(self.envoy.access_log_problems());
         if failures.is_empty() {
             Ok(())
         } else {
             Err(format!(
-                "Envoy logged filter failures:\n      {}",
+                "Envoy logged failures:\n      {}",
                 failures.join("\n      ")
             ))
         }

@@ -26,6 +26,7 @@ const FAILURE_MARKS: [&str; 6] = [
 pub struct Envoy {
     child: Child,
     log: PathBuf,
+    access: PathBuf,
     admin_port: u16,
     /// Envoy listener name (`gateway-<port>`) → the port it bound on loopback.
     ports: BTreeMap<String, u16>,
@@ -60,6 +61,8 @@ impl Envoy {
             .arg("-c")
             .arg(launch.bootstrap)
             .args(["--disable-hot-restart", "--log-level", "info"])
+            // The access log is checked when a file's cases are done.
+            .args(["--file-flush-interval-msec", "50"])
             .args(["--concurrency", &launch.workers.max(1).to_string()])
             .stdin(Stdio::null())
             .stdout(open(&access)?)
@@ -69,6 +72,7 @@ impl Envoy {
         let mut envoy = Envoy {
             child,
             log,
+            access,
             admin_port: launch.admin_port,
             ports: BTreeMap::new(),
         };
@@ -160,6 +164,28 @@ impl Envoy {
             .filter(|l| FAILURE_MARKS.iter().any(|m| l.contains(m)))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Access log lines that break what the bootstrap promises operators: every answer
+    /// says why (`details`), and an answer of the filter's own is charged to no cluster.
+    pub fn access_log_problems(&self) -> Vec<String> {
+        // Envoy writes the access log every 50 ms (--file-flush-interval-msec).
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let text = std::fs::read_to_string(&self.access).unwrap_or_default();
+        let mut problems = Vec::new();
+        for line in text.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                problems.push(format!("not a JSON access log line: {line}"));
+                continue;
+            };
+            let details = entry["details"].as_str().unwrap_or_default();
+            if details.is_empty() {
+                problems.push(format!("no response code details: {line}"));
+            } else if details.starts_with("gatewasm_") && !entry["cluster"].is_null() {
+                problems.push(format!("a filter answer charged to a cluster: {line}"));
+            }
+        }
+        problems
     }
 
     /// `what`, followed by the last lines of Envoy's log.
