@@ -215,6 +215,8 @@ pub struct TestRun {
     pub verbose: bool,
     /// `HOST:PORT` of the rate limit service Global cases call.
     pub ratelimit_service: Option<String>,
+    /// Files run at once (default: one per CPU, one with a rate limit service).
+    pub jobs: Option<usize>,
 }
 
 /// `gatewasm test`.
@@ -224,6 +226,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         envoy,
         verbose,
         ratelimit_service,
+        jobs,
     } = run;
     // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
     let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
@@ -268,33 +271,64 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
     let (mut cases_ok, mut cases_bad, mut status_ok, mut status_bad, mut files_bad) =
         (0, 0, 0, 0, 0);
     let mut cases_skipped = 0;
-    for f in &files {
-        let started = std::time::Instant::now();
-        let r = run_file(f, &options, &factory);
-        let elapsed = started.elapsed().as_secs_f64();
-        cases_ok += r.cases_passed;
-        cases_bad += r.cases_failed;
-        cases_skipped += r.cases_skipped;
-        status_ok += r.status_passed;
-        status_bad += r.status_failed;
-        let verdict = if r.ok() { "ok  " } else { "FAIL" };
-        if !r.ok() {
-            files_bad += 1;
+    // Envoy's start-up dominates a file run through it; files are independent, so several
+    // run at once. A shared rate limit service counts across files, so it keeps them in turn.
+    let jobs = match jobs {
+        Some(n) => n.max(1),
+        None if options.rate_limit_address.is_some() => 1,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(files.len()) {
+            let done = done.clone();
+            let (next, files, options, factory) = (&next, &files, &options, &factory);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(f) = files.get(i) else { break };
+                let started = std::time::Instant::now();
+                let report = run_file(f, options, factory);
+                if done.send((i, report, started.elapsed())).is_err() {
+                    break;
+                }
+            });
         }
-        let _ = writeln!(
-            out,
-            "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({elapsed:.2} s)",
-            f.display(),
-            r.cases_passed,
-            r.cases_failed,
-            r.status_passed,
-            r.status_failed
-        );
-        if let Some(e) = &r.error {
-            let _ = writeln!(out, "  error: {e}");
+        drop(done);
+        // Reports are printed in file order as soon as every earlier one is in.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut printed = 0;
+        for (i, r, elapsed) in finished {
+            waiting.insert(i, (r, elapsed));
+            while let Some((r, elapsed)) = waiting.remove(&printed) {
+                let f = &files[printed];
+                printed += 1;
+                cases_ok += r.cases_passed;
+                cases_bad += r.cases_failed;
+                cases_skipped += r.cases_skipped;
+                status_ok += r.status_passed;
+                status_bad += r.status_failed;
+                let verdict = if r.ok() { "ok  " } else { "FAIL" };
+                if !r.ok() {
+                    files_bad += 1;
+                }
+                let _ = writeln!(
+                    out,
+                    "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({:.2} s)",
+                    f.display(),
+                    r.cases_passed,
+                    r.cases_failed,
+                    r.status_passed,
+                    r.status_failed,
+                    elapsed.as_secs_f64()
+                );
+                if let Some(e) = &r.error {
+                    let _ = writeln!(out, "  error: {e}");
+                }
+                let _ = out.write_all(r.details.as_bytes());
+            }
         }
-        let _ = out.write_all(r.details.as_bytes());
-    }
+    });
     let _ = writeln!(
         out,
         "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed",

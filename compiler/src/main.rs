@@ -67,6 +67,10 @@ enum Command {
         /// Print every case and what happened to it.
         #[arg(short, long)]
         verbose: bool,
+        /// Files run at once (default: one per CPU; one with --ratelimit-service, whose
+        /// counters the files share).
+        #[arg(short, long, value_name = "N")]
+        jobs: Option<usize>,
         /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
         /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
         /// at it); without it those cases are skipped.
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
             wasm,
             envoy,
             verbose,
+            jobs,
             ratelimit_service,
             refs,
         } => cli::test(
@@ -190,6 +195,7 @@ fn main() -> ExitCode {
                 envoy,
                 verbose,
                 ratelimit_service,
+                jobs,
             },
             refs.options(None),
             &mut err,

@@ -122,9 +122,9 @@ pub struct Setup {
 /// asserts admission counts, not latency.
 pub const SERVICE_TIMEOUT_MS: u64 = 5000;
 
-/// Makes a driver for one compiled Gateway.
+/// Makes a driver for one compiled Gateway; shared by the threads that run files at once.
 pub type Factory =
-    Box<dyn Fn(&crate::compile::Compiled, &Setup) -> Result<Box<dyn Driver>, String>>;
+    Box<dyn Fn(&crate::compile::Compiled, &Setup) -> Result<Box<dyn Driver>, String> + Send + Sync>;
 
 /// Something that can run requests against one compiled Gateway.
 pub trait Driver {
