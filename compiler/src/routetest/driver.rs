@@ -140,6 +140,19 @@ pub trait Driver {
     /// The driver's clock cannot move.
     fn advance_clock(&mut self, by: Duration) -> Result<(), String>;
 
+    /// Takes the next state of the same Gateway (a route-test phase) in place, as an operator
+    /// applies a new routes ConfigMap. `Ok(false)`: this driver cannot, make a new one.
+    ///
+    /// # Errors
+    /// The new configuration was refused.
+    fn reload(
+        &mut self,
+        _compiled: &crate::compile::Compiled,
+        _setup: &Setup,
+    ) -> Result<bool, String> {
+        Ok(false)
+    }
+
     /// Called after the last case of a state: a problem that happened outside any one
     /// response (a crash, a wasm trap in the proxy's log) fails the file.
     ///

@@ -110,6 +110,8 @@ fn run_file_inner(
             state.apply(object);
         }
     }
+    // One driver per Gateway, kept across phases when it can take the new state in place.
+    let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     run_state(
         &state,
         &file.expect_status,
@@ -117,6 +119,7 @@ fn run_file_inner(
         None,
         options,
         drivers,
+        &mut live,
         report,
     )?;
     for (phase, applies) in file.phases.iter().zip(objects.phase_applies) {
@@ -128,6 +131,7 @@ fn run_file_inner(
             Some(&phase.name),
             options,
             drivers,
+            &mut live,
             report,
         )?;
     }
@@ -172,6 +176,7 @@ fn apply_changes(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_state(
     state: &Loaded,
     expect_status: &[StatusExpectation],
@@ -179,6 +184,7 @@ fn run_state(
     phase: Option<&str>,
     options: &RunOptions,
     drivers: &Factory,
+    live: &mut BTreeMap<String, Box<dyn Driver>>,
     report: &mut FileReport,
 ) -> Result<(), String> {
     let prefix = phase.map(|p| format!("[{p}] ")).unwrap_or_default();
@@ -228,9 +234,23 @@ fn run_state(
         workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
         rate_limit_service: options.rate_limit_service.clone(),
     };
-    let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     for (gw, c) in &compiled {
-        live.insert(gw.clone(), drivers(c, &setup)?);
+        let reloaded = match live.get_mut(gw) {
+            Some(d) => d
+                .reload(c, &setup)
+                .map_err(|e| format!("{prefix}{gw}: {e}"))?,
+            None => false,
+        };
+        if reloaded {
+            if options.verbose {
+                let _ = writeln!(
+                    report.details,
+                    "  {prefix}{gw}: the new routes were applied to the running driver"
+                );
+            }
+        } else {
+            live.insert(gw.clone(), drivers(c, &setup)?);
+        }
     }
     if let Some(d) = live.values().next() {
         report.driver = d.name();
@@ -271,7 +291,7 @@ fn run_state(
             }
         }
     }
-    for (gw, d) in &mut live {
+    for (gw, d) in live.iter_mut() {
         d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
     }
     Ok(())

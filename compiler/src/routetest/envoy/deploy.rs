@@ -29,16 +29,49 @@ pub struct Deployment<'a> {
 /// An emitter failure, a document that does not have the emitted shape, or a file that
 /// cannot be written.
 pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
-    let root = d
-        .root
+    let routes = d.root.join(rel(layout::ROUTES_DIR));
+    mkdir(&routes)?;
+    for (key, text) in routes_files(compiled, d.root)? {
+        write(&routes.join(key), text.as_bytes())?;
+    }
+    let wasm = d.root.join(rel(layout::WASM_FILE));
+    if let Some(dir) = wasm.parent() {
+        mkdir(dir)?;
+    }
+    std::fs::copy(d.wasm, &wasm).map_err(|e| format!("cannot copy {}: {e}", d.wasm.display()))?;
+    let bootstrap = bootstrap(compiled, d)?;
+    write_certificates(&bootstrap, d.root)?;
+    Ok(bootstrap)
+}
+
+/// Replaces the routes files as the kubelet updates a ConfigMap volume: each new file is
+/// written beside the old one and moved over it, the event Envoy's `watched_directory`
+/// reacts to. Returns whether any file changed.
+///
+/// # Errors
+/// An emitter failure or a file that cannot be written.
+pub fn swap_routes(compiled: &Compiled, root: &Path) -> Result<bool, String> {
+    let routes = root.join(rel(layout::ROUTES_DIR));
+    let mut changed = false;
+    for (key, text) in routes_files(compiled, root)? {
+        let path = routes.join(&key);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        let next = routes.join(format!(".{key}.next"));
+        write(&next, text.as_bytes())?;
+        std::fs::rename(&next, &path)
+            .map_err(|e| format!("cannot move {} into place: {e}", path.display()))?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// The `gatewasm-routes` ConfigMap's files (key and text), relocated under `root`.
+fn routes_files(compiled: &Compiled, root: &Path) -> Result<Vec<(String, String)>, String> {
+    let root = root
         .to_str()
         .ok_or("the temporary directory is not UTF-8")?;
-    let relocate = |v: Value| rewrite_paths(v, root);
-    let mut bootstrap = relocate(parse(&emit(
-        EmitKind::Envoy,
-        compiled,
-        &EmitOptions::default(),
-    )?)?);
     let configmap = parse(&emit(
         EmitKind::ConfigMap,
         compiled,
@@ -48,18 +81,28 @@ pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String>
         .get("data")
         .and_then(Value::as_object)
         .ok_or("the routes ConfigMap has no data")?;
-    let routes = d.root.join(rel(layout::ROUTES_DIR));
-    mkdir(&routes)?;
-    for (key, text) in files {
-        let doc = relocate(parse(text.as_str().unwrap_or_default().as_bytes())?);
-        write(&routes.join(key), doc.to_string().as_bytes())?;
-    }
-    let wasm = d.root.join(rel(layout::WASM_FILE));
-    if let Some(dir) = wasm.parent() {
-        mkdir(dir)?;
-    }
-    std::fs::copy(d.wasm, &wasm).map_err(|e| format!("cannot copy {}: {e}", d.wasm.display()))?;
-    write_certificates(&bootstrap, d.root)?;
+    files
+        .iter()
+        .map(|(key, text)| {
+            let doc = rewrite_paths(parse(text.as_str().unwrap_or_default().as_bytes())?, root);
+            Ok((key.clone(), doc.to_string()))
+        })
+        .collect()
+}
+
+/// The emitted bootstrap, localized: what Envoy is started with.
+///
+/// # Errors
+/// An emitter failure, or a document that does not have the emitted shape.
+pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
+    let root = d
+        .root
+        .to_str()
+        .ok_or("the temporary directory is not UTF-8")?;
+    let mut bootstrap = rewrite_paths(
+        parse(&emit(EmitKind::Envoy, compiled, &EmitOptions::default())?)?,
+        root,
+    );
     let resources = bootstrap
         .get_mut("static_resources")
         .ok_or("the bootstrap has no static_resources")?;

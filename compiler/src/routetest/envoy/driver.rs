@@ -9,13 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{Client, Incoming, Outgoing, Protocol};
-use super::deploy::{lay_out, Deployment};
+use super::deploy::{bootstrap, lay_out, swap_routes, Deployment};
 use super::process::{free_port, Envoy, Launch};
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
 use crate::routetest::check::{Mirrored, Observed};
 use crate::routetest::driver::{Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
+
+/// Envoy's counters of applied and refused routes files (the filter's ECDS resource).
+const RELOADS: &str = "extension_config_discovery.http_filter.gatewasm.config_reload";
+const REFUSALS: &str = "extension_config_discovery.http_filter.gatewasm.config_fail";
 
 /// How long mirrored copies and in-flight requests may take to settle after a response.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,7 +92,14 @@ pub struct EnvoyDriver {
     client: Client,
     rt: Arc<tokio::runtime::Runtime>,
     /// The deployed files, removed with the driver.
-    _files: TempDir,
+    files: TempDir,
+    /// The bootstrap Envoy runs (before any test patch): a later state that needs another
+    /// one needs another Envoy.
+    bootstrap: serde_json::Value,
+    admin_port: u16,
+    rate_limit_address: String,
+    wasm: PathBuf,
+    workers: usize,
     backends: HashMap<String, String>,
     /// Mirrored copies may still be on their way when the client has its answer.
     mirrors: bool,
@@ -131,6 +142,7 @@ impl EnvoyDriver {
                 rate_limit: (RATE_LIMIT_CLUSTER, &rate_limit_address),
             },
         )?;
+        let unpatched = bootstrap.clone();
         if let Some(patch) = &run.patch {
             patch(&mut bootstrap);
         }
@@ -158,13 +170,13 @@ impl EnvoyDriver {
             upstream,
             client,
             rt: Arc::clone(&run.rt),
-            _files: root,
-            backends: c
-                .table
-                .backends
-                .iter()
-                .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
-                .collect(),
+            files: root,
+            bootstrap: unpatched,
+            admin_port,
+            rate_limit_address,
+            wasm: run.wasm.clone(),
+            workers: setup.workers,
+            backends: Self::backends_of(c),
             mirrors,
             stub_rate_limit,
             next_id: 0,
@@ -300,6 +312,14 @@ impl EnvoyDriver {
         seen
     }
 
+    fn backends_of(c: &Compiled) -> HashMap<String, String> {
+        c.table
+            .backends
+            .iter()
+            .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
+            .collect()
+    }
+
     fn backend(&self, cluster: &str) -> String {
         self.backends
             .get(cluster)
@@ -328,6 +348,50 @@ impl Driver for EnvoyDriver {
             self.settle()?;
         }
         Ok(self.observe(req, &got, &id))
+    }
+
+    fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
+        if setup.workers != self.workers
+            || c.table
+                .backends
+                .iter()
+                .any(|b| self.upstream.port(&b.cluster).is_none())
+        {
+            return Ok(false);
+        }
+        let endpoint = |cluster: &str| self.upstream.port(cluster);
+        let next = bootstrap(
+            c,
+            &Deployment {
+                root: &self.files.0,
+                wasm: &self.wasm,
+                admin_port: self.admin_port,
+                endpoint: &endpoint,
+                rate_limit: (RATE_LIMIT_CLUSTER, &self.rate_limit_address),
+            },
+        )?;
+        if next != self.bootstrap {
+            return Ok(false);
+        }
+        let reloads = self.envoy.counter(&self.rt, &mut self.client, RELOADS)?;
+        let refusals = self.envoy.counter(&self.rt, &mut self.client, REFUSALS)?;
+        if swap_routes(c, &self.files.0)? {
+            let deadline = Instant::now() + SETTLE_TIMEOUT;
+            while self.envoy.counter(&self.rt, &mut self.client, RELOADS)? == reloads {
+                if self.envoy.counter(&self.rt, &mut self.client, REFUSALS)? != refusals {
+                    return Err(self.envoy.failure("Envoy refused the new routes file"));
+                }
+                if Instant::now() > deadline {
+                    return Err(self
+                        .envoy
+                        .failure("Envoy did not load the new routes file within 10 s"));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        self.backends = Self::backends_of(c);
+        self.mirrors = c.table.mirror_slots() > 0;
+        Ok(true)
     }
 
     fn advance_clock(&mut self, by: Duration) -> Result<(), String> {

@@ -123,6 +123,25 @@ impl Envoy {
             .sum())
     }
 
+    /// The value of one counter from `/stats`, 0 before Envoy defines it.
+    ///
+    /// # Errors
+    /// The admin interface did not answer.
+    pub fn counter(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+        name: &str,
+    ) -> Result<u64, String> {
+        let (_, text) = self.admin(rt, client, &format!("/stats?filter={name}"))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0))
+    }
+
     /// An admin GET: status and body.
     fn admin(
         &self,
