@@ -161,10 +161,6 @@ impl EnvoyDriver {
             &run.rt,
             &mut client,
         )?;
-        let mirrors = c.table.rules.iter().any(|r| {
-            !r.filters.mirrors.is_empty()
-                || r.backends.iter().any(|b| !b.filters.mirrors.is_empty())
-        });
         Ok(EnvoyDriver {
             envoy,
             upstream,
@@ -177,7 +173,7 @@ impl EnvoyDriver {
             wasm: run.wasm.clone(),
             workers: setup.workers,
             backends: Self::backends_of(c),
-            mirrors,
+            mirrors: c.table.mirror_slots() > 0,
             stub_rate_limit,
             next_id: 0,
         })
