@@ -56,7 +56,7 @@ fn routes(bootstrap: &mut Value) -> Vec<&mut Value> {
 fn the_deployment_as_emitted_passes() {
     let report = run(&release_wasm(), None);
     assert!(report.ok(), "{report:?}");
-    assert_eq!(report.cases_passed, 15);
+    assert_eq!(report.cases_passed, 16);
 }
 
 #[test]

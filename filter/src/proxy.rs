@@ -141,7 +141,12 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let config = match &self.config {
             Ok(cfg) => Rc::clone(cfg),
-            Err(true) => return Action::Continue,
+            Err(true) => {
+                // No configuration to name the cluster header: the default one must not
+                // reach Envoy's router from the client.
+                let _ = SdkHost.remove_header(Side::Request, crate::config::DEFAULT_CLUSTER_HEADER);
+                return Action::Continue;
+            }
             Err(false) => {
                 let _ = SdkHost.send_reply(&Reply::internal());
                 return Action::Pause;

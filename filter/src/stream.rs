@@ -123,10 +123,7 @@ impl Stream {
         match self.route_request(config, dice, host) {
             Ok(verdict) => verdict,
             Err(_) if config.fail_open => {
-                // Passing through must not let the client pick a cluster or a mirror itself.
-                for name in std::iter::once(&config.cluster_header).chain(&config.mirror_headers) {
-                    let _ = host.remove_header(Side::Request, name);
-                }
+                clear_cluster_headers(config, host);
                 Verdict::Continue
             }
             Err(_) => {
@@ -170,7 +167,10 @@ impl Stream {
         let strategy = match config.engine {
             EngineMode::Indexed => Strategy::Indexed,
             EngineMode::Linear => Strategy::Linear,
-            EngineMode::Off => return Ok(Verdict::Continue),
+            EngineMode::Off => {
+                clear_cluster_headers(config, host);
+                return Ok(Verdict::Continue);
+            }
         };
         let (listener, decision) =
             config
@@ -296,6 +296,15 @@ impl Stream {
             let _ = host.set_header(Side::Response, name, value.as_bytes());
         }
         Verdict::Continue
+    }
+}
+
+/// Passing a request on undecided must not let the client pick a cluster or a mirror itself
+/// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
+/// bootstrap does).
+fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
+    for name in std::iter::once(&config.cluster_header).chain(&config.mirror_headers) {
+        let _ = host.remove_header(Side::Request, name);
     }
 }
 

@@ -160,6 +160,10 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
             "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
             // An edge proxy: the client address is the connection's, not X-Forwarded-For.
             "use_remote_address": true,
+            // Before any filter runs, the headers that pick clusters are dropped: only the
+            // filter sets them, so no client (and no filter mode that decides nothing) can
+            // send a request to a cluster of its choosing, internal ones included.
+            "early_header_mutation_extensions": [early_header_removal(mirror_slots)],
             "access_log": [access_log()],
             "route_config": {
                 "name": layout::FILTER_NAME,
@@ -187,6 +191,19 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
                 },
                 router(),
             ],
+        },
+    })
+}
+
+fn early_header_removal(mirror_slots: usize) -> Value {
+    let names = std::iter::once(DEFAULT_CLUSTER_HEADER.to_owned())
+        .chain((0..mirror_slots).map(|slot| mirror_header(DEFAULT_CLUSTER_HEADER, slot)));
+    let mutations: Vec<Value> = names.map(|n| json!({"remove": n})).collect();
+    json!({
+        "name": "gatewasm-client-cluster-headers",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+            "mutations": mutations,
         },
     })
 }
