@@ -16,10 +16,13 @@ use crate::ratelimit::ServiceSettings;
 /// The header Envoy's catch-all route reads the cluster name from, unless configured.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-gatewasm-cluster";
 
-/// The request header that names the cluster of mirror slot `slot`: Envoy's route has one
-/// `request_mirror_policies` entry with this `cluster_header` per slot.
-pub fn mirror_header(cluster_header: &str, slot: usize) -> String {
-    format!("{cluster_header}-mirror-{slot}")
+/// The request headers that name the cluster of each of `slots` mirror slots
+/// (`<cluster_header>-mirror-<slot>`): Envoy's route has one `request_mirror_policies` entry
+/// per slot reading its header.
+pub fn mirror_headers(cluster_header: &str, slots: usize) -> Vec<String> {
+    (0..slots)
+        .map(|slot| format!("{cluster_header}-mirror-{slot}"))
+        .collect()
 }
 
 /// A loaded configuration.
@@ -29,7 +32,7 @@ pub struct PluginConfig {
     pub router: Router,
     /// Request header that carries the chosen cluster to Envoy's router.
     pub cluster_header: String,
-    /// One header per mirror slot the table needs ([`mirror_header`]).
+    /// One header per mirror slot the table needs ([`mirror_headers`]).
     pub mirror_headers: Vec<String>,
     /// What to do when the filter cannot do its job for a request (host call failure):
     /// `true` passes the request on untouched, `false` answers 503.
@@ -170,9 +173,7 @@ fn with_blob(
         message: format!("invalid route blob: {e}"),
         fail_open: Some(fail_open),
     })?;
-    let mirror_headers = (0..router.table().mirror_slots())
-        .map(|slot| mirror_header(&cluster_header, slot))
-        .collect();
+    let mirror_headers = mirror_headers(&cluster_header, router.table().mirror_slots());
     Ok(PluginConfig {
         router,
         cluster_header,

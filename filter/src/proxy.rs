@@ -184,9 +184,8 @@ fn log(level: LogLevel, message: &str) {
 struct SdkHost;
 
 /// Where the emitted bootstrap puts a listener's Gateway port (a string in the listener's
-/// `filter_metadata`).
-/// (Envoy's top-level `listener_metadata` is empty in an HTTP stream; the `xds` attributes
-/// carry the listener the connection was accepted on.)
+/// `filter_metadata`). Envoy's top-level `listener_metadata` property is empty in an HTTP
+/// stream; the `xds` attributes carry the listener the connection was accepted on.
 const LISTENER_PORT: [&str; 5] = [
     "xds",
     "listener_metadata",

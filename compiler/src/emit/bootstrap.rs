@@ -20,7 +20,7 @@ use super::{clusters, gateway, gateway_name, layout, listener_certificates, plug
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
-use gatewasm_filter::config::{mirror_header, DEFAULT_CLUSTER_HEADER};
+use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 
 /// The bootstrap document.
 ///
@@ -141,8 +141,9 @@ fn watched_file(key: &str) -> Value {
 fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
     // The filter fills a slot's header only when that mirror is chosen (and sampled);
     // Envoy's router then mirrors the whole request, body included, as it forwards it.
-    let mirrors: Vec<Value> = (0..mirror_slots)
-        .map(|slot| json!({"cluster_header": mirror_header(DEFAULT_CLUSTER_HEADER, slot)}))
+    let mirrors: Vec<Value> = mirror_headers(DEFAULT_CLUSTER_HEADER, mirror_slots)
+        .into_iter()
+        .map(|header| json!({"cluster_header": header}))
         .collect();
     let mut route = json!({"cluster_header": DEFAULT_CLUSTER_HEADER, "timeout": "0s"});
     if !mirrors.is_empty() {
@@ -197,7 +198,7 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
 
 fn early_header_removal(mirror_slots: usize) -> Value {
     let names = std::iter::once(DEFAULT_CLUSTER_HEADER.to_owned())
-        .chain((0..mirror_slots).map(|slot| mirror_header(DEFAULT_CLUSTER_HEADER, slot)));
+        .chain(mirror_headers(DEFAULT_CLUSTER_HEADER, mirror_slots));
     let mutations: Vec<Value> = names.map(|n| json!({"remove": n})).collect();
     json!({
         "name": "gatewasm-client-cluster-headers",

@@ -13,7 +13,7 @@ use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, Wasm
 use super::check::{Mirrored, Observed};
 use super::driver::{Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
 use crate::compile::Compiled;
-use gatewasm_filter::config::{mirror_header, DEFAULT_CLUSTER_HEADER};
+use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 
 /// A driver over one configured Envoy.
 pub struct Wasm {
@@ -73,11 +73,10 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
                     .map(|b| b.cluster.clone())
                     .chain([gatewasm_filter::ratelimit::DEFAULT_CLUSTER.to_owned()]),
             )
-            .mirror_headers(
-                (0..c.table.mirror_slots())
-                    .map(|slot| mirror_header(DEFAULT_CLUSTER_HEADER, slot))
-                    .collect(),
-            )
+            .mirror_headers(mirror_headers(
+                DEFAULT_CLUSTER_HEADER,
+                c.table.mirror_slots(),
+            ))
             .grpc_responder(responder)
             .random_seed(seed)
             .build()
