@@ -135,10 +135,7 @@ pub trait Driver {
     fn send(&mut self, req: &SentRequest) -> Result<Observed, String>;
 
     /// Moves the host clock forward (rate-limit windows refill).
-    ///
-    /// # Errors
-    /// The driver's clock cannot move.
-    fn advance_clock(&mut self, by: Duration) -> Result<(), String>;
+    fn advance_clock(&mut self, by: Duration);
 
     /// Takes the next state of the same Gateway (a route-test phase) in place, as an operator
     /// applies a new routes ConfigMap. `Ok(false)`: this driver cannot, make a new one.
@@ -161,7 +158,4 @@ pub trait Driver {
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
     }
-
-    /// What runs the cases, for the report (`native engine`, `Envoy 1.40.0`).
-    fn name(&self) -> String;
 }

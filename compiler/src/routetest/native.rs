@@ -303,13 +303,8 @@ impl Driver for Native {
         Ok(seen)
     }
 
-    fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
+    fn advance_clock(&mut self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         self.shared.now = self.shared.now.saturating_add(nanos);
-        Ok(())
-    }
-
-    fn name(&self) -> String {
-        "native engine".to_owned()
     }
 }

@@ -180,12 +180,7 @@ impl Driver for Wasm {
         Ok(seen)
     }
 
-    fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
+    fn advance_clock(&mut self, by: Duration) {
         self.envoy.advance_clock(by);
-        Ok(())
-    }
-
-    fn name(&self) -> String {
-        "wasm host".to_owned()
     }
 }
