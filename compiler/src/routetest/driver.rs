@@ -2,11 +2,13 @@
 //! reports what was [`Observed`]. The native engine, the `.wasm` in the test host and a real
 //! Envoy are the drivers; the cases cannot tell them apart.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::check::Observed;
 use super::format::CaseRequest;
+use gatewasm_filter::blob::RouteTable;
 
 /// The address a request without a Host header is sent to (the corpus' `host: null`).
 pub const GATEWAY_ADDRESS: &str = "192.0.2.10";
@@ -116,6 +118,37 @@ pub struct Setup {
     pub workers: usize,
     /// The rate limit service global limits call, if one is running.
     pub rate_limit_service: Option<RateLimitService>,
+}
+
+/// `namespace/service` of each cluster in a route table: how every driver reports which
+/// backend got a request.
+#[derive(Debug, Clone, Default)]
+pub struct BackendNames(HashMap<String, String>);
+
+impl BackendNames {
+    /// The names of `table`'s backends.
+    pub fn of(table: &RouteTable) -> BackendNames {
+        BackendNames(
+            table
+                .backends
+                .iter()
+                .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
+                .collect(),
+        )
+    }
+
+    /// The backend behind `cluster`, if the table has it.
+    pub fn get(&self, cluster: &str) -> Option<&String> {
+        self.0.get(cluster)
+    }
+
+    /// The backend behind `cluster`, or the cluster's own name when the table has none
+    /// (a request that reached a cluster no route names shows as such).
+    pub fn name(&self, cluster: &str) -> String {
+        self.get(cluster)
+            .cloned()
+            .unwrap_or_else(|| cluster.to_owned())
+    }
 }
 
 /// The plugin timeout for rate limit service calls in route tests: generous, because a test

@@ -12,7 +12,7 @@ use gatewasm_filter::engine::{Dice, Reply};
 use gatewasm_filter::stream::{Host, HostError, Side, Stream, Verdict};
 
 use super::check::{Mirrored, Observed};
-use super::driver::{Driver, RateLimitService, SentRequest};
+use super::driver::{BackendNames, Driver, RateLimitService, SentRequest};
 
 /// 2026-01-01T00:00:00Z, where the wasm host's clock starts too.
 const EPOCH_NANOS: u64 = 1_767_225_600 * 1_000_000_000;
@@ -22,7 +22,7 @@ const EPOCH_NANOS: u64 = 1_767_225_600 * 1_000_000_000;
 pub struct Native {
     config: PluginConfig,
     dice: Dice,
-    backends: HashMap<String, String>,
+    backends: BackendNames,
     shared: Shared,
     service: Option<RateLimitService>,
 }
@@ -50,13 +50,7 @@ impl Native {
 
     /// A driver over a decoded configuration.
     pub fn new(config: PluginConfig, seed: u64) -> Native {
-        let backends = config
-            .router
-            .table()
-            .backends
-            .iter()
-            .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
-            .collect();
+        let backends = BackendNames::of(config.router.table());
         Native {
             config,
             dice: Dice::new(seed),
@@ -277,11 +271,7 @@ impl Driver for Native {
                     seen.mirrors = mirror_clusters
                         .iter()
                         .map(|cluster| Mirrored {
-                            backend: self
-                                .backends
-                                .get(cluster)
-                                .cloned()
-                                .unwrap_or_else(|| cluster.clone()),
+                            backend: self.backends.name(cluster),
                             path: seen.backend_path.clone().unwrap_or_default(),
                             body: req.body.clone(),
                         })

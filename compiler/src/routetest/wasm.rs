@@ -1,7 +1,6 @@
 //! Runs requests through a filter `.wasm` in the wasmtime proxy-wasm host, configured with
 //! the compiled blob exactly as Envoy would deliver it.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,14 +10,14 @@ use base64::Engine as _;
 use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, WasmModule};
 
 use super::check::{Mirrored, Observed};
-use super::driver::{Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
+use super::driver::{BackendNames, Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
 use crate::compile::Compiled;
 use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 
 /// A driver over one configured Envoy.
 pub struct Wasm {
     envoy: Envoy,
-    backends: HashMap<String, String>,
+    backends: BackendNames,
     /// Set when the filter called the rate limit service and the run has none.
     missing_service: Arc<AtomicBool>,
 }
@@ -84,15 +83,9 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
         envoy
             .configure_result()
             .map_err(|e| format!("the filter refused the blob: {e}"))?;
-        let backends = c
-            .table
-            .backends
-            .iter()
-            .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
-            .collect();
         Ok(Box::new(Wasm {
             envoy,
-            backends,
+            backends: BackendNames::of(&c.table),
             missing_service,
         }) as Box<dyn Driver>)
     }))
@@ -152,11 +145,7 @@ impl Driver for Wasm {
             ..Observed::default()
         };
         if let Some(up) = &ex.upstream {
-            seen.backend = self
-                .backends
-                .get(&up.cluster)
-                .cloned()
-                .or_else(|| Some(up.cluster.clone()));
+            seen.backend = Some(self.backends.name(&up.cluster));
             seen.backend_path = Some(up.path());
             seen.backend_host = Some(up.authority());
             seen.request_headers = up.headers.to_vec();
@@ -164,11 +153,7 @@ impl Driver for Wasm {
                 .mirrors
                 .iter()
                 .map(|m| Mirrored {
-                    backend: self
-                        .backends
-                        .get(&m.cluster)
-                        .cloned()
-                        .unwrap_or_else(|| m.cluster.clone()),
+                    backend: self.backends.name(&m.cluster),
                     path: m.path(),
                     body: m.body.clone(),
                 })

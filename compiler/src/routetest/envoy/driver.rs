@@ -2,7 +2,6 @@
 //! deploys, with the echo upstream behind every cluster telling which cluster got the
 //! request and what it looked like.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use super::process::{free_port, Envoy, Launch};
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
 use crate::routetest::check::{Mirrored, Observed};
-use crate::routetest::driver::{Driver, Factory, SentRequest, Setup};
+use crate::routetest::driver::{BackendNames, Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
 /// Envoy's counters of applied and refused routes files (the filter's ECDS resource).
@@ -100,7 +99,7 @@ pub struct EnvoyDriver {
     rate_limit_address: String,
     wasm: PathBuf,
     workers: usize,
-    backends: HashMap<String, String>,
+    backends: BackendNames,
     /// Mirrored copies may still be on their way when the client has its answer.
     mirrors: bool,
     /// The rate limit cluster points at the echo upstream: a call there means a Global case
@@ -172,7 +171,7 @@ impl EnvoyDriver {
             rate_limit_address,
             wasm: run.wasm.clone(),
             workers: setup.workers,
-            backends: Self::backends_of(c),
+            backends: BackendNames::of(&c.table),
             mirrors: c.table.mirror_slots() > 0,
             stub_rate_limit,
             next_id: 0,
@@ -282,7 +281,7 @@ impl EnvoyDriver {
             ..Observed::default()
         };
         if let Some(m) = main {
-            seen.backend = Some(self.backend(&m.cluster));
+            seen.backend = Some(self.backends.name(&m.cluster));
             seen.backend_path = Some(m.path);
             seen.backend_host = Some(m.authority);
             seen.request_headers = m.headers;
@@ -293,7 +292,7 @@ impl EnvoyDriver {
         seen.mirrors = records
             .into_iter()
             .map(|r: Received| Mirrored {
-                backend: self.backend(&r.cluster),
+                backend: self.backends.name(&r.cluster),
                 path: r.path,
                 body: r.body,
             })
@@ -306,21 +305,6 @@ impl EnvoyDriver {
                 .any(|r| r.cluster == RATE_LIMIT_CLUSTER);
         }
         seen
-    }
-
-    fn backends_of(c: &Compiled) -> HashMap<String, String> {
-        c.table
-            .backends
-            .iter()
-            .map(|b| (b.cluster.clone(), format!("{}/{}", b.namespace, b.name)))
-            .collect()
-    }
-
-    fn backend(&self, cluster: &str) -> String {
-        self.backends
-            .get(cluster)
-            .cloned()
-            .unwrap_or_else(|| cluster.to_owned())
     }
 }
 
@@ -385,7 +369,7 @@ impl Driver for EnvoyDriver {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        self.backends = Self::backends_of(c);
+        self.backends = BackendNames::of(&c.table);
         self.mirrors = c.table.mirror_slots() > 0;
         Ok(true)
     }
