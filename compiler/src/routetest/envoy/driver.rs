@@ -250,7 +250,7 @@ impl EnvoyDriver {
         }
     }
 
-    fn observe(&mut self, req: &SentRequest, got: &Incoming, id: &str) -> Observed {
+    fn observe(&mut self, got: &Incoming, id: &str) -> Observed {
         let seq = got
             .headers
             .iter()
@@ -261,13 +261,14 @@ impl EnvoyDriver {
             let at = records.iter().position(|r| r.seq == s)?;
             Some(records.remove(at))
         });
-        let grpc_status = ["grpc-status"].iter().find_map(|name| {
-            got.trailers
-                .iter()
-                .chain(&got.headers)
-                .find(|(n, _)| n == name)
-                .and_then(|(_, v)| v.parse::<u32>().ok())
-        });
+        // A forwarded call carries it in the trailers, a trailers-only local reply in the
+        // headers; a call that ends with neither must not pass as OK.
+        let grpc_status = got
+            .trailers
+            .iter()
+            .chain(&got.headers)
+            .find(|(n, _)| n == "grpc-status")
+            .and_then(|(_, v)| v.parse::<u32>().ok());
         let mut seen = Observed {
             status: got.status,
             grpc_status,
@@ -285,9 +286,6 @@ impl EnvoyDriver {
             seen.backend_path = Some(m.path);
             seen.backend_host = Some(m.authority);
             seen.request_headers = m.headers;
-            if req.is_grpc() && seen.grpc_status.is_none() {
-                seen.grpc_status = Some(0);
-            }
         }
         seen.mirrors = records
             .into_iter()
@@ -327,7 +325,7 @@ impl Driver for EnvoyDriver {
         if self.mirrors || self.stub_rate_limit {
             self.settle()?;
         }
-        Ok(self.observe(req, &got, &id))
+        Ok(self.observe(&got, &id))
     }
 
     fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
