@@ -266,7 +266,7 @@ fn run_state(
         let driver = live
             .get_mut(&case.request.gateway)
             .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
-        let Some((failures, summary)) = run_case(case, driver.as_mut())? else {
+        let Some((mut failures, mut summary)) = run_case(case, driver.as_mut())? else {
             report.cases_skipped += 1;
             let _ = writeln!(
                 report.details,
@@ -274,6 +274,19 @@ fn run_state(
             );
             continue;
         };
+        // In Envoy the filter draws real random numbers (the other drivers are seeded), so a
+        // share of a sample is off by more than its tolerance now and then (~1-3 % of
+        // 500-request weight checks): one new sample decides, the first miss stays reported.
+        if !failures.is_empty() && options.envoy.is_some() && is_sampled(case) {
+            let _ = writeln!(
+                report.details,
+                "  {prefix}note {label}: the first sample missed ({}); drawing a new one",
+                failures.join("; ")
+            );
+            if let Some((again, s)) = run_case(case, driver.as_mut())? {
+                (failures, summary) = (again, s);
+            }
+        }
         if failures.is_empty() {
             report.cases_passed += 1;
             if options.verbose {
@@ -291,6 +304,16 @@ fn run_state(
         d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
     }
     Ok(())
+}
+
+/// True when the case checks shares of a random sample (weights, mirror percentages).
+fn is_sampled(case: &Case) -> bool {
+    std::iter::once(&case.expect)
+        .chain(case.expect_derived.as_ref())
+        .any(|e| {
+            !e.backend_weights.is_empty()
+                || e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100)
+        })
 }
 
 fn case_label(case: &Case) -> String {
@@ -369,10 +392,7 @@ fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<CaseOutcome, String>
     let expects: Vec<&format::Expect> = std::iter::once(&case.expect)
         .chain(case.expect_derived.as_ref())
         .collect();
-    let sampled = expects.iter().any(|e| {
-        !e.backend_weights.is_empty()
-            || e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100)
-    });
+    let sampled = is_sampled(case);
     let repeat = expects.iter().filter_map(|e| e.repeat).max().unwrap_or(1);
     let n = match case.repeat {
         Some(n) => n.max(1),
