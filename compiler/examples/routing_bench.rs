@@ -1,19 +1,20 @@
 //! The routing benchmark: generated route tables of 10 to 50,000 rules, measured through the
 //! release `.wasm` in the wasmtime host, side by side with the same `.wasm` configured to scan
-//! linearly and to decide nothing (`"engine": "linear"` / `"off"`), so every figure is also
-//! a ratio. Fuel (wasm operators executed) is deterministic; wall time is this machine's.
+//! linearly and to decide nothing (`"engine": "linear"` / `"off"`, accepted only by a build
+//! with the `bench-engines` feature), so every figure is also a ratio. Fuel (wasm operators executed) is deterministic; wall time is this machine's.
 //!
 //! `scripts/bench` runs it (`cargo run --profile bench --example routing_bench`);
 //! `scripts/bench --json` prints one JSON object.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use gatewasm::compile::{compile, Compiled};
 use gatewasm::load;
 use gatewasm::resolve::Options;
+use gatewasm::validate::RegexLimits;
 use gatewasm_filter::blob::{HostPattern, PathMatch, StringMatch};
 use gatewasm_host::{Envoy, Exchange, Request, WasmModule};
 use serde_json::{json, Value};
@@ -163,11 +164,19 @@ fn envoy(module: &WasmModule, blob: &[u8], engine: &str) -> (Envoy, Duration) {
 }
 
 fn main() {
-    let json_out = std::env::args().any(|a| a == "--json");
+    let args: Vec<String> = std::env::args().collect();
+    let json_out = args.iter().any(|a| a == "--json");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let wasm = root.join("target/wasm32-wasip1/release/gatewasm_filter.wasm");
+    let wasm = args
+        .iter()
+        .position(|a| a == "--wasm")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(
+            || root.join("target/bench/wasm32-wasip1/release/gatewasm_filter.wasm"),
+            PathBuf::from,
+        );
     let module = WasmModule::load(&wasm)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-wasm)", wasm.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-wasm --bench)", wasm.display()));
     let mut tables = serde_json::Map::new();
     for rules in SIZES {
         let text = manifests(rules);
@@ -211,12 +220,61 @@ fn main() {
             }),
         );
     }
-    let report = json!({"wasm_bytes": std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0), "tables": tables});
+    let report = json!({
+        "wasm_bytes": std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0),
+        "tables": tables,
+        "regex": regex_rows(&module),
+    });
     if json_out {
         println!("{report}");
         return;
     }
     print_table(&report);
+}
+
+/// The most expensive expression the default limit accepts, then expressions that stalled
+/// Envoy for seconds before there was a budget (accepted here only with a raised limit).
+const REGEXES: [&str; 5] = [
+    "/api/v1/(.*){1,18}",
+    "/api/v1/(.*){1,1000}",
+    "/api/v1/(.*){1,4000}",
+    "/api/v1/(a{1,1000}){1,10}b",
+    ".*(.*){1,1000}",
+];
+
+/// Each of [`REGEXES`] as the only route, against a path of 60 KB (refused before any
+/// expression runs), 8 KB (the longest an expression runs on) and 1 KB.
+fn regex_rows(module: &WasmModule) -> Value {
+    let options = Options {
+        regex_limits: RegexLimits {
+            max_size: u32::MAX,
+            warn_size: u32::MAX,
+        },
+        ..Options::default()
+    };
+    let rows = REGEXES.iter().map(|pattern| {
+        let text = format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: bench, namespace: bench}}\n\
+             spec:\n  gatewayClassName: gatewasm\n  listeners:\n  - {{name: http, port: 80, protocol: HTTP}}\n\
+             ---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc, namespace: bench}}\nspec: {{ports: [{{port: 8080}}]}}\n\
+             ---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r, namespace: bench}}\n\
+             spec:\n  parentRefs: [{{name: bench}}]\n  rules:\n  - matches: [{{path: {{type: RegularExpression, value: '{pattern}'}}}}]\n\
+             \x20   backendRefs: [{{name: svc, port: 8080}}]\n"
+        );
+        let loaded = load::load_str("regex.yaml", &text).expect("regex manifests load");
+        let compiled = compile(loaded, &options).expect("regex manifests compile");
+        let size = gatewasm_filter::engine::budget::program_size(pattern).expect("sized");
+        let (mut envoy, _) = envoy(module, &compiled.blob, "indexed");
+        let mut row = json!({"pattern": pattern, "program_size": size});
+        for (name, len) in [("60k", 60 * 1024), ("8k", 8 * 1024 - 8), ("1k", 1024 - 8)] {
+            let req = Request::get(&format!("http://bench.example/api/v1/{}", "a".repeat(len)));
+            let m = measure(&mut envoy, &req, |_| {});
+            let status = envoy.send(req).response.status;
+            row[name] = json!({"status": status, "fuel": m.fuel, "wall_ns_median": m.median_ns});
+        }
+        row
+    });
+    Value::Array(rows.collect())
 }
 
 fn print_table(report: &Value) {
@@ -251,4 +309,28 @@ fn print_table(report: &Value) {
     }
     println!("\nfuel = wasm operators per request (deterministic); ×10r = fuel of the lowest-precedence hit relative to the 10-rule table;");
     println!("×null = wall time over the same .wasm deciding nothing; ×lin = wall time over the same .wasm scanning linearly.");
+    println!("\nregular expressions: one route, requests with paths of 60 KB, 8 KB and 1 KB (status, fuel, median wall µs)");
+    println!(
+        "{:>28} {:>6} | {:>22} | {:>22} | {:>22}",
+        "pattern", "size", "60 KB", "8 KB", "1 KB"
+    );
+    for row in report["regex"].as_array().into_iter().flatten() {
+        let cell = |k: &str| {
+            let c = &row[k];
+            format!(
+                "{} {:>9} {:>8.1}",
+                c["status"],
+                c["fuel"],
+                c["wall_ns_median"].as_f64().unwrap_or(0.0) / 1e3
+            )
+        };
+        println!(
+            "{:>28} {:>6} | {:>22} | {:>22} | {:>22}",
+            row["pattern"].as_str().unwrap_or(""),
+            row["program_size"],
+            cell("60k"),
+            cell("8k"),
+            cell("1k")
+        );
+    }
 }

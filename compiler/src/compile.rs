@@ -31,7 +31,7 @@ pub struct Compiled {
 /// # Errors
 /// Every error diagnostic found (validation problems, a missing or ambiguous Gateway).
 pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostics> {
-    let validated = validate::validate(loaded)?;
+    let validated = validate::validate_with(loaded, &options.regex_limits)?;
     let mut diagnostics = validated.diagnostics.clone();
     let resolved = resolve::resolve(&validated, options)?;
     diagnostics.append(resolved.diagnostics.clone());

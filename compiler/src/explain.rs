@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use gatewasm_filter::blob::{HostPattern, Match, PathMatch, RouteTable, StringMatch};
-use gatewasm_filter::engine::{Decision, Dice, Miss, ReplyReason, Request, Router, Strategy};
+use gatewasm_filter::engine::{
+    Decision, Dice, Miss, Reply, ReplyReason, Request, Router, Strategy,
+};
 
 use crate::compile::Compiled;
 
@@ -313,10 +315,24 @@ fn rate_limits(
         headers: req.headers,
         client_ip: None,
         client_text: "",
+        budget: &gatewasm_filter::engine::Budget::default(),
     };
-    let Some(plan) = ratelimit::plan(router, listener, rule, &facts) else {
-        let _ = writeln!(out, "limits:   no BackendTrafficPolicy rate limit applies");
-        return;
+    let plan = match ratelimit::plan(router, listener, rule, &facts) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => {
+            let _ = writeln!(out, "limits:   no BackendTrafficPolicy rate limit applies");
+            return;
+        }
+        Err(input) => {
+            let reply = Reply::new(ReplyReason::regex_budget(input), req);
+            let _ = writeln!(
+                out,
+                "limits:   the selectors' regular expressions ran out of budget: {} {}",
+                reply.status,
+                reply.reason.as_str()
+            );
+            return;
+        }
     };
     let p = plan.policy;
     let _ = writeln!(

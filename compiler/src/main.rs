@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatewasm::cli;
 use gatewasm::emit::EmitTarget;
 use gatewasm::resolve::{ClusterTemplate, Options};
+use gatewasm::validate::RegexLimits;
 
 #[derive(Parser)]
 #[command(
@@ -123,6 +124,13 @@ struct Refs {
     /// Envoy cluster names: a template over {namespace}, {name}, {port}, or `istio`.
     #[arg(long, value_name = "TEMPLATE", default_value = ClusterTemplate::DEFAULT)]
     cluster_name: String,
+    /// Refuse regular expressions whose program is larger than this (instructions, as
+    /// RE2 counts them; Envoy's default limit is 100).
+    #[arg(long, value_name = "SIZE", default_value_t = RegexLimits::default().max_size)]
+    regex_max_size: u32,
+    /// Warn about regular expressions whose program is larger than this.
+    #[arg(long, value_name = "SIZE", default_value_t = RegexLimits::default().warn_size)]
+    regex_warn_size: u32,
 }
 
 impl Refs {
@@ -136,6 +144,10 @@ impl Refs {
             assume_backends: self.assume_backends,
             cluster_template: ClusterTemplate(template),
             assume_secrets: self.assume_secret.clone(),
+            regex_limits: RegexLimits {
+                max_size: self.regex_max_size,
+                warn_size: self.regex_warn_size,
+            },
         }
     }
 }

@@ -255,3 +255,82 @@ fn explain_names_the_winner_and_the_losers() {
         "{out}"
     );
 }
+
+/// Expressions that made one request cost seconds of a worker's CPU in Envoy.
+const STALLING_REGEXES: [&str; 4] = [
+    "/api/v1/(.*){1,1000}",
+    "/api/v1/(.*){1,4000}",
+    "/api/v1/(a{1,1000}){1,10}b",
+    ".*(.*){1,1000}",
+];
+
+fn regex_route(pattern: &str) -> String {
+    format!(
+        "{GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: r, namespace: ns}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - matches: [{{path: {{type: RegularExpression, value: '{pattern}'}}}}]
+    backendRefs: [{{name: web, port: 80}}]
+"
+    )
+}
+
+#[test]
+fn stalling_regexes_are_refused_with_their_size() {
+    for pattern in STALLING_REGEXES {
+        let o = gatewasm(
+            &["compile", "-", "-o", "/dev/null"],
+            Some(&regex_route(pattern)),
+        );
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{pattern}: {err}");
+        assert!(
+            err.contains("error: <stdin>:20: HTTPRoute ns/r: spec.rules[0].matches[0].path.value: regular expression program size"),
+            "{pattern}: {err}"
+        );
+        assert!(err.contains("exceeds the limit 100"), "{pattern}: {err}");
+        assert!(err.contains("--regex-max-size"), "{pattern}: {err}");
+    }
+}
+
+#[test]
+fn a_raised_limit_still_answers_a_long_path_without_running_the_expression() {
+    let path = format!("/api/v1/{}", "a".repeat(59 * 1024));
+    for pattern in STALLING_REGEXES {
+        let manifests = regex_route(pattern);
+        let url = format!("http://app.example.com{path}");
+        let args = ["explain", "GET", &url, "-", "--regex-max-size", "100000"];
+        let o = gatewasm(&args, Some(&manifests));
+        let out = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{pattern}: {}", text(&o.stderr));
+        assert!(out.contains("action:   answer 414"), "{pattern}: {out}");
+        let short = format!("http://app.example.com/api/v1/{}b", "a".repeat(10));
+        let o = gatewasm(
+            &["explain", "GET", &short, "-", "--regex-max-size", "100000"],
+            Some(&manifests),
+        );
+        assert!(
+            text(&o.stdout).contains("web"),
+            "{pattern}: {}",
+            text(&o.stdout)
+        );
+    }
+}
+
+#[test]
+fn a_large_accepted_regex_is_warned_about() {
+    let o = gatewasm(
+        &["compile", "-", "-o", "/dev/null"],
+        Some(&regex_route("/f/(.*){1,19}")),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("warning: <stdin>:20: HTTPRoute ns/r: spec.rules[0].matches[0].path.value: regular expression program size 97 is above 50"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig};
-use crate::engine::{Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
+use crate::engine::{Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
 use crate::ratelimit;
 
 /// Something the host could not do (a failed host call).
@@ -260,7 +260,15 @@ impl Stream {
                 let _ = answer(config, host, &reply);
                 Verdict::Stop
             }
-            Err(_) if config.fail_open => Verdict::Continue,
+            // Fail open still sends only what the filter decided: the cluster header of a
+            // forwarded request is the filter's own, and a reply is answered.
+            Err(_) if config.fail_open => match then {
+                Then::Reply(reply) => {
+                    let _ = answer(config, host, &reply);
+                    Verdict::Stop
+                }
+                Then::Forward => Verdict::Continue,
+            },
             Err(_) => {
                 self.response = None;
                 let _ = answer(config, host, &Reply::internal());
@@ -363,9 +371,17 @@ fn admit(
         headers: &headers,
         client_ip: client.as_ref().map(|c| c.0.as_slice()),
         client_text: client.as_ref().map_or("", |c| c.1.as_str()),
+        budget: &Budget::default(),
     };
-    let Some(plan) = ratelimit::plan(&config.router, listener, rule, &facts) else {
-        return Ok(ratelimit::Admission::default());
+    let plan = match ratelimit::plan(&config.router, listener, rule, &facts) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Ok(ratelimit::Admission::default()),
+        Err(input) => {
+            return Ok(ratelimit::Admission {
+                denied: Some(Reply::new(ReplyReason::regex_budget(input), req)),
+                ..ratelimit::Admission::default()
+            })
+        }
     };
     let domain = &config.router.table().rate_limits.domain;
     ratelimit::admit(domain, &plan, rule, req.is_grpc(), host)

@@ -38,6 +38,8 @@ pub struct Options {
     /// TLS Secrets (`namespace/name`) known to exist although the input does not contain
     /// them (created at deploy time, e.g. by cert-manager or a test suite).
     pub assume_secrets: Vec<String>,
+    /// How large a regular expression may be (checked by `validate`).
+    pub regex_limits: crate::validate::RegexLimits,
 }
 
 /// A route attached to a listener of the compiled Gateway, with the hostnames it serves

@@ -382,7 +382,7 @@ fn condition(
                 })
             }
             "RegularExpression" => {
-                ctx.check(&format!("{f}.value"), syntax::regex(&v));
+                ctx.regex(&format!("{f}.value"), &v);
                 PathMatch::RegularExpression(v)
             }
             other => {
@@ -460,7 +460,7 @@ fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, b
             Some((SelectorValue::Exact(value.clone()), invert))
         }
         ("RegularExpression", Some(value)) => {
-            ctx.check(&format!("{at}.value"), syntax::regex(value));
+            ctx.regex(&format!("{at}.value"), value);
             Some((SelectorValue::Regex(value.clone()), invert))
         }
         ("Exact" | "RegularExpression", None) => {

@@ -63,10 +63,11 @@ fn grpc_match(ctx: &mut Ctx, p: &str, m: &GrpcRouteMatch) -> GrpcMatch {
             let check = match (r#type, field) {
                 (StringMatchType::Exact, "service") => syntax::grpc_service(value),
                 (StringMatchType::Exact, _) => syntax::grpc_method(value),
-                (StringMatchType::RegularExpression, _) => {
-                    syntax::value(value, 0, 1024).and_then(|()| syntax::regex(value))
-                }
+                (StringMatchType::RegularExpression, _) => syntax::value(value, 0, 1024),
             };
+            if check.is_ok() && r#type == StringMatchType::RegularExpression {
+                ctx.regex(&fp, value);
+            }
             ctx.check(&fp, check);
         }
         GrpcMethodMatch {

@@ -205,7 +205,7 @@ fn http_match(ctx: &mut Ctx, p: &str, m: &HttpRouteMatch) -> HttpMatch {
                 }
                 PathMatchType::RegularExpression => {
                     ctx.check(&vp, syntax::value(&value, 0, 1024));
-                    ctx.check(&vp, syntax::regex(&value));
+                    ctx.regex(&vp, &value);
                     PathMatch::RegularExpression(value)
                 }
             }

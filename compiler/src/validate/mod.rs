@@ -17,6 +17,8 @@ mod syntax;
 
 use std::collections::HashMap;
 
+use gatewasm_filter::engine::budget;
+
 use crate::diag::{Diagnostics, Severity};
 use crate::load::Loaded;
 use crate::model::{Body, Object, ObjectKey};
@@ -28,6 +30,14 @@ use crate::valid::{Valid, Validated};
 /// diagnostic, sorted, if any is an error; otherwise the validated objects carry the notes and
 /// warnings.
 pub fn validate(loaded: Loaded) -> Result<Validated, Diagnostics> {
+    validate_with(loaded, &RegexLimits::default())
+}
+
+/// [`validate`] with regular expression limits other than the defaults.
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, Diagnostics> {
     let Loaded {
         objects,
         mut diagnostics,
@@ -58,6 +68,7 @@ pub fn validate(loaded: Loaded) -> Result<Validated, Diagnostics> {
             source: &object.source,
             label: &label,
             namespace: &object.meta.namespace,
+            limits,
             diagnostics: &mut diagnostics,
         };
         core::metadata(&mut ctx, object.kind(), &object.meta);
@@ -119,7 +130,28 @@ pub(super) struct Ctx<'a> {
     label: &'a str,
     /// The object's namespace, the default for references without one.
     namespace: &'a str,
+    limits: &'a RegexLimits,
     diagnostics: &'a mut Diagnostics,
+}
+
+/// How large a regular expression's program may be (see
+/// [`gatewasm_filter::engine::budget`]): the filter runs every expression under a
+/// per-request budget, so a larger program only ever matches shorter inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegexLimits {
+    /// Larger programs are refused.
+    pub max_size: u32,
+    /// Larger programs are warned about.
+    pub warn_size: u32,
+}
+
+impl Default for RegexLimits {
+    fn default() -> Self {
+        RegexLimits {
+            max_size: budget::DEFAULT_MAX_PROGRAM_SIZE,
+            warn_size: budget::DEFAULT_WARN_PROGRAM_SIZE,
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -146,6 +178,39 @@ impl Ctx<'_> {
             .source
             .diagnostic(Severity::Warning, self.label, field, message);
         self.diagnostics.push(d);
+    }
+
+    /// Checks a regular expression at `field`: it compiles with regex-lite (the filter's
+    /// engine) and its program is within the limits.
+    fn regex(&mut self, field: &str, pattern: &str) {
+        if let Err(message) = syntax::regex(pattern) {
+            return self.error(field, message);
+        }
+        let Ok(size) = budget::program_size(pattern) else {
+            return self.error(field, "invalid regular expression");
+        };
+        if size > self.limits.max_size {
+            self.error_help(
+                field,
+                format!(
+                    "regular expression program size {size} exceeds the limit {}",
+                    self.limits.max_size
+                ),
+                "counted repetitions multiply their body (`(.*){1,1000}` is 5000 instructions); \
+                 write `.*` once, or raise the limit with --regex-max-size",
+            );
+        } else if size > self.limits.warn_size {
+            let longest = budget::MAX_INPUT as u64 + 1;
+            let share = u64::from(size) * longest * 100 / budget::REQUEST_BUDGET;
+            self.warn(
+                field,
+                format!(
+                    "regular expression program size {size} is above {}: one run over a {}-byte path takes {share}% of a request's regular expression budget",
+                    self.limits.warn_size,
+                    budget::MAX_INPUT
+                ),
+            );
+        }
     }
 
     /// Reports the message of a failed syntax check at `field`.

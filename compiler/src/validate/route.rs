@@ -218,7 +218,7 @@ pub(super) fn header_matches(
         let value = match m.r#type.unwrap_or(StringMatchType::Exact) {
             StringMatchType::Exact => StringMatch::Exact(m.value.clone()),
             StringMatchType::RegularExpression => {
-                ctx.check(&format!("{p}.value"), syntax::regex(&m.value));
+                ctx.regex(&format!("{p}.value"), &m.value);
                 StringMatch::RegularExpression(m.value.clone())
             }
         };

@@ -84,9 +84,22 @@ pub enum ReplyReason {
     Internal,
     /// A BackendTrafficPolicy rate limit denied the request (429).
     RateLimited,
+    /// Regular expressions would have cost the request more than its budget, or run on a
+    /// path or query longer than they may (414; gRPC RESOURCE_EXHAUSTED).
+    RegexBudgetUri,
+    /// As [`ReplyReason::RegexBudgetUri`], on a header value (431).
+    RegexBudgetHeader,
 }
 
 impl ReplyReason {
+    /// The reply for a request whose regular expression budget ran out on `input`.
+    pub fn regex_budget(input: super::Input) -> ReplyReason {
+        match input {
+            super::Input::Uri => ReplyReason::RegexBudgetUri,
+            super::Input::Header => ReplyReason::RegexBudgetHeader,
+        }
+    }
+
     /// Short name used in logs and Envoy's response code details.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +113,8 @@ impl ReplyReason {
             ReplyReason::CorsPreflight => "gatewasm_cors_preflight",
             ReplyReason::Internal => "gatewasm_internal_error",
             ReplyReason::RateLimited => "gatewasm_rate_limited",
+            ReplyReason::RegexBudgetUri => "gatewasm_regex_budget_uri",
+            ReplyReason::RegexBudgetHeader => "gatewasm_regex_budget_header",
         }
     }
 
@@ -113,6 +128,8 @@ impl ReplyReason {
             ReplyReason::CorsPreflight => 204,
             ReplyReason::Internal => 503,
             ReplyReason::RateLimited => 429,
+            ReplyReason::RegexBudgetUri => 414,
+            ReplyReason::RegexBudgetHeader => 431,
         }
     }
 
@@ -124,6 +141,7 @@ impl ReplyReason {
             | ReplyReason::Internal
             | ReplyReason::RateLimited => Some(14),
             ReplyReason::BadRequest => Some(13),
+            ReplyReason::RegexBudgetUri | ReplyReason::RegexBudgetHeader => Some(8),
             ReplyReason::Misdirected | ReplyReason::Redirect | ReplyReason::CorsPreflight => None,
         }
     }

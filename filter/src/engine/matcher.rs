@@ -1,5 +1,6 @@
 //! Whether one match's conditions hold for a request, and if not, which one failed.
 
+use super::budget::{Budget, Input};
 use super::request::{query_param, Request};
 use super::{path, Router};
 use crate::blob::{Match, PathMatch, StringMatch};
@@ -17,15 +18,19 @@ pub enum Miss {
     Query(String),
 }
 
-/// Checks every condition of `m`. `path` is the normalised path, `query` the raw query.
+/// Checks every condition of `m`. `path` is the normalised path, `query` the raw query;
+/// regular expressions are paid for from `budget`.
 pub(crate) fn check(
     router: &Router,
     m: &Match,
     path: &str,
     query: &str,
     req: &Request<'_>,
+    budget: &Budget,
 ) -> Result<(), Miss> {
-    if !path_holds(router, &m.path, path) {
+    let string_holds =
+        |m: &StringMatch, value: &str, input: Input| string_holds(router, m, value, input, budget);
+    if !path_holds(router, &m.path, path, budget) {
         return Err(Miss::Path);
     }
     if m.method
@@ -38,23 +43,25 @@ pub(crate) fn check(
         let value = req
             .header(&h.name)
             .and_then(|v| std::str::from_utf8(v).ok());
-        if !value.is_some_and(|v| string_holds(router, &h.value, v)) {
+        if !value.is_some_and(|v| string_holds(&h.value, v, Input::Header)) {
             return Err(Miss::Header(h.name.clone()));
         }
     }
     for q in &m.query {
-        if !query_param(query, &q.name).is_some_and(|v| string_holds(router, &q.value, &v)) {
+        if !query_param(query, &q.name).is_some_and(|v| string_holds(&q.value, &v, Input::Uri)) {
             return Err(Miss::Query(q.name.clone()));
         }
     }
     Ok(())
 }
 
-fn path_holds(router: &Router, m: &PathMatch, path: &str) -> bool {
+fn path_holds(router: &Router, m: &PathMatch, path: &str, budget: &Budget) -> bool {
+    let string_holds =
+        |m: &StringMatch, value: &str| string_holds(router, m, value, Input::Uri, budget);
     match m {
         PathMatch::Exact(value) => path == value,
         PathMatch::Prefix(prefix) => path::has_prefix(path, prefix),
-        PathMatch::Regex(id) => router.regex(*id).is_some_and(|r| r.is_match(path)),
+        PathMatch::Regex(id) => router.regex_match(*id, path, Input::Uri, budget),
         PathMatch::Grpc { service, method } => {
             let Some((svc, meth)) = path
                 .strip_prefix('/')
@@ -63,19 +70,21 @@ fn path_holds(router: &Router, m: &PathMatch, path: &str) -> bool {
             else {
                 return false;
             };
-            service
-                .as_ref()
-                .is_none_or(|s| string_holds(router, s, svc))
-                && method
-                    .as_ref()
-                    .is_none_or(|m| string_holds(router, m, meth))
+            service.as_ref().is_none_or(|s| string_holds(s, svc))
+                && method.as_ref().is_none_or(|m| string_holds(m, meth))
         }
     }
 }
 
-fn string_holds(router: &Router, m: &StringMatch, value: &str) -> bool {
+fn string_holds(
+    router: &Router,
+    m: &StringMatch,
+    value: &str,
+    input: Input,
+    budget: &Budget,
+) -> bool {
     match m {
         StringMatch::Exact(want) => want == value,
-        StringMatch::Regex(id) => router.regex(*id).is_some_and(|r| r.is_match(value)),
+        StringMatch::Regex(id) => router.regex_match(*id, value, input, budget),
     }
 }

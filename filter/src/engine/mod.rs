@@ -15,6 +15,7 @@
 //!    the rule. Nothing matched: 404 (gRPC: UNIMPLEMENTED).
 //! 4. The rule's filters and a weighted backend choice give the [`Decision`].
 
+pub mod budget;
 mod cors;
 mod decision;
 mod dice;
@@ -24,6 +25,7 @@ mod matcher;
 pub mod path;
 mod request;
 
+pub use budget::{Budget, Input};
 pub use decision::{Decision, Forward, Reply, ReplyReason};
 pub use dice::Dice;
 pub use host::request_host;
@@ -39,6 +41,8 @@ pub struct Router {
     /// Compiled on first use: `decode` has already checked that each compiles, and a table
     /// of thousands of expressions would otherwise hold all their programs from the start.
     regexes: Vec<std::cell::OnceCell<Option<regex_lite::Regex>>>,
+    /// [`budget::program_size`] of each expression: what running it costs per input byte.
+    regex_sizes: Vec<u32>,
     header_names: Vec<String>,
     index: index::Index,
 }
@@ -65,11 +69,17 @@ impl Router {
             .iter()
             .map(|_| std::cell::OnceCell::new())
             .collect();
+        let regex_sizes = table
+            .regexes
+            .iter()
+            .map(|p| budget::program_size(p).unwrap_or(u32::MAX))
+            .collect();
         let header_names = request::names_read(&table);
         let index = index::Index::build(&table);
         Ok(Router {
             table,
             regexes,
+            regex_sizes,
             header_names,
             index,
         })
@@ -118,6 +128,7 @@ impl Router {
             Ok(l) => l,
             Err(reason) => return (None, Decision::Reply(Reply::new(reason, req))),
         };
+        let budget = Budget::default();
         let found = self.find_match(
             strategy,
             listener,
@@ -125,11 +136,13 @@ impl Router {
             &target.path,
             target.query,
             req,
+            &budget,
             missed,
         );
-        let decision = match found {
-            Some(m) => decision::decide(self, m, req, &target, dice),
-            None => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
+        let decision = match (budget.exhausted(), found) {
+            (Some(input), _) => Decision::Reply(Reply::new(ReplyReason::regex_budget(input), req)),
+            (None, Some(m)) => decision::decide(self, m, req, &target, dice),
+            (None, None) => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
         };
         (Some(listener), decision)
     }
@@ -159,16 +172,18 @@ impl Router {
         path: &str,
         query: &str,
         req: &Request<'_>,
+        budget: &Budget,
         missed: &mut dyn FnMut(MatchId, Miss),
     ) -> Option<MatchId> {
         let t = &self.table;
-        let mut holds = |m: MatchId| match matcher::check(self, &t.matches[m], path, query, req) {
-            Ok(()) => true,
-            Err(miss) => {
-                missed(m, miss);
-                false
-            }
-        };
+        let mut holds =
+            |m: MatchId| match matcher::check(self, &t.matches[m], path, query, req, budget) {
+                Ok(()) => true,
+                Err(miss) => {
+                    missed(m, miss);
+                    false
+                }
+            };
         match strategy {
             Strategy::Indexed => self
                 .index
@@ -185,13 +200,22 @@ impl Router {
         }
     }
 
-    /// The compiled expression; `None` only if it stopped compiling after validation, in
-    /// which case it matches nothing.
-    pub(crate) fn regex(&self, id: blob::RegexId) -> Option<&regex_lite::Regex> {
-        self.regexes[id.index()]
-            .get_or_init(|| {
-                regex_lite::Regex::new(&blob::anchored(&self.table.regexes[id.index()])).ok()
-            })
-            .as_ref()
+    /// Whether expression `id` matches the whole of `input`, if `budget` pays for running it
+    /// (see [`budget`]); false without running when it does not. An expression that stopped
+    /// compiling after validation matches nothing.
+    pub(crate) fn regex_match(
+        &self,
+        id: blob::RegexId,
+        input: &str,
+        kind: Input,
+        budget: &Budget,
+    ) -> bool {
+        budget.charge(self.regex_sizes[id.index()], input, kind)
+            && self.regexes[id.index()]
+                .get_or_init(|| {
+                    regex_lite::Regex::new(&blob::anchored(&self.table.regexes[id.index()])).ok()
+                })
+                .as_ref()
+                .is_some_and(|r| r.is_match(input))
     }
 }

@@ -27,7 +27,7 @@ use prost::Message;
 pub use select::{parse_client, select, Entry, Facts};
 
 use crate::blob::{ListenerId, RlPolicy, RlRule, RuleId, Selector};
-use crate::engine::{Reply, ReplyReason, Router};
+use crate::engine::{Input, Reply, ReplyReason, Router};
 use crate::stream::{Host, HostError};
 
 /// Where the filter finds the rate limit service, and what to do when it cannot.
@@ -99,15 +99,22 @@ pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option
     rl.policies.get(rl.bindings[i].policy as usize)
 }
 
-/// Which rules of the governing policy hold for the request. `None` when no policy governs
-/// the rule on that listener.
+/// Which rules of the governing policy hold for the request. `Ok(None)` when no policy
+/// governs the rule on that listener.
+///
+/// # Errors
+/// The input on which the selectors' regular expressions ran out of budget: the request is
+/// answered as the router answers it (see [`crate::engine::budget`]), since a skipped
+/// selector could have put it under a limit.
 pub fn plan<'r>(
     router: &'r Router,
     listener: ListenerId,
     rule: RuleId,
     facts: &Facts<'_>,
-) -> Option<Plan<'r>> {
-    let policy = policy_for(router, listener, rule)?;
+) -> Result<Option<Plan<'r>>, Input> {
+    let Some(policy) = policy_for(router, listener, rule) else {
+        return Ok(None);
+    };
     let table = router.table();
     let route = &table.routes[table.rules[rule].route];
     let pick = |rules: &'r [RlRule]| -> Vec<(&'r RlRule, Vec<Entry>)> {
@@ -127,12 +134,16 @@ pub fn plan<'r>(
             j -= 1;
         }
     }
-    Some(Plan {
+    let global = pick(&policy.global);
+    if let Some(input) = facts.budget.exhausted() {
+        return Err(input);
+    }
+    Ok(Some(Plan {
         policy,
         route: format!("{}/{}", route.namespace, route.name),
         local,
-        global: pick(&policy.global),
-    })
+        global,
+    }))
 }
 
 /// The check order of a local rule: rules with selectors before the default rule, then by

@@ -8,7 +8,7 @@
 //! condition does not.
 
 use crate::blob::{PathCondition, RlRule, Selector, ValueMatch};
-use crate::engine::{path, query_param, Router};
+use crate::engine::{path, query_param, Budget, Input, Router};
 
 /// What selectors look at, read once per request.
 #[derive(Debug)]
@@ -25,6 +25,8 @@ pub struct Facts<'a> {
     pub client_ip: Option<&'a [u8]>,
     /// The client address as text, the value of a Distinct source selector.
     pub client_text: &'a str,
+    /// Pays for the selectors' regular expressions.
+    pub budget: &'a Budget,
 }
 
 impl Facts<'_> {
@@ -50,7 +52,8 @@ pub fn select(router: &Router, rule: &RlRule, facts: &Facts<'_>) -> Option<Vec<E
                 value,
                 invert,
             } => {
-                if let Some(v) = value_holds(router, value, *invert, facts.header(name))? {
+                let v = facts.header(name).map(|v| (v, Input::Header));
+                if let Some(v) = value_holds(router, value, *invert, v, facts.budget)? {
                     entries.push((format!("header.{name}"), v.to_owned()));
                 }
             }
@@ -60,7 +63,8 @@ pub fn select(router: &Router, rule: &RlRule, facts: &Facts<'_>) -> Option<Vec<E
                 invert,
             } => {
                 let v = query_param(facts.query, name);
-                if let Some(v) = value_holds(router, value, *invert, v.as_deref())? {
+                let v = v.as_deref().map(|v| (v, Input::Uri));
+                if let Some(v) = value_holds(router, value, *invert, v, facts.budget)? {
                     entries.push((format!("query.{name}"), v.to_owned()));
                 }
             }
@@ -72,7 +76,7 @@ pub fn select(router: &Router, rule: &RlRule, facts: &Facts<'_>) -> Option<Vec<E
                     PathCondition::Exact(v) => facts.path == v,
                     PathCondition::Prefix(v) => path::has_prefix(facts.path, v),
                     PathCondition::Regex(id) => {
-                        router.regex(*id).is_some_and(|r| r.is_match(facts.path))
+                        router.regex_match(*id, facts.path, Input::Uri, facts.budget)
                     }
                 };
                 holds(hit != *invert)?;
@@ -104,14 +108,15 @@ fn value_holds<'v>(
     router: &Router,
     m: &ValueMatch,
     invert: bool,
-    value: Option<&'v str>,
+    value: Option<(&'v str, Input)>,
+    budget: &Budget,
 ) -> Option<Option<&'v str>> {
     let hit = match (m, value) {
         (_, None) => false,
-        (ValueMatch::Exact(want), Some(v)) => want == v,
-        (ValueMatch::Regex(id), Some(v)) => router.regex(*id).is_some_and(|r| r.is_match(v)),
+        (ValueMatch::Exact(want), Some((v, _))) => want == v,
+        (ValueMatch::Regex(id), Some((v, input))) => router.regex_match(*id, v, input, budget),
         // Envoy refuses empty descriptor values, so an empty value has no bucket.
-        (ValueMatch::Distinct, Some(v)) => return (!v.is_empty()).then_some(Some(v)),
+        (ValueMatch::Distinct, Some((v, _))) => return (!v.is_empty()).then_some(Some(v)),
     };
     holds(hit != invert).map(|()| None)
 }

@@ -1,0 +1,185 @@
+//! What regular expressions may cost a request.
+//!
+//! regex-lite runs a Pike VM: a search costs at most (program size × input length) steps,
+//! whatever the pattern. One repetition such as `(.*){1,1000}` makes the program thousands of
+//! instructions long, and over a 60 KB path that is seconds of a worker's CPU. Three bounds
+//! keep every request cheap:
+//!
+//! * the compiler refuses programs larger than a limit (like Envoy's RE2
+//!   `re2.max_program_size`), measured by [`program_size`];
+//! * no expression runs on an input longer than [`MAX_INPUT`] bytes;
+//! * each request has [`REQUEST_BUDGET`] units of (program size × input length) for all the
+//!   expressions it meets, charged before each one runs.
+//!
+//! A request that would exceed a bound is answered, not routed elsewhere: skipping an
+//! expression that might have matched could send the request past a rule written to catch
+//! it. The reply is 414 when the input is the path or query, 431 when it is a header.
+
+use std::cell::Cell;
+
+use regex_syntax::ast::{self, Ast, RepetitionKind, RepetitionRange};
+
+/// The longest input an expression runs on: the request-line limit of nginx
+/// (`large_client_header_buffers 8k`), which Ingress NGINX users already live with.
+pub const MAX_INPUT: usize = 8192;
+
+/// Units of (program size × input length) one request may spend: one expression of the
+/// compiler's default size limit over the longest input fits, with room to spare. Measured
+/// at about 5–9 ns per unit natively, so a request spends at most a few milliseconds.
+pub const REQUEST_BUDGET: u64 = 1 << 20;
+
+/// The compiler's default program size limit, Envoy's default RE2 error level.
+pub const DEFAULT_MAX_PROGRAM_SIZE: u32 = 100;
+
+/// Above this program size the compiler warns.
+pub const DEFAULT_WARN_PROGRAM_SIZE: u32 = 50;
+
+/// The size of the program `pattern` compiles to, in instructions as RE2 counts them: one
+/// per literal character, class, `.` or assertion, one per alternative and optional
+/// repetition, two per capture group, and a counted repetition as that many copies of its
+/// body. `Err` carries the parse error for a pattern that does not parse.
+///
+/// # Errors
+/// The parser's message for a malformed pattern.
+pub fn program_size(pattern: &str) -> Result<u32, String> {
+    let ast = ast::parse::Parser::new()
+        .parse(pattern)
+        .map_err(|e| e.kind().to_string())?;
+    Ok(u32::try_from(size(&ast)).unwrap_or(u32::MAX))
+}
+
+fn size(node: &Ast) -> u64 {
+    match node {
+        Ast::Empty(_) | Ast::Flags(_) => 0,
+        Ast::Literal(_)
+        | Ast::Dot(_)
+        | Ast::Assertion(_)
+        | Ast::ClassUnicode(_)
+        | Ast::ClassPerl(_)
+        | Ast::ClassBracketed(_) => 1,
+        Ast::Repetition(r) => {
+            let body = size(&r.ast);
+            match &r.op.kind {
+                RepetitionKind::ZeroOrOne
+                | RepetitionKind::ZeroOrMore
+                | RepetitionKind::OneOrMore => body.saturating_add(1),
+                RepetitionKind::Range(RepetitionRange::Exactly(n)) => {
+                    body.saturating_mul(u64::from(*n))
+                }
+                RepetitionKind::Range(RepetitionRange::AtLeast(n)) => body
+                    .saturating_mul(u64::from((*n).max(1)))
+                    .saturating_add(1),
+                RepetitionKind::Range(RepetitionRange::Bounded(n, m)) => body
+                    .saturating_mul(u64::from((*m).max(1)))
+                    .saturating_add(u64::from(m.saturating_sub(*n))),
+            }
+        }
+        Ast::Group(g) => {
+            let captures = if g.capture_index().is_some() { 2 } else { 0 };
+            size(&g.ast).saturating_add(captures)
+        }
+        Ast::Alternation(a) => a
+            .asts
+            .iter()
+            .map(size)
+            .fold(a.asts.len().saturating_sub(1) as u64, u64::saturating_add),
+        Ast::Concat(c) => c.asts.iter().map(size).fold(0, u64::saturating_add),
+    }
+}
+
+/// Which part of the request an expression was about to run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The path, a query parameter, or a gRPC service or method name.
+    Uri,
+    /// A header value.
+    Header,
+}
+
+/// What is left of one request's budget. Once spent, every further expression fails
+/// without running and [`Budget::exhausted`] says on what.
+#[derive(Debug)]
+pub struct Budget {
+    left: Cell<u64>,
+    exhausted: Cell<Option<Input>>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new(REQUEST_BUDGET)
+    }
+}
+
+impl Budget {
+    /// A budget of `units`.
+    pub fn new(units: u64) -> Budget {
+        Budget {
+            left: Cell::new(units),
+            exhausted: Cell::new(None),
+        }
+    }
+
+    /// Takes what running a program of `size` over `input` costs; false (and exhausted)
+    /// when the input is too long or the budget too small.
+    pub fn charge(&self, size: u32, input: &str, kind: Input) -> bool {
+        if self.exhausted.get().is_some() {
+            return false;
+        }
+        let cost = u64::from(size).saturating_mul(input.len() as u64 + 1);
+        match self.left.get().checked_sub(cost) {
+            Some(left) if input.len() <= MAX_INPUT => {
+                self.left.set(left);
+                true
+            }
+            _ => {
+                self.exhausted.set(Some(kind));
+                false
+            }
+        }
+    }
+
+    /// The input that ran the budget out, if it did.
+    pub fn exhausted(&self) -> Option<Input> {
+        self.exhausted.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_repetitions_multiply_their_body() {
+        assert_eq!(program_size("/api/v1/.*"), Ok(10));
+        assert_eq!(program_size("/api/v[0-9]+/users/[a-z0-9-]+"), Ok(17));
+        // The stalling patterns from the field are thousands of instructions.
+        assert_eq!(program_size("/api/v1/(.*){1,1000}"), Ok(5007));
+        assert!(program_size("/api/v1/(a{1,1000}){1,10}b").is_ok_and(|s| s > 10_000));
+        assert!(program_size(".*(.*){1,4000}").is_ok_and(|s| s > 10_000));
+        assert!(program_size("(").is_err());
+    }
+
+    #[test]
+    fn nested_bounds_saturate_instead_of_overflowing() {
+        let size = program_size("((((a{1000}){1000}){1000}){1000}){1000}");
+        assert_eq!(size, Ok(u32::MAX));
+    }
+
+    #[test]
+    fn a_spent_budget_refuses_everything_after() {
+        let budget = Budget::new(100);
+        assert!(budget.charge(10, "123456789", Input::Uri));
+        assert!(!budget.charge(10, "123456789", Input::Header));
+        assert_eq!(budget.exhausted(), Some(Input::Header));
+        assert!(!budget.charge(0, "", Input::Uri));
+        assert_eq!(budget.exhausted(), Some(Input::Header));
+    }
+
+    #[test]
+    fn long_inputs_never_run() {
+        let budget = Budget::new(u64::MAX);
+        assert!(budget.charge(1, &"a".repeat(MAX_INPUT), Input::Uri));
+        assert!(!budget.charge(1, &"a".repeat(MAX_INPUT + 1), Input::Uri));
+        assert_eq!(budget.exhausted(), Some(Input::Uri));
+    }
+}
