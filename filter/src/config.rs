@@ -44,9 +44,12 @@ pub struct PluginConfig {
 }
 
 /// How the filter evaluates requests. Only `Indexed` is for production; the others exist so a
-/// benchmark can measure the same `.wasm` against its own baselines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// benchmark can measure the filter against its own baselines, and only a build with the
+/// `bench-engines` feature lets the configuration choose them: `Off` forwards without
+/// deciding, which must never be one configuration line away in a deployed filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "bench-engines", derive(Deserialize))]
+#[cfg_attr(feature = "bench-engines", serde(rename_all = "lowercase"))]
 pub enum EngineMode {
     /// Route through the match index.
     #[default]
@@ -81,6 +84,7 @@ struct JsonConfig {
     cluster_header: Option<String>,
     #[serde(default)]
     fail_open: bool,
+    #[cfg(feature = "bench-engines")]
     #[serde(default)]
     engine: EngineMode,
     #[serde(default)]
@@ -160,7 +164,11 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
             fail_closed: rl.fail_closed,
         },
     };
-    with_blob(&blob, header, json.fail_open, json.engine).map(|c| PluginConfig { rate_limit, ..c })
+    #[cfg(feature = "bench-engines")]
+    let engine = json.engine;
+    #[cfg(not(feature = "bench-engines"))]
+    let engine = EngineMode::Indexed;
+    with_blob(&blob, header, json.fail_open, engine).map(|c| PluginConfig { rate_limit, ..c })
 }
 
 fn with_blob(

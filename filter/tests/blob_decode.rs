@@ -243,3 +243,22 @@ fn random_bytes_never_panic() {
         let _ = blob::decode(&bytes);
     }
 }
+
+/// `"engine"` can make the filter forward without deciding; only a benchmark build may read it.
+#[cfg(not(feature = "bench-engines"))]
+#[test]
+fn the_deployed_filter_refuses_an_engine_mode() {
+    use base64::Engine as _;
+    let blob = base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).unwrap());
+    for engine in ["off", "linear", "indexed"] {
+        let json = format!(r#"{{"blob": "{blob}", "engine": "{engine}", "failOpen": true}}"#);
+        let e = gatewasm_filter::config::parse(Some(json.as_bytes())).unwrap_err();
+        assert!(
+            e.message.contains("unknown field `engine`"),
+            "{}",
+            e.message
+        );
+    }
+    let json = format!(r#"{{"blob": "{blob}"}}"#);
+    assert!(gatewasm_filter::config::parse(Some(json.as_bytes())).is_ok());
+}
