@@ -347,7 +347,15 @@ fn rate_limits(
         );
     }
     for (r, entries) in &plan.local {
-        let (key, _) = ratelimit::bucket_key(p, r, &plan.route, entries);
+        let (keys, _) = ratelimit::bucket_keys(p, r, &plan.route, entries);
+        let key = match keys.as_slice() {
+            [one] => one.clone(),
+            [first, .., last] => format!(
+                "{first} (or up to {})",
+                last.rsplit('.').next().unwrap_or("")
+            ),
+            [] => String::new(),
+        };
         let _ = writeln!(
             out,
             "          local rule {}: {} per {} (cost {}), bucket {key}",

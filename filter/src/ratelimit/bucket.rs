@@ -12,14 +12,43 @@
 //! That is what makes admission exact across workers (Istio's first wasm limiter wrote
 //! without CAS and admitted up to workers × limit).
 //!
-//! A Distinct rule hashes the client's values into a fixed number of slots, so a flood of
-//! new values cannot create more keys than the compile-time slot count. The slot remembers
-//! a 64-bit fingerprint of its owner. A client whose slot holds another owner's bucket takes
-//! the slot over when that bucket is full again (idle for a window), and otherwise shares it:
-//! a collision can only make two clients limit each other earlier, never admit more than
-//! one client's limit.
+//! A Distinct rule keeps a fixed number of slots, so a flood of new values cannot create more
+//! keys than the compile-time slot count. A client's bucket lives in one of [`WAYS`]
+//! neighbouring slots, tagged with a 64-bit fingerprint of its values, so clients never share
+//! a bucket: a client takes its own slot if one holds its fingerprint, else an unused or idle
+//! one (full again after a window without requests), else it evicts the way whose window
+//! started longest ago and starts afresh. Eviction over-admits the evicted client, at most
+//! once per window, as Envoy's LRU of dynamic descriptors does; it is counted, never a
+//! denial of the newcomer.
 
 use crate::stream::{Host, HostError};
+
+/// Neighbouring slots a Distinct client's bucket may live in.
+pub const WAYS: u32 = 4;
+
+/// The part of the host a bucket needs: proxy-wasm shared data with compare-and-swap.
+pub trait SharedData {
+    /// The value and CAS of `key`.
+    ///
+    /// # Errors
+    /// A failed host call.
+    fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError>;
+    /// Writes `key` if its CAS is still `cas`; `Ok(false)` when another writer was first.
+    ///
+    /// # Errors
+    /// A failed host call.
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError>;
+}
+
+impl<H: Host> SharedData for H {
+    fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+        self.shared_get(key)
+    }
+
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError> {
+        self.shared_set(key, value, cas)
+    }
+}
 
 /// Bytes of a bucket's stored state: owner fingerprint, tokens, window start (u64 LE each).
 const STATE_LEN: usize = 24;
@@ -41,6 +70,8 @@ pub struct Taken {
     pub remaining: u64,
     /// Seconds until the bucket refills (rounded up).
     pub reset_secs: u64,
+    /// Another client's bucket was evicted to make room for this one.
+    pub evicted: bool,
 }
 
 /// A bucket's limit and window.
@@ -86,8 +117,8 @@ impl State {
     }
 
     /// The state at `now`: refilled for every window that ended, capped at the limit (which
-    /// may have shrunk since the state was written), and owned by `owner` if it was idle.
-    fn at(self, owner: u64, limit: &Limit, now: u64) -> State {
+    /// may have shrunk since the state was written).
+    fn at(self, limit: &Limit, now: u64) -> State {
         let mut s = self;
         s.tokens = s.tokens.min(limit.requests);
         if now >= s.window_start.saturating_add(limit.window_ns) {
@@ -95,35 +126,41 @@ impl State {
             s.window_start += windows * limit.window_ns;
             s.tokens = limit.requests;
         }
-        if s.owner != owner && s.tokens == limit.requests {
-            s.owner = owner;
-        }
         s
     }
 }
 
-/// Takes `limit.cost` tokens from the bucket at `key` for the client `owner` (0 for rules
-/// without Distinct selectors).
+/// Takes `limit.cost` tokens from `owner`'s bucket (0 for rules without Distinct selectors),
+/// which lives at one of `keys` (the rule's candidate slots, see the module docs).
 ///
 /// # Errors
-/// A failed host call, or a key still contended after [`MAX_ATTEMPTS`] tries.
+/// A failed host call, or slots still contended after [`MAX_ATTEMPTS`] tries.
 pub fn take(
-    host: &mut impl Host,
-    key: &str,
+    host: &mut impl SharedData,
+    keys: &[String],
     owner: u64,
     limit: &Limit,
     now: u64,
 ) -> Result<Taken, HostError> {
     for _ in 0..MAX_ATTEMPTS {
-        let (value, cas) = host.shared_get(key)?;
-        let stored = value.as_deref().and_then(State::decode);
+        let mut ways = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (value, cas) = host.get(key)?;
+            ways.push((value.as_deref().and_then(State::decode), cas));
+        }
+        let Some((way, evicted)) = choose(&ways, owner, limit, now) else {
+            continue;
+        };
+        let (stored, cas) = ways[way];
         let fresh = State {
             owner,
             tokens: limit.requests,
             window_start: now,
         };
-        let before = stored.unwrap_or(fresh);
-        let mut state = before.at(owner, limit, now);
+        let mut state = match stored {
+            Some(s) if s.owner == owner => s.at(limit, now),
+            _ => fresh,
+        };
         let allowed = if limit.cost == 0 {
             state.tokens > 0
         } else {
@@ -138,6 +175,7 @@ pub fn take(
             reset_secs: (state.window_start + limit.window_ns)
                 .saturating_sub(now)
                 .div_ceil(1_000_000_000),
+            evicted,
         };
         if stored == Some(state) {
             // A refused request on an unchanged bucket needs no write.
@@ -147,13 +185,42 @@ pub fn take(
             (Some(_), Some(cas)) => cas,
             _ => CREATE_CAS,
         };
-        if host.shared_set(key, &state.encode(), cas)? {
+        if host.set(&keys[way], &state.encode(), cas)? {
             return Ok(taken);
         }
     }
     Err(HostError(format!(
-        "rate limit bucket {key} still contended after {MAX_ATTEMPTS} attempts"
+        "rate limit slots {} still contended after {MAX_ATTEMPTS} attempts",
+        keys.first().map_or("", String::as_str)
     )))
+}
+
+/// The way `owner`'s request counts in, and whether that evicts another client: its own
+/// bucket, else the first unused or idle way, else the way whose window started first.
+fn choose(
+    ways: &[(Option<State>, Option<u32>)],
+    owner: u64,
+    limit: &Limit,
+    now: u64,
+) -> Option<(usize, bool)> {
+    if let Some(i) = ways
+        .iter()
+        .position(|(s, _)| s.is_some_and(|s| s.owner == owner))
+    {
+        return Some((i, false));
+    }
+    if let Some(i) = ways
+        .iter()
+        .position(|(s, _)| s.is_none_or(|s| s.at(limit, now).tokens == limit.requests))
+    {
+        return Some((i, false));
+    }
+    let oldest = ways
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (s, _))| s.map(|s| (s.window_start, i)))
+        .min()?;
+    Some((oldest.1, true))
 }
 
 /// A keyed 64-bit FNV-1a hash of the distinct values: picks the slot and identifies the owner.
@@ -185,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn refills_whole_windows_and_takes_over_idle_slots() {
+    fn refills_whole_windows() {
         let limit = Limit {
             requests: 10,
             window_ns: 60,
@@ -196,13 +263,82 @@ mod tests {
             tokens: 0,
             window_start: 0,
         };
-        assert_eq!(used.at(1, &limit, 59).tokens, 0);
-        let later = used.at(2, &limit, 130);
-        assert_eq!(
-            (later.tokens, later.window_start, later.owner),
-            (10, 120, 2)
-        );
-        // Another owner shares a bucket in use rather than resetting it.
-        assert_eq!(used.at(2, &limit, 30).owner, 1);
+        assert_eq!(used.at(&limit, 59).tokens, 0);
+        let later = used.at(&limit, 130);
+        assert_eq!((later.tokens, later.window_start), (10, 120));
+    }
+
+    /// Shared data as Envoy keeps it: a value and a CAS per key.
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, (Vec<u8>, u32)>);
+
+    impl SharedData for Memory {
+        fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+            Ok(self
+                .0
+                .get(key)
+                .map_or((None, None), |(v, cas)| (Some(v.clone()), Some(*cas))))
+        }
+
+        fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError> {
+            let next = match self.0.get(key) {
+                Some((_, current)) if *current != cas => return Ok(false),
+                Some((_, current)) => current + 1,
+                None => 1,
+            };
+            self.0.insert(key.to_owned(), (value.to_vec(), next));
+            Ok(true)
+        }
+    }
+
+    /// `clients` distinct clients each send `requests` requests within one window, against a
+    /// rule of 5 per minute over 4,096 slots, as `crate::ratelimit` names the slots.
+    fn flood(clients: u64, requests: u64) -> (Memory, u64, u64, u64) {
+        let limit = Limit {
+            requests: 5,
+            window_ns: 60_000_000_000,
+            cost: 1,
+        };
+        let slots = 4096;
+        let mut memory = Memory::default();
+        let (mut first_denied, mut evictions, mut over) = (0, 0, 0);
+        for client in 0..clients {
+            let owner = fingerprint(7, &[("x-user".to_owned(), format!("user-{client}"))]);
+            let keys: Vec<String> = (0..WAYS)
+                .map(|w| format!("rule.{}", (owner + u64::from(w)) % slots))
+                .collect();
+            for i in 0..requests {
+                let now = client * 1_000 + i;
+                let taken = take(&mut memory, &keys, owner, &limit, now).expect("memory host");
+                first_denied += u64::from(i == 0 && !taken.allowed);
+                over += u64::from(i >= limit.requests && taken.allowed);
+                evictions += u64::from(taken.evicted);
+            }
+        }
+        (memory, first_denied, evictions, over)
+    }
+
+    #[test]
+    fn twenty_thousand_clients_are_never_denied_their_first_request() {
+        let (memory, first_denied, evictions, over) = flood(20_000, 1);
+        assert_eq!(first_denied, 0);
+        assert!(memory.0.len() <= 4096, "{} keys", memory.0.len());
+        assert!(evictions > 0, "the table was full, so someone was evicted");
+        assert_eq!(over, 0);
+    }
+
+    #[test]
+    fn a_million_clients_stay_within_the_slots() {
+        let (memory, first_denied, _, _) = flood(1_000_000, 1);
+        assert_eq!(first_denied, 0);
+        assert_eq!(memory.0.len(), 4096);
+    }
+
+    #[test]
+    fn each_client_gets_exactly_its_limit_while_the_table_has_room() {
+        let (_, first_denied, evictions, over) = flood(1_000, 8);
+        assert_eq!((first_denied, over), (0, 0));
+        // Hashing puts five of a thousand clients in one set of four ways now and then.
+        assert!(evictions <= 10, "{evictions} evictions");
     }
 }

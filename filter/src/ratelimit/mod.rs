@@ -154,24 +154,29 @@ fn order(r: &RlRule) -> (bool, u64) {
     (r.selectors.is_empty(), per_span)
 }
 
-/// The shared-data key of a local rule's bucket and the owner fingerprint for its slot.
-pub fn bucket_key(
+/// The shared-data keys a local rule's bucket may live at (one, or [`bucket::WAYS`]
+/// neighbouring slots of a Distinct rule) and the owner fingerprint of the request's values.
+pub fn bucket_keys(
     policy: &RlPolicy,
     rule: &RlRule,
     route: &str,
     entries: &[Entry],
-) -> (String, u64) {
+) -> (Vec<String>, u64) {
     let scope = if rule.shared { "shared" } else { route };
-    let mut key = format!(
+    let key = format!(
         "gatewasm.rl.{}/{}.local.{}.{scope}",
         policy.namespace, policy.name, rule.index
     );
     if rule.slots == 0 {
-        return (key, 0);
+        return (vec![key], 0);
     }
     let owner = bucket::fingerprint(FINGERPRINT_SEED, entries);
-    key.push_str(&format!(".{}", owner % u64::from(rule.slots)));
-    (key, owner)
+    let slots = u64::from(rule.slots);
+    let first = owner % slots;
+    let keys = (0..u64::from(bucket::WAYS).min(slots))
+        .map(|w| format!("{key}.{}", (first + w) % slots))
+        .collect();
+    (keys, owner)
 }
 
 /// Seeds the slot hash. Fixed, so every worker VM (and the native runner) agrees on slots.
@@ -217,15 +222,18 @@ pub fn admit(
     if !plan.local.is_empty() {
         let now = host.now_nanos()?;
         for (rule, entries) in &plan.local {
-            let (key, owner) = bucket_key(policy, rule, &plan.route, entries);
+            let (keys, owner) = bucket_keys(policy, rule, &plan.route, entries);
             let limit = bucket::Limit {
                 requests: u64::from(rule.requests),
                 window_ns: rule.unit.seconds() * 1_000_000_000,
                 cost: u64::from(rule.cost),
             };
-            let taken = bucket::take(host, &key, owner, &limit, now)?;
+            let taken = bucket::take(host, &keys, owner, &limit, now)?;
             let outcome = if taken.allowed { "allowed" } else { "limited" };
             host.count(&format!("{prefix}.local.rule_{}.{outcome}", rule.index))?;
+            if taken.evicted {
+                host.count(&format!("{prefix}.local.rule_{}.evicted", rule.index))?;
+            }
             let headers = if rule.headers {
                 limit_headers(
                     rule.requests,
