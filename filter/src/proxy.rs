@@ -16,7 +16,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
-use crate::stream::{Host, HostError, Side, Stream, Verdict};
+use crate::stream::{Host, HostError, ListenerRole, Side, Stream, Verdict};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -210,22 +210,32 @@ impl Host for SdkHost {
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(host_err(name))
     }
 
-    fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
+    fn listener(&mut self) -> Result<ListenerRole, HostError> {
         // Envoy may listen on other port numbers than the Gateway's (a Service targetPort,
         // Envoy Gateway's 10080, a test's free port): the emitted bootstrap then names the
         // Gateway port in the listener's metadata, which wins over the socket's port.
-        let tagged = hostcalls::get_property(LISTENER_PORT.to_vec())
-            .map_err(host_err("xds.listener_metadata"))?
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|text| text.parse::<u16>().ok());
-        if tagged.is_some() {
-            return Ok(tagged);
+        let tag = hostcalls::get_property(LISTENER_PORT.to_vec())
+            .map_err(host_err("xds.listener_metadata"))?;
+        match tag.as_deref() {
+            Some(b"ready") => return Ok(ListenerRole::Readiness),
+            Some(text) => {
+                if let Some(port) = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.parse::<u16>().ok())
+                {
+                    return Ok(ListenerRole::Gateway(port));
+                }
+            }
+            None => {}
         }
         let bytes = hostcalls::get_property(vec!["destination", "port"])
             .map_err(host_err("destination.port"))?;
-        Ok(bytes
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-            .and_then(|b| u16::try_from(i64::from_le_bytes(b)).ok()))
+        Ok(ListenerRole::Gateway(
+            bytes
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                .and_then(|b| u16::try_from(i64::from_le_bytes(b)).ok())
+                .unwrap_or(0),
+        ))
     }
 
     fn sni(&mut self) -> Result<Option<String>, HostError> {

@@ -29,13 +29,24 @@ pub enum Side {
     Response,
 }
 
+/// What an Envoy listener serves, from the `gatewasm.port` value in its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerRole {
+    /// The Gateway listeners of this port: the tagged port, else the connection's
+    /// destination port (0 when unknown).
+    Gateway(u16),
+    /// The readiness probe (`port: ready`): answered 200 by a filter that holds a route
+    /// table. Without one, the request reaches the listener's own 503 route, or Envoy's 500
+    /// for a filter whose configuration it refused, so the pod is not Ready.
+    Readiness,
+}
+
 /// The proxy operations a stream needs.
 pub trait Host {
     /// The first value of a request header (`name` lowercase).
     fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
-    /// The Gateway port of the listener the request arrived on: the port the emitted
-    /// bootstrap tags the Envoy listener with, else the connection's destination port.
-    fn listener_port(&mut self) -> Result<Option<u16>, HostError>;
+    /// What the listener the request arrived on serves (see [`ListenerRole`]).
+    fn listener(&mut self) -> Result<ListenerRole, HostError>;
     /// The TLS SNI of the downstream connection.
     fn sni(&mut self) -> Result<Option<String>, HostError>;
     /// Replaces every value of a header with one value.
@@ -139,6 +150,13 @@ impl Stream {
         dice: &mut Dice,
         host: &mut impl Host,
     ) -> Result<Verdict, HostError> {
+        let port = match host.listener()? {
+            ListenerRole::Readiness => {
+                answer(config, host, &Reply::ready())?;
+                return Ok(Verdict::Stop);
+            }
+            ListenerRole::Gateway(port) => port,
+        };
         // Only the headers some rule can look at cross the host boundary.
         let mut headers = Vec::with_capacity(config.router.header_names().len());
         for name in config.router.header_names() {
@@ -146,7 +164,6 @@ impl Stream {
                 headers.push((name.clone(), value));
             }
         }
-        let port = host.listener_port()?.unwrap_or(0);
         let sni = host.sni()?;
         let text = |name: &str| -> &str {
             headers

@@ -10,7 +10,8 @@
 //! (so `kubectl apply` of a new routes ConfigMap swaps the table live), then the router with
 //! one catch-all route that forwards on the cluster the filter wrote into
 //! `x-gatewasm-cluster`. A separate listener exposes only `/stats/prometheus` and `/ready`;
-//! admin itself stays on loopback.
+//! admin itself stays on loopback. The readiness listener runs the filter alone: it answers
+//! 200 only while it holds a route table, so a pod started with a refused one is not Ready.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,7 @@ pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
     let gateway = gateway(compiled)?;
     let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots());
     listeners.push(stats_listener());
+    listeners.push(readiness_listener());
     let mut clusters = clusters::clusters(compiled)?;
     clusters.push(static_cluster(
         layout::ADMIN_CLUSTER,
@@ -182,17 +184,51 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
                     }],
                 }],
             },
-            "http_filters": [
-                {
-                    "name": layout::FILTER_NAME,
-                    "config_discovery": {
-                        "config_source": watched_file(layout::ECDS_KEY),
-                        "type_urls": [plugin::WASM_FILTER_TYPE],
-                    },
-                },
-                router(),
-            ],
+            "http_filters": [gatewasm_filter(), router()],
         },
+    })
+}
+
+/// The filter, its configuration delivered by ECDS: every listener names the same resource,
+/// so one update reaches them all.
+fn gatewasm_filter() -> Value {
+    json!({
+        "name": layout::FILTER_NAME,
+        "config_discovery": {
+            "config_source": watched_file(layout::ECDS_KEY),
+            "type_urls": [plugin::WASM_FILTER_TYPE],
+        },
+    })
+}
+
+/// The readiness probe's listener. Its metadata tells the filter to answer every request
+/// 200 itself; a filter without a route table lets it through to the 503 below (fail-open)
+/// or answers 503 (fail-closed), and a configuration Envoy refused leaves Envoy's own 500.
+/// Admin's `/ready` cannot tell: it says LIVE as soon as Envoy has started.
+fn readiness_listener() -> Value {
+    json!({
+        "name": layout::READY_LISTENER,
+        "address": socket_address("0.0.0.0", layout::READY_PORT),
+        "metadata": {"filter_metadata": {layout::FILTER_NAME: {"port": "ready"}}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "ready",
+                "route_config": {"virtual_hosts": [{
+                    "name": "ready",
+                    "domains": ["*"],
+                    "routes": [{
+                        "match": {"prefix": "/"},
+                        "direct_response": {
+                            "status": 503,
+                            "body": {"inline_string": "not ready: the gatewasm filter holds no route table\n"},
+                        },
+                    }],
+                }]},
+                "http_filters": [gatewasm_filter(), router()],
+            },
+        }]}],
     })
 }
 

@@ -43,6 +43,13 @@ pub const ADMIN_CLUSTER: &str = "gatewasm-admin";
 /// Prometheus and the kubelet, without exposing the rest of admin.
 pub const STATS_PORT: u16 = 19001;
 
+/// The readiness listener: 200 only from a filter that holds a route table, which the
+/// kubelet's readiness probe asks (admin's `/ready` says only that Envoy is live).
+pub const READY_PORT: u16 = 19002;
+
+/// The readiness listener's name and its `gatewasm.port` metadata value.
+pub const READY_LISTENER: &str = "gatewasm-ready";
+
 /// The SDS file for the listener certificate Secret `namespace/name` (a ConfigMap key).
 /// Namespaces hold no dots, so the first dot separates the two unambiguously.
 pub fn sds_key(namespace: &str, name: &str) -> String {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use gatewasm_filter::config::PluginConfig;
 use gatewasm_filter::engine::{Dice, Reply};
-use gatewasm_filter::stream::{Host, HostError, Side, Stream, Verdict};
+use gatewasm_filter::stream::{Host, HostError, ListenerRole, Side, Stream, Verdict};
 
 use super::check::{Mirrored, Observed};
 use super::driver::{BackendNames, Driver, RateLimitService, SentRequest};
@@ -94,8 +94,8 @@ impl Host for MemoryHost<'_> {
             .map(|(_, v)| v.clone()))
     }
 
-    fn listener_port(&mut self) -> Result<Option<u16>, HostError> {
-        Ok(Some(self.port))
+    fn listener(&mut self) -> Result<ListenerRole, HostError> {
+        Ok(ListenerRole::Gateway(self.port))
     }
 
     fn sni(&mut self) -> Result<Option<String>, HostError> {

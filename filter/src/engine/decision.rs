@@ -89,6 +89,8 @@ pub enum ReplyReason {
     RegexBudgetUri,
     /// As [`ReplyReason::RegexBudgetUri`], on a header value (431).
     RegexBudgetHeader,
+    /// The readiness listener's probe, answered by a filter that holds a route table (200).
+    Ready,
 }
 
 impl ReplyReason {
@@ -115,6 +117,7 @@ impl ReplyReason {
             ReplyReason::RateLimited => "gatewasm_rate_limited",
             ReplyReason::RegexBudgetUri => "gatewasm_regex_budget_uri",
             ReplyReason::RegexBudgetHeader => "gatewasm_regex_budget_header",
+            ReplyReason::Ready => "gatewasm_ready",
         }
     }
 
@@ -130,6 +133,7 @@ impl ReplyReason {
             ReplyReason::RateLimited => 429,
             ReplyReason::RegexBudgetUri => 414,
             ReplyReason::RegexBudgetHeader => 431,
+            ReplyReason::Ready => 200,
         }
     }
 
@@ -142,7 +146,10 @@ impl ReplyReason {
             | ReplyReason::RateLimited => Some(14),
             ReplyReason::BadRequest => Some(13),
             ReplyReason::RegexBudgetUri | ReplyReason::RegexBudgetHeader => Some(8),
-            ReplyReason::Misdirected | ReplyReason::Redirect | ReplyReason::CorsPreflight => None,
+            ReplyReason::Misdirected
+            | ReplyReason::Redirect
+            | ReplyReason::CorsPreflight
+            | ReplyReason::Ready => None,
         }
     }
 }
@@ -154,6 +161,17 @@ impl Reply {
             reason,
             status: reason.status(),
             grpc_status: req.is_grpc().then(|| reason.grpc_status()).flatten(),
+            headers: Vec::new(),
+            rule: None,
+        }
+    }
+
+    /// The readiness probe's answer.
+    pub fn ready() -> Reply {
+        Reply {
+            reason: ReplyReason::Ready,
+            status: 200,
+            grpc_status: None,
             headers: Vec::new(),
             rule: None,
         }

@@ -8,6 +8,8 @@ mod deploy;
 mod driver;
 mod process;
 #[cfg(test)]
+mod readiness_test;
+#[cfg(test)]
 mod selftest;
 pub mod upstream;
 

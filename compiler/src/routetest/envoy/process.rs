@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::client::{Client, Outgoing, Protocol};
+use crate::emit::layout;
 
 /// How long Envoy may take to compile the module and load the first configuration.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -52,6 +53,40 @@ impl Envoy {
         rt: &tokio::runtime::Runtime,
         client: &mut Client,
     ) -> Result<Envoy, String> {
+        let mut envoy = Envoy::start_live(launch, rt, client)?;
+        // Live is not ready: the kubelet's probe asks the filter, and so does every test.
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            envoy.check_alive()?;
+            let failures = envoy.failures();
+            if !failures.is_empty() {
+                return Err(format!(
+                    "Envoy could not load the filter:\n      {}",
+                    failures.join("\n      ")
+                ));
+            }
+            match envoy.readiness(rt, client) {
+                Ok((200, _)) => return Ok(envoy),
+                _ if Instant::now() > deadline => {
+                    return Err(
+                        envoy.failure("the readiness listener did not answer 200 within 60 s")
+                    )
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Starts Envoy and waits only until admin says it is live and its listeners are bound,
+    /// whatever became of the filter's configuration.
+    ///
+    /// # Errors
+    /// Envoy could not be started, exited, or did not become live in time.
+    pub fn start_live(
+        launch: &Launch<'_>,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<Envoy, String> {
         let log = launch.workdir.join("envoy.log");
         let access = launch.workdir.join("access.log");
         let open = |p: &Path| {
@@ -79,13 +114,6 @@ impl Envoy {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             envoy.check_alive()?;
-            let failures = envoy.failures();
-            if !failures.is_empty() {
-                return Err(format!(
-                    "Envoy could not load the filter:\n      {}",
-                    failures.join("\n      ")
-                ));
-            }
             if let Ok(r) = envoy.admin(rt, client, "/ready") {
                 if r.0 == 200 {
                     break;
@@ -143,25 +171,30 @@ impl Envoy {
     }
 
     /// An admin GET: status and body.
-    fn admin(
+    pub(super) fn admin(
         &self,
         rt: &tokio::runtime::Runtime,
         client: &mut Client,
         path: &str,
     ) -> Result<(u16, String), String> {
-        let req = Outgoing {
-            port: self.admin_port,
-            tls: None,
-            protocol: Protocol::Http1,
-            method: "GET".to_owned(),
-            path: path.to_owned(),
-            authority: "127.0.0.1".to_owned(),
-            headers: Vec::new(),
-            body: Vec::new(),
-            connection: usize::MAX,
-        };
-        let r = rt.block_on(client.send(&req))?;
-        Ok((r.status, String::from_utf8_lossy(&r.body).into_owned()))
+        get(rt, client, self.admin_port, path)
+    }
+
+    /// What the kubelet's readiness probe gets: status and body from the readiness listener.
+    ///
+    /// # Errors
+    /// The listener is not bound or does not answer.
+    pub fn readiness(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<(u16, String), String> {
+        let port = self
+            .ports
+            .get(layout::READY_LISTENER)
+            .copied()
+            .ok_or("Envoy has no readiness listener")?;
+        get(rt, client, port, "/ready")
     }
 
     /// An error when Envoy has exited, with the end of its log.
@@ -217,6 +250,28 @@ impl Envoy {
             tail.join("\n      ")
         )
     }
+}
+
+/// A plain HTTP/1.1 GET to a loopback port.
+fn get(
+    rt: &tokio::runtime::Runtime,
+    client: &mut Client,
+    port: u16,
+    path: &str,
+) -> Result<(u16, String), String> {
+    let req = Outgoing {
+        port,
+        tls: None,
+        protocol: Protocol::Http1,
+        method: "GET".to_owned(),
+        path: path.to_owned(),
+        authority: "127.0.0.1".to_owned(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        connection: usize::MAX,
+    };
+    let r = rt.block_on(client.send(&req))?;
+    Ok((r.status, String::from_utf8_lossy(&r.body).into_owned()))
 }
 
 impl Drop for Envoy {
