@@ -342,6 +342,31 @@ mod tests {
     }
 
     #[test]
+    fn renders_hostile_parts_escaped_and_cut() {
+        let long = "y".repeat(5000);
+        let mut d = Diagnostic::error(format!("bad \u{202e}{long}")).at("a\nb.yaml", 2);
+        d.object = "Service \u{1b}[2J".into();
+        d.column = Some(8);
+        d.snippet = Some(format!("  k: \u{202e}\0v{long}"));
+        let shown = d.to_string();
+        assert!(shown.len() < 2000, "{} bytes", shown.len());
+        assert!(
+            shown.starts_with("error: a\\nb.yaml:2: Service \\u{1b}[2J: bad \\u{202e}yyy"),
+            "{shown}"
+        );
+        assert!(shown.contains("bytes left out]…yyy"), "{shown}");
+        // The caret stays under column 8 (`v`), after the escapes shown before it.
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret..caret + 1], "v", "{shown}");
+        assert!(lines[2].ends_with("yyy…"), "{shown}");
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
     fn sorts_by_file_then_line_and_counts_errors() {
         let mut all = Diagnostics::new();
         all.push(Diagnostic::error("c").at("b.yaml", 1));
