@@ -280,7 +280,8 @@ fn hostile_values_are_reported_short_escaped_and_in_words() {
         many_labels.push_str(&format!("    k{i}: v\n"));
     }
     // (what, manifest, stderr bound in bytes, must contain, must not contain)
-    let cases: Vec<(&str, String, usize, Vec<&str>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, String, usize, Vec<&'a str>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "1 MB value",
             class("gc", &huge),
