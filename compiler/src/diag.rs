@@ -5,8 +5,24 @@
 //! Stages never stop at the first problem: they push into a [`Diagnostics`] collection and
 //! decide at the end whether the errors in it are fatal. The collection sorts by file and
 //! line so output is stable whatever order the checks ran in.
+//!
+//! A message shows a user's value through [`crate::quote`] (escaped, cut, its length
+//! stated). Rendering cleans every part once more — file, object, field path, message,
+//! snippet and help — so no value that slipped through unquoted can flood the output or put
+//! a raw control or bidi character into a terminal or CI log.
 
 use std::fmt;
+
+use crate::quote::clean;
+
+/// The longest object label, field path or file name shown.
+const LABEL_MAX: usize = 200;
+/// The longest message or help line shown: room for several quoted values.
+const MESSAGE_MAX: usize = 1000;
+/// Characters of the source line shown before and after the caret's column, when the line
+/// is too long to show whole.
+const SNIPPET_BEFORE: usize = 40;
+const SNIPPET_AFTER: usize = 80;
 
 /// How bad a diagnostic is. Only [`Severity::Error`] makes a stage fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,35 +116,63 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.severity.label())?;
         if !self.file.is_empty() {
+            let file = clean(&self.file, LABEL_MAX);
             if self.line > 0 {
-                write!(f, "{}:{}: ", self.file, self.line)?;
+                write!(f, "{file}:{}: ", self.line)?;
             } else {
-                write!(f, "{}: ", self.file)?;
+                write!(f, "{file}: ")?;
             }
         }
         if !self.object.is_empty() {
-            write!(f, "{}: ", self.object)?;
+            write!(f, "{}: ", clean(&self.object, LABEL_MAX))?;
         }
         if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
+            write!(f, "{}: ", clean(&self.field, LABEL_MAX))?;
         }
-        f.write_str(&self.message)?;
+        write!(f, "{}", clean(&self.message, MESSAGE_MAX))?;
         if let (Some(text), Some(column)) = (&self.snippet, self.column) {
             let number = self.line.to_string();
             let pad = " ".repeat(number.len());
-            // Tabs keep their width in the caret line so the caret stays under the column.
-            let lead: String = text
-                .chars()
-                .take(column.saturating_sub(1) as usize)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            write!(f, "\n{pad} |\n{number} | {text}\n{pad} | {lead}^")?;
+            let (before, after) = snippet(text, column);
+            // The caret goes under the first character at `column`, as shown (escapes included).
+            let lead = " ".repeat(before.chars().count());
+            write!(f, "\n{pad} |\n{number} | {before}{after}\n{pad} | {lead}^")?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\nhelp: {help}")?;
+            write!(f, "\nhelp: {}", clean(help, MESSAGE_MAX))?;
         }
         Ok(())
     }
+}
+
+/// The source line as shown, split at the 1-based character `column`: cleaned, and when it
+/// is long, only a window around the column, with `…` where it was cut.
+fn snippet(text: &str, column: u32) -> (String, String) {
+    let at = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    // Byte offset of the `n`th character (or the end).
+    let offset = |n: usize| text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
+    let split = offset(at);
+    let (from, to) = if text.chars().count() <= SNIPPET_BEFORE + SNIPPET_AFTER {
+        (0, text.len())
+    } else {
+        let after = text[split..].char_indices().nth(SNIPPET_AFTER);
+        (
+            offset(at.saturating_sub(SNIPPET_BEFORE)),
+            after.map_or(text.len(), |(i, _)| split + i),
+        )
+    };
+    let (cut_start, cut_end) = (from > 0, to < text.len());
+    let before = format!(
+        "{}{}",
+        if cut_start { "…" } else { "" },
+        clean(&text[from..split], usize::MAX)
+    );
+    let after = format!(
+        "{}{}",
+        clean(&text[split..to], usize::MAX),
+        if cut_end { "…" } else { "" }
+    );
+    (before, after)
 }
 
 /// A collection of diagnostics from one or more stages.
@@ -295,6 +339,31 @@ mod tests {
         for (d, want) in cases {
             assert_eq!(d.to_string(), want);
         }
+    }
+
+    #[test]
+    fn renders_hostile_parts_escaped_and_cut() {
+        let long = "y".repeat(5000);
+        let mut d = Diagnostic::error(format!("bad \u{202e}{long}")).at("a\nb.yaml", 2);
+        d.object = "Service \u{1b}[2J".into();
+        d.column = Some(8);
+        d.snippet = Some(format!("  k: \u{202e}\0v{long}"));
+        let shown = d.to_string();
+        assert!(shown.len() < 2000, "{} bytes", shown.len());
+        assert!(
+            shown.starts_with("error: a\\nb.yaml:2: Service \\u{1b}[2J: bad \\u{202e}yyy"),
+            "{shown}"
+        );
+        assert!(shown.contains("bytes left out]…yyy"), "{shown}");
+        // The caret stays under column 8 (`v`), after the escapes shown before it.
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret..caret + 1], "v", "{shown}");
+        assert!(lines[2].ends_with("yyy…"), "{shown}");
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
     }
 
     #[test]

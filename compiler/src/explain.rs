@@ -9,6 +9,7 @@ use gatewasm_filter::engine::{
 };
 
 use crate::compile::Compiled;
+use crate::quote::{clean, quote, SHOWN};
 
 /// A request given on the command line.
 struct Url {
@@ -21,10 +22,16 @@ struct Url {
 
 fn parse_url(url: &str) -> Result<Url, String> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-        format!("{url:?} is not an absolute URL; write it like https://app.example.com/path")
+        format!(
+            "{} is not an absolute URL; write it like https://app.example.com/path",
+            quote(url)
+        )
     })?;
     if scheme != "http" && scheme != "https" {
-        return Err(format!("unsupported scheme {scheme:?}: use http or https"));
+        return Err(format!(
+            "unsupported scheme {}: use http or https",
+            quote(scheme)
+        ));
     }
     let (authority, target) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -43,7 +50,7 @@ fn parse_url(url: &str) -> Result<Url, String> {
             h.to_owned(),
             Some(
                 p.parse::<u16>()
-                    .map_err(|_| format!("bad port in {url:?}"))?,
+                    .map_err(|_| format!("bad port in {}", quote(url)))?,
             ),
         ),
         _ => (authority.to_owned(), None),
@@ -59,8 +66,8 @@ fn parse_url(url: &str) -> Result<Url, String> {
 
 fn string_match(m: &StringMatch, t: &RouteTable) -> String {
     match m {
-        StringMatch::Exact(v) => format!("= {v:?}"),
-        StringMatch::Regex(id) => format!("~ /{}/", t.regexes[id.index()]),
+        StringMatch::Exact(v) => format!("= {}", quote(v)),
+        StringMatch::Regex(id) => format!("~ /{}/", clean(&t.regexes[id.index()], SHOWN)),
     }
 }
 
@@ -150,7 +157,7 @@ pub fn explain(
     for h in headers {
         let (n, v) = h
             .split_once(':')
-            .ok_or_else(|| format!("header {h:?} is not `Name: value`"))?;
+            .ok_or_else(|| format!("header {} is not `Name: value`", quote(h)))?;
         list.push((n.trim().to_ascii_lowercase(), v.trim().as_bytes().to_vec()));
     }
     let method_upper = method.to_ascii_uppercase();

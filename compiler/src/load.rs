@@ -25,6 +25,7 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Severity};
 use crate::model::{
     object_label, split_api_version, Body, Kind, Object, ObjectKey, ObjectMeta, RawMeta,
 };
+use crate::quote::code;
 use crate::source::{FieldEntry, FieldMap, NodeKind, Pos, Source, SourceFile};
 use crate::yaml::{self, Fragment};
 
@@ -371,7 +372,8 @@ impl Loader {
                 &label,
                 "apiVersion",
                 format!(
-                    "unsupported apiVersion `{api_version}` for {}",
+                    "unsupported apiVersion {} for {}",
+                    code(api_version),
                     known.name()
                 ),
             );

@@ -9,15 +9,20 @@
 //! then reports positions we can map back to the file without guessing.
 
 use serde::de::DeserializeOwned;
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::granit_parser::{Event, Parser, StructureStyle};
-use serde_saphyr::{DefaultMessageFormatter, Error as YamlError, MessageFormatter};
+use serde_saphyr::{Budget, DefaultMessageFormatter, Error as YamlError, MessageFormatter};
 
 use crate::diag::did_you_mean;
+use crate::quote::{clean, code};
 use crate::source::{join_key, parent_path, FieldEntry, FieldMap, NodeKind, Pos};
 
 /// Deeper nesting than this is refused before serde-saphyr sees it; Kubernetes objects nest
 /// about a dozen levels, and serde-saphyr's own budget stops at 64.
 const MAX_DEPTH: usize = 128;
+
+/// The longest a library's message (which may embed the offending value) is shown.
+pub(crate) const LIBRARY_MESSAGE: usize = 300;
 
 /// A piece of a file to parse on its own.
 #[derive(Debug)]
@@ -118,7 +123,7 @@ pub(crate) fn walk(fragment: &Fragment) -> Result<FieldMap, SyntaxError> {
                 line: fragment.file_line(e.marker().line()),
                 column: col(e.marker().col()),
             },
-            message: e.info(),
+            message: clean(&e.info(), LIBRARY_MESSAGE).to_string(),
         })?;
         let start = span.start.byte_offset().unwrap_or(span.start.index());
         let end = span.end.byte_offset().unwrap_or(span.end.index());
@@ -282,7 +287,7 @@ pub(crate) fn explain(err: &YamlError, fragment: &Fragment, fields: &FieldMap) -
         } => Explained {
             pos,
             field: here,
-            message: format!("unknown field `{field}`"),
+            message: format!("unknown field {}", code(field)),
             help: Some(hint(field, expected, "fields")),
         },
         YamlError::SerdeUnknownVariant {
@@ -290,7 +295,7 @@ pub(crate) fn explain(err: &YamlError, fragment: &Fragment, fields: &FieldMap) -
         } => Explained {
             pos,
             field: here,
-            message: format!("unknown value `{variant}`"),
+            message: format!("unknown value {}", code(variant)),
             help: Some(hint(variant, expected, "values")),
         },
         YamlError::SerdeMissingField { field, .. } => {
@@ -311,12 +316,113 @@ pub(crate) fn explain(err: &YamlError, fragment: &Fragment, fields: &FieldMap) -
                 help: None,
             }
         }
+        YamlError::DuplicateMappingKey { key, .. } => {
+            duplicate_key(pos, here, key.as_deref(), fields)
+        }
+        YamlError::Budget { breach, .. } => Explained {
+            pos,
+            field: here,
+            message: over_budget(breach),
+            help: Some(
+                "split the file into smaller documents (separated by `---` lines), or remove \
+                 what gatewasm does not need"
+                    .to_string(),
+            ),
+        },
+        // serde-saphyr's own wording, which may embed the offending value: shown cleaned.
         other => Explained {
             pos,
             field: here,
-            message: DefaultMessageFormatter.format_message(other).into_owned(),
+            message: clean(
+                &DefaultMessageFormatter.format_message(other),
+                LIBRARY_MESSAGE,
+            )
+            .to_string(),
             help: None,
         },
+    }
+}
+
+/// A key written twice in one mapping: which key, and both lines when the walk saw them.
+/// (serde-saphyr's own message suggests a library option, which a user cannot set.)
+fn duplicate_key(
+    pos: Option<Pos>,
+    here: String,
+    key: Option<&str>,
+    fields: &FieldMap,
+) -> Explained {
+    // `here` is the path of the entry at the error, the second occurrence of the key; the
+    // walk recorded an entry for each occurrence under the same path.
+    let lines: Vec<u32> = fields
+        .entries()
+        .iter()
+        .filter(|e| e.path == here && !here.is_empty())
+        .map(|e| e.pos.line)
+        .collect();
+    let key = key.map_or_else(|| "key".to_string(), |k| format!("key {}", code(k)));
+    let message = match lines.as_slice() {
+        [first, .., last] => {
+            format!("duplicate {key}: set on line {first} and again on line {last}")
+        }
+        _ => format!("duplicate {key} in this mapping"),
+    };
+    Explained {
+        pos,
+        field: here,
+        message,
+        help: Some(
+            "a key may appear once per mapping: remove one of them, or rename it".to_string(),
+        ),
+    }
+}
+
+/// A serde-saphyr budget breach in words: what limit the document went over. The limits
+/// are serde-saphyr's defaults, which [`deserialize`] keeps.
+fn over_budget(breach: &BudgetBreach) -> String {
+    let limits = Budget::default();
+    match breach {
+        BudgetBreach::Nodes { .. } => format!(
+            "the document has more than {} nodes (mappings, lists and values together)",
+            limits.max_nodes
+        ),
+        BudgetBreach::Events { .. } => format!(
+            "the document has more than {} YAML parser events",
+            limits.max_events
+        ),
+        BudgetBreach::Depth { .. } => {
+            format!("the document nests deeper than {} levels", limits.max_depth)
+        }
+        BudgetBreach::Aliases { .. } => {
+            format!(
+                "the document has more than {} aliases (`*name`)",
+                limits.max_aliases
+            )
+        }
+        BudgetBreach::Anchors { .. } => {
+            format!(
+                "the document has more than {} anchors (`&name`)",
+                limits.max_anchors
+            )
+        }
+        BudgetBreach::AliasAnchorRatio { .. } => format!(
+            "the document uses its aliases (`*name`) more than {} times as often as it defines \
+             anchors (`&name`), as an alias bomb does",
+            limits.alias_anchor_ratio_multiplier
+        ),
+        BudgetBreach::Documents { .. } => {
+            format!("the file has more than {} documents", limits.max_documents)
+        }
+        BudgetBreach::ScalarBytes { .. } => format!(
+            "the values in the document add up to more than {} bytes",
+            limits.max_total_scalar_bytes
+        ),
+        BudgetBreach::MergeKeys { .. } => format!(
+            "the document has more than {} merge keys (`<<`)",
+            limits.max_merge_keys
+        ),
+        _ => {
+            "the document is larger or more deeply nested than the YAML parser accepts".to_string()
+        }
     }
 }
 

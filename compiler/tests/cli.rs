@@ -334,3 +334,106 @@ fn a_large_accepted_regex_is_warned_about() {
         text(&o.stderr)
     );
 }
+
+/// Whether `c` would reach a terminal or CI log raw and change what it shows: control
+/// characters (other than the line breaks between diagnostics) and bidi controls.
+fn raw_control(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+/// Hostile values reach the user escaped, cut and with the right words: for each manifest,
+/// the exit code, a bound on stderr, no raw control or bidi character, the location (file,
+/// line, object, field) and what must and must not be said.
+#[test]
+fn hostile_values_are_reported_short_escaped_and_in_words() {
+    let class = |name: &str, controller: &str| {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: {name}\nspec:\n  controllerName: {controller}\n"
+        )
+    };
+    let huge = "x".repeat(1 << 20);
+    let mut many_labels =
+        String::from("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels:\n");
+    for i in 0..130_000 {
+        many_labels.push_str(&format!("    k{i}: v\n"));
+    }
+    // (what, manifest, stderr bound in bytes, must contain, must not contain)
+    type Case<'a> = (&'a str, String, usize, Vec<&'a str>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            "1 MB value",
+            class("gc", &huge),
+            4096,
+            vec![
+                "<stdin>:6: GatewayClass gc: spec.controllerName: invalid controllerName `xxxx",
+                "`… (1048576 bytes): expected `example.com/path`",
+            ],
+            vec!["for Gateway", "Gateway gc"],
+        ),
+        (
+            "U+202E in a name",
+            class("\"ab\u{202e}cd\"", "example.com/x"),
+            1024,
+            vec![
+                "<stdin>:4: GatewayClass ab\\u{202e}cd: metadata.name: invalid name `ab\\u{202e}cd`",
+                "name: \"ab\\u{202e}cd\"",
+            ],
+            vec![],
+        ),
+        (
+            "ESC, NUL and a newline in a value",
+            class("gc", "\"a\\e[31mRED\\0\\nerror: forged\""),
+            1024,
+            vec!["spec.controllerName: invalid controllerName `a\\u{1b}[31mRED\\u{0}\\nerror: forged`"],
+            vec!["\nerror: forged"],
+        ),
+        (
+            "a duplicate key",
+            class("gc", "example.com/x").replace("  name: gc\n", "  name: gc\n  name: gc2\n"),
+            1024,
+            vec![
+                "<stdin>:5: GatewayClass gc: metadata.name: duplicate key `name`: set on line 4 and again on line 5",
+                "help: a key may appear once per mapping: remove one of them, or rename it",
+            ],
+            vec!["DuplicateKeyPolicy", "Options"],
+        ),
+        (
+            "a document over the node budget",
+            many_labels,
+            2048,
+            vec![
+                "Service default/s: metadata.labels.",
+                "the document has more than 250000 nodes",
+                "help: split the file into smaller documents",
+            ],
+            vec!["Nodes {", "budget breached", "nodes:"],
+        ),
+        (
+            "a GatewayClass with an unknown field holding a bidi override",
+            class("gc", "example.com/x") + "  \u{2067}x: 1\n",
+            1024,
+            vec!["<stdin>:7: GatewayClass gc: spec[\"\\u{2067}x\"]: unknown field `\\u{2067}x`"],
+            vec!["for Gateway", "Gateway gc"],
+        ),
+    ];
+    for (what, manifest, bound, want, unwanted) in cases {
+        let o = gatewasm(&["compile", "-", "-o", "-"], Some(&manifest));
+        let err = text(&o.stderr);
+        let head: String = err.chars().take(2000).collect();
+        assert_eq!(o.status.code(), Some(2), "{what}: {head}");
+        assert!(o.stdout.is_empty(), "{what}: nothing is written on error");
+        assert!(
+            err.len() < bound,
+            "{what}: {} bytes of stderr: {head}",
+            err.len()
+        );
+        assert!(!err.chars().any(raw_control), "{what}: {err:?}");
+        for w in want {
+            assert!(err.contains(w), "{what}: missing {w:?} in\n{err}");
+        }
+        for u in unwanted {
+            assert!(!err.contains(u), "{what}: {u:?} in\n{err}");
+        }
+    }
+}

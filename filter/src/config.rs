@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::blob::MAGIC;
 use crate::engine::Router;
+use crate::quote::{clean, quote};
 use crate::ratelimit::ServiceSettings;
 
 /// The header Envoy's catch-all route reads the cluster name from, unless configured.
@@ -24,6 +25,10 @@ pub fn mirror_headers(cluster_header: &str, slots: usize) -> Vec<String> {
         .map(|slot| format!("{cluster_header}-mirror-{slot}"))
         .collect()
 }
+
+/// The longest library error text (serde_json's, which quotes the offending value) a
+/// configuration error shows.
+const MESSAGE: usize = 300;
 
 /// A loaded configuration.
 #[derive(Debug)]
@@ -124,7 +129,10 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
         );
     }
     let json: JsonConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError {
-        message: format!("plugin configuration is neither a gatewasm blob nor valid JSON: {e}"),
+        message: format!(
+            "plugin configuration is neither a gatewasm blob nor valid JSON: {}",
+            clean(&e.to_string(), MESSAGE)
+        ),
         fail_open: None,
     })?;
     let fail = |message: String| ConfigError {
@@ -141,7 +149,8 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
                     .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) =>
         {
             return Err(fail(format!(
-                "\"clusterHeader\" {h:?} is not a valid header name"
+                "\"clusterHeader\" {} is not a valid header name",
+                quote(&h)
             )));
         }
         Some(h) => h.to_ascii_lowercase(),

@@ -6,6 +6,7 @@
 //!   [`engine::Decision`]. The single source of truth for what a request does.
 //! * [`ratelimit`] — Envoy Gateway BackendTrafficPolicy rate limits after routing: local
 //!   token buckets in shared data and calls to Envoy's rate limit service.
+//! * [`quote`] — untrusted values in messages: escaped, cut, their length stated.
 //! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
 //! * [`stream`] — one HTTP stream's handling against an abstract [`stream::Host`]: read the
 //!   request, ask the engine, apply the decision. The proxy-wasm glue and the CLI's native
@@ -18,6 +19,7 @@
 pub mod blob;
 pub mod config;
 pub mod engine;
+pub mod quote;
 pub mod ratelimit;
 pub mod stream;
 

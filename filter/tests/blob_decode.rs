@@ -261,4 +261,73 @@ fn the_deployed_filter_refuses_an_engine_mode() {
     }
     let json = format!(r#"{{"blob": "{blob}"}}"#);
     assert!(gatewasm_filter::config::parse(Some(json.as_bytes())).is_ok());
+
+/// What `on_configure` logs for a refused configuration: one short line, whatever the
+/// configuration holds. Values are cut with their length stated, and control and bidi
+/// characters arrive escaped, never raw in Envoy's log.
+#[test]
+fn configure_errors_are_short_and_escaped() {
+    use base64::Engine as _;
+    use gatewasm_filter::config;
+
+    let huge = "x".repeat(1 << 20);
+    let json = |blob: &[u8], extra: &str| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+        format!("{{\"blob\": \"{b64}\"{extra}}}").into_bytes()
+    };
+    let good = blob::encode(&sample()).expect("encodes");
+    let with = |edit: &dyn Fn(&mut RouteTable)| {
+        let mut t = sample();
+        edit(&mut t);
+        encode_raw(&t)
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "1 MB cluster header",
+            json(&good, &format!(", \"clusterHeader\": \"{huge} \"")),
+            "\"clusterHeader\" \"xxxxxxxx",
+        ),
+        (
+            "controls in the cluster header",
+            json(
+                &good,
+                ", \"clusterHeader\": \"a\\u001b[31m\\u0000\\nb\\u202e\"",
+            ),
+            r#""clusterHeader" "a\u{1b}[31m\u{0}\nb\u{202e}" is not a valid header name"#,
+        ),
+        (
+            "1 MB unknown JSON field with a bidi override",
+            json(&good, &format!(", \"\u{202e}{huge}\": 1")),
+            "neither a gatewasm blob nor valid JSON: unknown field `\\u{202e}xxx",
+        ),
+        (
+            "1 MB header name with NUL in the blob",
+            with(&|t| t.matches[0].headers[0].name = format!("\0{huge}")),
+            "matches[0] has an invalid header name \"\\u{0}xxx",
+        ),
+        (
+            "1 MB regex that does not compile",
+            with(&|t| t.regexes[0] = format!("({huge}\u{1b}")),
+            "regexes[0] \"(xxx",
+        ),
+        (
+            "upper-case wildcard host",
+            with(&|t| t.host_groups[0].host = Some(HostPattern::Wildcard(".Example.com".into()))),
+            "host_groups[0] has an invalid wildcard hostname suffix \".Example.com\"",
+        ),
+    ];
+    for (what, bytes, want) in cases {
+        let message = match config::parse(Some(&bytes)) {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(message.contains(want), "{what}: {message}");
+        assert!(message.len() < 1024, "{what}: {} bytes", message.len());
+        assert!(
+            !message.chars().any(|c| c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "{what}: {message:?}"
+        );
+        assert!(!message.contains("Wildcard("), "{what}: {message}");
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::model::{Kind, ReferenceGrantSpec, GATEWAY_GROUP};
+use crate::quote::quote;
 use crate::valid::{BackendRef, Valid, Validated};
 
 use super::Options;
@@ -109,8 +110,10 @@ impl<'v> Resolver<'v> {
             return Err(RefProblem {
                 reason: "InvalidKind",
                 message: format!(
-                    "backendRef {} has kind {:?} in group {:?}: gatewasm forwards only to core Services",
-                    r.name, r.kind, r.group
+                    "backendRef {} has kind {} in group {}: gatewasm forwards only to core Services",
+                    r.name,
+                    quote(&r.kind),
+                    quote(&r.group)
                 ),
             });
         }

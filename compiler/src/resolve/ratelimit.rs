@@ -19,6 +19,7 @@ use gatewasm_filter::blob::{
 use super::attach::selector_matches;
 use super::Attachment;
 use crate::diag::{Diagnostics, Severity};
+use crate::quote::quote;
 use crate::valid::{
     self, BackendTrafficPolicy, Gateway, PathMatch, RateLimitSelector, SelectorValue, TargetKind,
     Valid, Validated,
@@ -193,10 +194,10 @@ fn targets(
                         &p.label(),
                         &format!("spec.targetRefs[{i}].sectionName"),
                         format!(
-                            "Gateway {}/{} has no listener {:?} with attached routes",
+                            "Gateway {}/{} has no listener {} with attached routes",
                             gateway.meta.namespace,
                             gateway.meta.name,
-                            t.section_name.as_deref().unwrap_or_default()
+                            quote(t.section_name.as_deref().unwrap_or_default())
                         ),
                     ));
                 }
@@ -211,10 +212,10 @@ fn targets(
                             &p.label(),
                             &format!("spec.targetRefs[{i}].sectionName"),
                             format!(
-                                "route {}/{} has no rule named {:?}",
+                                "route {}/{} has no rule named {}",
                                 ns,
                                 t.name,
-                                t.section_name.as_deref().unwrap_or_default()
+                                quote(t.section_name.as_deref().unwrap_or_default())
                             ),
                         ));
                     }

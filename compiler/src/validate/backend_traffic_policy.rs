@@ -9,6 +9,7 @@ use crate::model::{
     BackendTrafficPolicySpec, ObjectMeta, PolicyTargetReference, RateLimitRule as RawRule,
     RateLimitSelectCondition, ValueSelector, GATEWAY_GROUP,
 };
+use crate::quote::{clean, code, quote, SHOWN};
 use crate::valid::{
     BackendTrafficPolicy, PathMatch, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
     TargetKind, TargetSelector,
@@ -28,7 +29,7 @@ pub(super) fn backend_traffic_policy(
     for field in spec.other.keys() {
         ctx.error_help(
             &format!("spec.{field}"),
-            format!("`{field}` is not compiled: gatewasm only compiles `rateLimit` from a BackendTrafficPolicy"),
+            format!("{} is not compiled: gatewasm only compiles `rateLimit` from a BackendTrafficPolicy", code(field)),
             "move this setting into a separate BackendTrafficPolicy applied by Envoy Gateway, or remove it",
         );
     }
@@ -68,7 +69,10 @@ pub(super) fn backend_traffic_policy(
             _ => {
                 ctx.error(
                     &format!("metadata.annotations[{SLOTS_ANNOTATION:?}]"),
-                    format!("must be a number of slots from 1 to {MAX_SLOTS}, not {v:?}"),
+                    format!(
+                        "must be a number of slots from 1 to {MAX_SLOTS}, not {}",
+                        quote(v)
+                    ),
                 );
                 DEFAULT_SLOTS
             }
@@ -97,7 +101,7 @@ pub(super) fn backend_traffic_policy(
         Some(other) => {
             ctx.error(
                 "spec.rateLimit.type",
-                format!("unknown type `{other}`: expected Global or Local"),
+                format!("unknown type {}: expected Global or Local", code(other)),
             );
             (true, true)
         }
@@ -112,14 +116,14 @@ pub(super) fn backend_traffic_policy(
                 &at,
                 format!(
                     "`type: {}` ignores `{name}`: remove `type` to use both, or remove `{name}`",
-                    rl.type_.as_deref().unwrap_or_default()
+                    clean(rl.type_.as_deref().unwrap_or_default(), SHOWN)
                 ),
             ),
             (None, true) if rl.type_.is_some() => ctx.error(
                 &at,
                 format!(
                     "`type: {}` needs `{name}`",
-                    rl.type_.as_deref().unwrap_or_default()
+                    clean(rl.type_.as_deref().unwrap_or_default(), SHOWN)
                 ),
             ),
             (Some(rules), true) => {
@@ -156,7 +160,7 @@ fn target_kind(ctx: &mut Ctx, field: &str, kind: &str) -> Option<TargetKind> {
         "HTTPRoute" => Some(TargetKind::HttpRoute),
         "GRPCRoute" => Some(TargetKind::GrpcRoute),
         other => {
-            ctx.error(field, format!("gatewasm cannot apply a policy to a {other}: target a Gateway, HTTPRoute or GRPCRoute"));
+            ctx.error(field, format!("gatewasm cannot apply a policy to a {}: target a Gateway, HTTPRoute or GRPCRoute", code(other)));
             None
         }
     }
@@ -167,8 +171,8 @@ fn target(ctx: &mut Ctx, at: &str, t: &PolicyTargetReference) -> Option<PolicyTa
         ctx.error(
             &format!("{at}.group"),
             format!(
-                "gatewasm targets only {GATEWAY_GROUP} kinds, not `{}`",
-                t.group
+                "gatewasm targets only {GATEWAY_GROUP} kinds, not {}",
+                code(&t.group)
             ),
         );
         return None;
@@ -216,7 +220,13 @@ fn rule(ctx: &mut Ctx, at: &str, r: &RawRule, global: bool) -> Option<RateLimitR
         "Month" => Unit::Month,
         "Year" => Unit::Year,
         other => {
-            ctx.error(&format!("{at}.limit.unit"), format!("unknown unit `{other}`: expected Second, Minute, Hour, Day, Week, Month or Year"));
+            ctx.error(
+                &format!("{at}.limit.unit"),
+                format!(
+                    "unknown unit {}: expected Second, Minute, Hour, Day, Week, Month or Year",
+                    code(other)
+                ),
+            );
             Unit::Second
         }
     };
@@ -256,7 +266,7 @@ fn rule(ctx: &mut Ctx, at: &str, r: &RawRule, global: bool) -> Option<RateLimitR
                 ),
                 (other, ..) => ctx.error(
                     &format!("{at}.cost.request.from"),
-                    format!("unknown source `{other}`: expected Number"),
+                    format!("unknown source {}: expected Number", code(other)),
                 ),
             }
         }
@@ -277,7 +287,10 @@ fn rule(ctx: &mut Ctx, at: &str, r: &RawRule, global: bool) -> Option<RateLimitR
         Some(other) => {
             ctx.error(
                 &format!("{at}.xRateLimitHeaders"),
-                format!("unknown value `{other}`: expected Off or DraftVersion03"),
+                format!(
+                    "unknown value {}: expected Off or DraftVersion03",
+                    code(other)
+                ),
             );
             true
         }
@@ -354,7 +367,7 @@ fn condition(
             if !METHODS.contains(&m.value.as_str()) {
                 ctx.error(
                     &format!("{at}.methods[{i}].value"),
-                    format!("unknown method `{}`", m.value),
+                    format!("unknown method {}", code(&m.value)),
                 );
             }
         }
@@ -389,7 +402,8 @@ fn condition(
                 ctx.error(
                     &format!("{f}.type"),
                     format!(
-                        "unknown type `{other}`: expected Exact, PathPrefix or RegularExpression"
+                        "unknown type {}: expected Exact, PathPrefix or RegularExpression",
+                        code(other)
                     ),
                 );
                 PathMatch::Exact(v)
@@ -408,7 +422,7 @@ fn condition(
             other => {
                 ctx.error(
                     &format!("{f}.type"),
-                    format!("unknown type `{other}`: expected Exact or Distinct"),
+                    format!("unknown type {}: expected Exact or Distinct", code(other)),
                 );
                 false
             }
@@ -429,8 +443,8 @@ fn condition(
             None => ctx.error(
                 &format!("{f}.value"),
                 format!(
-                    "invalid CIDR `{}`: expected e.g. 10.0.0.0/8 or 2001:db8::/32",
-                    s.value
+                    "invalid CIDR {}: expected e.g. 10.0.0.0/8 or 2001:db8::/32",
+                    code(&s.value)
                 ),
             ),
         }
@@ -473,7 +487,10 @@ fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, b
         (other, _) => {
             ctx.error(
                 &format!("{at}.type"),
-                format!("unknown type `{other}`: expected Exact, RegularExpression or Distinct"),
+                format!(
+                    "unknown type {}: expected Exact, RegularExpression or Distinct",
+                    code(other)
+                ),
             );
             None
         }

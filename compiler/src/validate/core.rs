@@ -7,6 +7,7 @@ use super::{syntax, Ctx};
 use crate::model::{
     GatewayClassSpec, IntOrString, Kind, ObjectMeta, ReferenceGrantSpec, ServiceSpec, ServiceType,
 };
+use crate::quote::code;
 
 /// The label the API server adds to every Namespace.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -44,7 +45,10 @@ pub(super) fn gateway_class(ctx: &mut Ctx, spec: &GatewayClassSpec) -> GatewayCl
     if !valid || controller.len() > 253 {
         ctx.error(
             "spec.controllerName",
-            format!("invalid controllerName `{controller}`: expected `example.com/path`"),
+            format!(
+                "invalid controllerName {}: expected `example.com/path`",
+                code(controller)
+            ),
         );
     }
     spec.clone()
@@ -94,7 +98,7 @@ pub(super) fn service(ctx: &mut Ctx, spec: &ServiceSpec) -> ServiceSpec {
                 if let Some(earlier) = names.insert(name, i) {
                     ctx.error_help(
                         &format!("{p}.name"),
-                        format!("duplicate port name `{name}`"),
+                        format!("duplicate port name {}", code(name)),
                         format!("spec.ports[{earlier}] has the same name"),
                     );
                 }

@@ -8,6 +8,7 @@ use crate::model::{
     FromNamespaces, GatewaySpec, LabelSelector, Listener as RawListener, ProtocolType,
     SelectorOperator, TlsModeType, GATEWAY_GROUP,
 };
+use crate::quote::code;
 use crate::valid::{
     AllowedRoutes, Gateway, Listener, ListenerTls, RouteGroupKind, RouteNamespaces, SecretRef,
 };
@@ -30,7 +31,7 @@ pub(super) fn gateway(ctx: &mut Ctx, spec: &GatewaySpec) -> Gateway {
         if let Some(earlier) = names.insert(&l.name, i) {
             ctx.error_help(
                 &format!("{p}.name"),
-                format!("duplicate listener name `{}`", l.name),
+                format!("duplicate listener name {}", code(&l.name)),
                 format!("spec.listeners[{earlier}] has the same name"),
             );
         }

@@ -7,6 +7,7 @@ use crate::model::{
     HttpPathModifier, HttpRouteFilter, HttpRouteFilterType as T, HttpRouteMatch, HttpRouteRule,
     HttpRouteSpec, PathMatchType, PathModifierType,
 };
+use crate::quote::code;
 use crate::valid::{
     Cors, HttpFilter, HttpMatch, HttpRoute, HttpRule, PathMatch, PathModifier, Redirect, Retry,
     Rewrite, Timeouts,
@@ -398,7 +399,8 @@ fn cors(ctx: &mut Ctx, p: &str, c: &crate::model::HttpCors) -> Cors {
                 "allowMethods" if !CORS_METHODS.contains(&v.as_str()) => ctx.error(
                     &ip,
                     format!(
-                        "unknown method `{v}`: expected one of {}",
+                        "unknown method {}: expected one of {}",
+                        code(v),
                         CORS_METHODS.join(", ")
                     ),
                 ),

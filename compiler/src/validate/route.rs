@@ -10,6 +10,7 @@ use crate::model::{
     HeaderMatch as RawHeaderMatch, HeaderModifier, LocalObjectReference, ParentReference,
     RequestMirror, SessionPersistence, StringMatchType, GATEWAY_GROUP,
 };
+use crate::quote::code;
 use crate::valid::{
     BackendRef, HeaderMatch, Mirror, MirrorFraction, ParentRef, StringMatch, WeightedBackend,
 };
@@ -200,7 +201,7 @@ pub(super) fn header_matches(
         if let Some(earlier) = names.insert(&m.name, i) {
             ctx.error_help(
                 &format!("{p}.name"),
-                format!("duplicate name `{}`", m.name),
+                format!("duplicate name {}", code(&m.name)),
                 format!("{path}[{earlier}] has the same name"),
             );
         } else if let Some(earlier) = folded.insert(m.name.to_ascii_lowercase(), i) {
@@ -209,8 +210,8 @@ pub(super) fn header_matches(
             ctx.warn(
                 &format!("{p}.name"),
                 format!(
-                    "`{}` is the same header as {path}[{earlier}]; only the first is used",
-                    m.name
+                    "{} is the same header as {path}[{earlier}]; only the first is used",
+                    code(&m.name)
                 ),
             );
         }
@@ -244,7 +245,7 @@ pub(super) fn header_modifier(ctx: &mut Ctx, path: &str, m: &HeaderModifier) -> 
             if let Some(earlier) = names.insert(&h.name, i) {
                 ctx.error_help(
                     &format!("{p}.name"),
-                    format!("duplicate header `{}`", h.name),
+                    format!("duplicate header {}", code(&h.name)),
                     format!("{lp}[{earlier}] has the same name"),
                 );
             }
@@ -258,7 +259,7 @@ pub(super) fn header_modifier(ctx: &mut Ctx, path: &str, m: &HeaderModifier) -> 
         if let Some(earlier) = names.insert(name, i) {
             ctx.error_help(
                 &format!("{lp}[{i}]"),
-                format!("duplicate header `{name}`"),
+                format!("duplicate header {}", code(name)),
                 format!("{lp}[{earlier}] is the same"),
             );
         }
@@ -385,7 +386,7 @@ pub(super) fn rule_names<'r>(ctx: &mut Ctx, names: impl Iterator<Item = Option<&
         if let Some(earlier) = seen.insert(name, i) {
             ctx.error_help(
                 &p,
-                format!("duplicate rule name `{name}`"),
+                format!("duplicate rule name {}", code(name)),
                 format!("spec.rules[{earlier}] has the same name"),
             );
         }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use regex_lite::Regex;
 
+use crate::quote::{clean, code};
+
 /// Result of a syntax check: `Err` holds the message.
 pub(super) type Check = Result<(), String>;
 
@@ -53,17 +55,18 @@ fn length(value: &str, min: usize, max: usize) -> Check {
 /// A Gateway API `Hostname`: lowercase RFC 1123, optionally a leading `*.` label, 1–253
 /// characters, not an IP address.
 pub(super) fn hostname(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 253)?;
     if !HOSTNAME.is_match(value) {
         return Err(if value.contains('*') {
-            format!("invalid hostname `{value}`: a wildcard must be a whole leading `*.` label")
+            format!("invalid hostname {shown}: a wildcard must be a whole leading `*.` label")
         } else {
-            format!("invalid hostname `{value}`: must be a lowercase RFC 1123 host name")
+            format!("invalid hostname {shown}: must be a lowercase RFC 1123 host name")
         });
     }
     if value.parse::<std::net::Ipv4Addr>().is_ok() {
         return Err(format!(
-            "invalid hostname `{value}`: IP addresses are not allowed"
+            "invalid hostname {shown}: IP addresses are not allowed"
         ));
     }
     Ok(())
@@ -71,9 +74,10 @@ pub(super) fn hostname(value: &str) -> Check {
 
 /// A `PreciseHostname` (redirect and rewrite targets): a hostname without wildcard.
 pub(super) fn precise_hostname(value: &str) -> Check {
+    let shown = code(value);
     if value.starts_with("*.") {
         return Err(format!(
-            "invalid hostname `{value}`: wildcards are not allowed here"
+            "invalid hostname {shown}: wildcards are not allowed here"
         ));
     }
     hostname(value)
@@ -87,12 +91,13 @@ pub(super) fn object_name(value: &str) -> Check {
 
 /// A DNS subdomain (metadata names of most kinds): lowercase, 1–253 characters.
 pub(super) fn dns_subdomain(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 253)?;
     if DNS_SUBDOMAIN.is_match(value) {
         Ok(())
     } else {
         Err(format!(
-            "invalid name `{value}`: must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+            "invalid name {shown}: must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
         ))
     }
 }
@@ -104,43 +109,47 @@ pub(super) fn section_name(value: &str) -> Check {
 
 /// A namespace (or Service) name: an RFC 1123 DNS label, 1–63 characters.
 pub(super) fn dns_label(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 63)?;
     if DNS_LABEL.is_match(value) {
         Ok(())
     } else {
         Err(format!(
-            "invalid name `{value}`: must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+            "invalid name {shown}: must be lowercase letters, digits and '-', starting and ending with a letter or digit"
         ))
     }
 }
 
 /// A `Kind`: 1–63 characters, `^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`.
 pub(super) fn kind(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 63)?;
     if KIND.is_match(value) {
         Ok(())
     } else {
-        Err(format!("invalid kind `{value}`"))
+        Err(format!("invalid kind {shown}"))
     }
 }
 
 /// A `Group`: empty (core) or a DNS subdomain, at most 253 characters.
 pub(super) fn group(value: &str) -> Check {
+    let shown = code(value);
     length(value, 0, 253)?;
     if value.is_empty() || DNS_SUBDOMAIN.is_match(value) {
         Ok(())
     } else {
-        Err(format!("invalid API group `{value}`"))
+        Err(format!("invalid API group {shown}"))
     }
 }
 
 /// An `HTTPHeaderName`: 1–256 token characters (so no pseudo-headers such as `:path`).
 pub(super) fn header_name(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 256)?;
     if HEADER_NAME.is_match(value) {
         Ok(())
     } else {
-        Err(format!("invalid header name `{value}`"))
+        Err(format!("invalid header name {shown}"))
     }
 }
 
@@ -180,16 +189,20 @@ pub(super) fn regex(value: &str) -> Check {
         Ok(_) => Ok(()),
         Err(e) => Err(format!(
             "invalid regular expression: {}",
-            e.to_string().replace('\n', " ")
+            clean(
+                &e.to_string().replace('\n', " "),
+                crate::yaml::LIBRARY_MESSAGE
+            )
         )),
     }
 }
 
 /// A Gateway API `Duration` (`^([0-9]{1,5}(h|m|s|ms)){1,4}$`), parsed.
 pub(super) fn duration(value: &str) -> Result<Duration, String> {
+    let shown = code(value);
     if !DURATION.is_match(value) {
         return Err(format!(
-            "invalid duration `{value}`: expected up to four parts like `1h`, `30m`, `10s`, `500ms`"
+            "invalid duration {shown}: expected up to four parts like `1h`, `30m`, `10s`, `500ms`"
         ));
     }
     let mut total = Duration::ZERO;
@@ -215,43 +228,47 @@ pub(super) fn duration(value: &str) -> Result<Duration, String> {
 
 /// A fully qualified gRPC service name, for `Exact` method matches.
 pub(super) fn grpc_service(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 1024)?;
     if GRPC_SERVICE.is_match(value) {
         Ok(())
     } else {
-        Err(format!("invalid gRPC service name `{value}`"))
+        Err(format!("invalid gRPC service name {shown}"))
     }
 }
 
 /// A gRPC method name, for `Exact` method matches.
 pub(super) fn grpc_method(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 1024)?;
     if GRPC_METHOD.is_match(value) {
         Ok(())
     } else {
-        Err(format!("invalid gRPC method name `{value}`"))
+        Err(format!("invalid gRPC method name {shown}"))
     }
 }
 
 /// A CORS origin: `*`, or `http(s)://host[:port]` with an optional `*.` wildcard host.
 pub(super) fn cors_origin(value: &str) -> Check {
+    let shown = code(value);
     length(value, 1, 253)?;
     if CORS_ORIGIN.is_match(value) {
         Ok(())
     } else {
         Err(format!(
-            "invalid origin `{value}`: expected `*` or `scheme://host[:port]`"
+            "invalid origin {shown}: expected `*` or `scheme://host[:port]`"
         ))
     }
 }
 
 /// An RFC 3339 timestamp, as in `metadata.creationTimestamp`.
 pub(super) fn timestamp(value: &str) -> Check {
+    let shown = code(value);
     if RFC3339.is_match(value) {
         Ok(())
     } else {
         Err(format!(
-            "invalid timestamp `{value}`: expected RFC 3339, such as 2024-01-31T12:00:00Z"
+            "invalid timestamp {shown}: expected RFC 3339, such as 2024-01-31T12:00:00Z"
         ))
     }
 }

@@ -302,7 +302,8 @@ fn selector(at: &str, s: &Selector, regexes: usize) -> Result<(), DecodeError> {
                 || (matches!(s, Selector::Header { .. }) && *name != name.to_ascii_lowercase())
             {
                 return Err(DecodeError::new(format!(
-                    "{at} has an invalid name {name:?}"
+                    "{at} has an invalid name {}",
+                    crate::quote::quote(name)
                 )));
             }
             if *invert && matches!(value, ValueMatch::Distinct) {

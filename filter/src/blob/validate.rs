@@ -10,12 +10,17 @@ use super::model::{
     Filters, HeaderModifier, HostPattern, Match, PathMatch, PathModifier, RouteTable, StringMatch,
 };
 use super::wire::DecodeError;
+use crate::quote::{clean, quote};
 
 /// Validates `table`; every regular expression is compiled once to prove it compiles.
 pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
     for (i, pattern) in table.regexes.iter().enumerate() {
         regex_lite::Regex::new(&anchored(pattern)).map_err(|e| {
-            DecodeError::new(format!("regexes[{i}] {pattern:?} does not compile: {e}"))
+            DecodeError::new(format!(
+                "regexes[{i}] {} does not compile: {}",
+                quote(pattern),
+                clean(&e.to_string(), 300)
+            ))
         })?;
         // The engine charges each run by this size; a pattern it cannot size cannot run.
         crate::engine::budget::program_size(pattern).map_err(|e| {
@@ -121,13 +126,18 @@ impl Check<'_> {
     }
 
     fn host(&self, at: &str, host: &HostPattern) -> Result<(), DecodeError> {
-        let name = match host {
-            HostPattern::Exact(name) => name.as_str(),
-            HostPattern::Wildcard(suffix) => suffix.strip_prefix('.').unwrap_or(""),
+        let (name, written) = match host {
+            HostPattern::Exact(name) => (name.as_str(), name),
+            HostPattern::Wildcard(suffix) => (suffix.strip_prefix('.').unwrap_or(""), suffix),
         };
         if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+            let kind = match host {
+                HostPattern::Exact(_) => "hostname",
+                HostPattern::Wildcard(_) => "wildcard hostname suffix",
+            };
             return Err(DecodeError::new(format!(
-                "{at} has an invalid hostname {host:?}"
+                "{at} has an invalid {kind} {}",
+                quote(written)
             )));
         }
         Ok(())
@@ -145,7 +155,8 @@ impl Check<'_> {
         match &m.path {
             PathMatch::Exact(p) | PathMatch::Prefix(p) if !p.starts_with('/') => {
                 return Err(DecodeError::new(format!(
-                    "{at} has path {p:?} that does not start with '/'"
+                    "{at} has path {} that does not start with '/'",
+                    quote(p)
                 )));
             }
             PathMatch::Exact(_) | PathMatch::Prefix(_) => {}
@@ -216,7 +227,8 @@ fn in_range(at: &str, what: &str, id: u32, len: usize) -> Result<(), DecodeError
 fn lowercase_name(at: &str, name: &str) -> Result<(), DecodeError> {
     if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase() || b <= b' ') {
         return Err(DecodeError::new(format!(
-            "{at} has an invalid header name {name:?}"
+            "{at} has an invalid header name {}",
+            quote(name)
         )));
     }
     Ok(())
@@ -241,7 +253,8 @@ fn path_modifier(at: &str, p: &PathModifier) -> Result<(), DecodeError> {
         Ok(())
     } else {
         Err(DecodeError::new(format!(
-            "{at} replaces prefix {matched:?} that does not start with '/'"
+            "{at} replaces prefix {} that does not start with '/'",
+            quote(matched)
         )))
     }
 }
