@@ -22,10 +22,6 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
                 clean(&e.to_string(), 300)
             ))
         })?;
-        // The engine charges each run by this size; a pattern it cannot size cannot run.
-        crate::engine::budget::program_size(pattern).map_err(|e| {
-            DecodeError::new(format!("regexes[{i}] {pattern:?} cannot be sized: {e}"))
-        })?;
     }
     let check = Check { table };
     for (i, backend) in table.backends.iter().enumerate() {
