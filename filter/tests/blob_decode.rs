@@ -261,6 +261,7 @@ fn the_deployed_filter_refuses_an_engine_mode() {
     }
     let json = format!(r#"{{"blob": "{blob}"}}"#);
     assert!(gatewasm_filter::config::parse(Some(json.as_bytes())).is_ok());
+}
 
 /// What `on_configure` logs for a refused configuration: one short line, whatever the
 /// configuration holds. Values are cut with their length stated, and control and bidi

@@ -200,14 +200,12 @@ impl Ctx<'_> {
                  write `.*` once, or raise the limit with --regex-max-size",
             );
         } else if size > self.limits.warn_size {
-            let longest = budget::MAX_INPUT as u64 + 1;
-            let share = u64::from(size) * longest * 100 / budget::REQUEST_BUDGET;
             self.warn(
                 field,
                 format!(
-                    "regular expression program size {size} is above {}: one run over a {}-byte path takes {share}% of a request's regular expression budget",
+                    "regular expression program size {size} is above {}: the filter runs it only on values up to {} bytes and answers longer ones 414 (path, query) or 431 (header)",
                     self.limits.warn_size,
-                    budget::MAX_INPUT
+                    budget::longest_input(size)
                 ),
             );
         }

@@ -23,10 +23,13 @@ use regex_syntax::ast::{self, Ast, RepetitionKind, RepetitionRange};
 /// (`large_client_header_buffers 8k`), which Ingress NGINX users already live with.
 pub const MAX_INPUT: usize = 8192;
 
-/// Units of (program size × input length) one request may spend: one expression of the
-/// compiler's default size limit over the longest input fits, with room to spare. Measured
-/// at about 5–9 ns per unit natively, so a request spends at most a few milliseconds.
-pub const REQUEST_BUDGET: u64 = 1 << 20;
+/// Units of (program size × input length) one request may spend on expressions (routing and
+/// rate-limit selection each). The Pike VM's worst case, every state live on every byte,
+/// measures about 290 wasm operators per unit in the release `.wasm` (`scripts/bench`): some
+/// 2–3 ms per request at most. Typical expressions are far cheaper than their charge (their
+/// threads die after a few bytes), so the budget bounds the worst case, not the usual one:
+/// a 30-instruction path expression runs on paths up to 1 KB.
+pub const REQUEST_BUDGET: u64 = 1 << 15;
 
 /// The compiler's default program size limit, Envoy's default RE2 error level.
 pub const DEFAULT_MAX_PROGRAM_SIZE: u32 = 100;
@@ -85,6 +88,12 @@ fn size(node: &Ast) -> u64 {
             .fold(a.asts.len().saturating_sub(1) as u64, u64::saturating_add),
         Ast::Concat(c) => c.asts.iter().map(size).fold(0, u64::saturating_add),
     }
+}
+
+/// The longest input an expression of `size` can run on within a fresh request budget.
+pub fn longest_input(size: u32) -> usize {
+    let fits = (REQUEST_BUDGET / u64::from(size).max(1)).saturating_sub(1);
+    usize::try_from(fits).unwrap_or(usize::MAX).min(MAX_INPUT)
 }
 
 /// Which part of the request an expression was about to run on.
