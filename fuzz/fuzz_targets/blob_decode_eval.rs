@@ -47,10 +47,11 @@ fuzz_target!(|data: &[u8]| {
             headers: req.headers,
             client_ip: client.as_ref().map(|(ip, _)| ip.as_slice()),
             client_text: client.as_ref().map_or("", |(_, t)| t.as_str()),
+            budget: &gatewasm_filter::engine::Budget::default(),
         };
-        if let Some(plan) = ratelimit::plan(&router, listener, fwd.rule, &facts) {
+        if let Ok(Some(plan)) = ratelimit::plan(&router, listener, fwd.rule, &facts) {
             for (rule, entries) in &plan.local {
-                let _ = ratelimit::bucket_key(plan.policy, rule, &plan.route, entries);
+                let _ = ratelimit::bucket_keys(plan.policy, rule, &plan.route, entries);
             }
             for (rule, entries) in &plan.global {
                 let _ = ratelimit::descriptor(plan.policy, rule, &plan.route, entries);
