@@ -130,7 +130,21 @@ fn bootstrap_binds_each_port_once_with_a_tls_chain_per_hostname() {
         .iter()
         .filter_map(|l| l["name"].as_str())
         .collect();
-    assert_eq!(names, ["gateway-80", "gateway-443", "stats"]);
+    assert_eq!(
+        names,
+        ["gateway-80", "gateway-443", "stats", "gatewasm-ready"]
+    );
+    // The readiness listener runs the filter, which answers it; without a table the request
+    // falls through to a 503.
+    let ready = &listeners[3];
+    assert_eq!(
+        ready["metadata"]["filter_metadata"]["gatewasm"]["port"],
+        "ready"
+    );
+    let hcm = &ready["filter_chains"][0]["filters"][0]["typed_config"];
+    assert_eq!(hcm["http_filters"][0]["name"], "gatewasm");
+    let fallback = &hcm["route_config"]["virtual_hosts"][0]["routes"][0];
+    assert_eq!(fallback["direct_response"]["status"], 503);
     let chains = listeners[1]["filter_chains"].as_array().expect("chains");
     let sni: Vec<&Value> = chains
         .iter()
