@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::Diagnostics;
-use crate::emit::{self, EmitOptions, EmitTarget};
+use crate::emit::{self, EmitOptions, EmitTarget, RateLimitSetting};
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
@@ -51,6 +51,8 @@ pub struct Emit {
     pub targets: Vec<EmitTarget>,
     /// `--wasm PATH`: the filter module the documents ship or pin.
     pub wasm: Option<PathBuf>,
+    /// `--ratelimit-service` / `--ratelimit-fail-open`.
+    pub rate_limit: RateLimitSetting,
 }
 
 /// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document.
@@ -71,7 +73,10 @@ pub fn compile(
         );
         return ERROR;
     }
-    let mut emit_options = EmitOptions::default();
+    let mut emit_options = EmitOptions {
+        rate_limit: emit.rate_limit.clone(),
+        ..EmitOptions::default()
+    };
     if let Some(path) = &emit.wasm {
         match std::fs::read(path) {
             Ok(bytes) => emit_options.wasm = Some(bytes),
@@ -101,6 +106,18 @@ pub fn compile(
             not_accepted.join(", ")
         );
         return FAILED;
+    }
+    let global_limits = compiled
+        .table
+        .rate_limits
+        .policies
+        .iter()
+        .any(|p| !p.global.is_empty());
+    if global_limits && matches!(emit.rate_limit, RateLimitSetting::FailOpen) {
+        let _ = writeln!(
+            err,
+            "warning: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced; every request they govern is admitted"
+        );
     }
     // Render everything before writing anything, so a failing kind leaves no partial set.
     let mut documents = Vec::new();

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
-use gatewasm::emit::EmitTarget;
+use gatewasm::emit::{EmitTarget, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
 
@@ -40,6 +40,14 @@ enum Command {
         /// The filter .wasm: shipped by `--emit configmap`, pinned by sha256 in the policies.
         #[arg(long, value_name = "PATH")]
         wasm: Option<PathBuf>,
+        /// Envoy's rate limit service (gRPC), which Global rate limits call: a cluster in
+        /// `--emit envoy` and its name in the plugin configuration.
+        #[arg(long, value_name = "HOST:PORT")]
+        ratelimit_service: Option<String>,
+        /// Emit without a rate limit service although the Gateway has Global limits: the
+        /// filter then admits every request they would count.
+        #[arg(long, conflicts_with = "ratelimit_service")]
+        ratelimit_fail_open: bool,
         /// Fail (exit 1) when any route is not fully accepted.
         #[arg(long)]
         strict: bool,
@@ -167,12 +175,20 @@ fn main() -> ExitCode {
             output,
             emit,
             wasm,
+            ratelimit_service,
+            ratelimit_fail_open,
             strict,
         } => {
             let options = input.refs.options(input.gateway.clone());
+            let rate_limit = match (ratelimit_service, ratelimit_fail_open) {
+                (Some(address), _) => RateLimitSetting::At(address),
+                (None, true) => RateLimitSetting::FailOpen,
+                (None, false) => RateLimitSetting::Missing,
+            };
             let emit = cli::Emit {
                 targets: emit,
                 wasm,
+                rate_limit,
             };
             cli::compile(
                 &input.paths,

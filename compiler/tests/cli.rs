@@ -433,3 +433,50 @@ fn hostile_values_are_reported_short_escaped_and_in_words() {
         }
     }
 }
+
+#[test]
+fn global_limits_are_wired_to_a_service_or_knowingly_off() {
+    let manifests = std::fs::read_to_string(repo().join("manifests/seed/40-ratelimits.yaml"))
+        .expect("seed policies");
+    let seed = "manifests/seed";
+    let o = gatewasm(&["compile", seed, "--emit", "envoy"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("error: --emit envoy: the Gateway has Global rate limits but no rate limit service: pass --ratelimit-service HOST:PORT"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = gatewasm(
+        &[
+            "compile",
+            seed,
+            "--emit",
+            "envoy",
+            "--ratelimit-service",
+            "rls.infra:8081",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("address: rls.infra"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = gatewasm(
+        &["compile", seed, "--emit", "envoy", "--ratelimit-fail-open"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(
+            "warning: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        manifests.contains("type: Global"),
+        "the seed has Global limits"
+    );
+}

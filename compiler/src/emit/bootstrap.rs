@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{clusters, gateway, gateway_name, layout, listener_certificates, plugin};
+use super::{
+    clusters, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions,
+    RateLimitSetting,
+};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
@@ -28,7 +31,7 @@ use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 /// # Errors
 /// The compiled Gateway missing from the input (it never is after a compile), or a
 /// BackendTLSPolicy the emitter cannot read.
-pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
+pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     let (namespace, name) = gateway_name(compiled);
     let gateway = gateway(compiled)?;
     let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots());
@@ -40,6 +43,11 @@ pub fn bootstrap(compiled: &Compiled) -> Result<Value, String> {
         "127.0.0.1",
         layout::ADMIN_PORT,
     ));
+    if let (Some(name), RateLimitSetting::At(address)) =
+        (options.rate_limit_cluster(compiled)?, &options.rate_limit)
+    {
+        clusters.push(rate_limit_cluster(name, address)?);
+    }
     Ok(json!({
         "node": {"id": format!("{namespace}/{name}"), "cluster": "gatewasm"},
         "static_resources": {"listeners": listeners, "clusters": clusters},
@@ -295,6 +303,30 @@ fn stats_listener() -> Value {
             },
         }]}],
     })
+}
+
+/// Envoy's rate limit service: gRPC over HTTP/2, resolved by DNS (a Kubernetes Service name).
+fn rate_limit_cluster(name: &str, address: &str) -> Result<Value, String> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .filter(|(h, _)| !h.is_empty())
+        .ok_or_else(|| format!("--ratelimit-service {address:?} is not HOST:PORT"))?;
+    Ok(json!({
+        "name": name,
+        "type": "STRICT_DNS",
+        "connect_timeout": "1s",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            },
+        },
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(host, port)}}]}],
+        },
+    }))
 }
 
 fn static_cluster(name: &str, address: &str, port: u16) -> Value {

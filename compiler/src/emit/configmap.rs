@@ -22,7 +22,7 @@ use gatewasm_filter::blob::FORMAT_VERSION;
 /// # Errors
 /// The compiled Gateway missing from the input, or a rendering failure.
 pub fn configmaps(compiled: &Compiled, options: &EmitOptions) -> Result<String, String> {
-    let mut out = yaml(&routes(compiled)?)?;
+    let mut out = yaml(&routes(compiled, options)?)?;
     match &options.wasm {
         Some(wasm) => {
             out.push_str("---\n");
@@ -42,11 +42,11 @@ pub fn configmaps(compiled: &Compiled, options: &EmitOptions) -> Result<String, 
     Ok(out)
 }
 
-fn routes(compiled: &Compiled) -> Result<Value, String> {
+fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     let mut data = Map::new();
     data.insert(
         layout::ECDS_KEY.to_owned(),
-        Value::String(yaml(&ecds(compiled))?),
+        Value::String(yaml(&ecds(compiled, options)?)?),
     );
     for cert in gateway_certificates(gateway(compiled)?) {
         data.insert(
@@ -63,16 +63,16 @@ fn routes(compiled: &Compiled) -> Result<Value, String> {
 }
 
 /// The ECDS file: what Envoy's filesystem subscription reads (a `DiscoveryResponse`).
-fn ecds(compiled: &Compiled) -> Value {
-    json!({
+fn ecds(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
+    Ok(json!({
         "version_info": plugin::blob_version(compiled),
         "type_url": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
         "resources": [{
             "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
             "name": layout::FILTER_NAME,
-            "typed_config": plugin::wasm_filter(compiled),
+            "typed_config": plugin::wasm_filter(compiled, options)?,
         }],
-    })
+    }))
 }
 
 /// The SDS file of one listener certificate: the Secret's mounted `tls.crt`/`tls.key`, reread

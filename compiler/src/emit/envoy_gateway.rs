@@ -39,7 +39,7 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
                 "name": layout::FILTER_NAME,
                 "rootID": layout::FILTER_NAME,
                 "code": {"type": "HTTP", "http": http},
-                "config": plugin::json_config(compiled, false),
+                "config": plugin::json_config(compiled, options)?,
                 // Without its routes the Gateway must not forward anything: a module that
                 // fails to load answers 5xx instead of bypassing routing.
                 "failOpen": false,

@@ -28,7 +28,7 @@ pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String,
         "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": name}],
         "url": PLACEHOLDER_URL,
         "pluginName": layout::FILTER_NAME,
-        "pluginConfig": plugin::json_config(compiled, false),
+        "pluginConfig": plugin::json_config(compiled, options)?,
         "failStrategy": "FAIL_CLOSE",
         "type": "HTTP",
     });

@@ -109,6 +109,43 @@ pub struct EmitOptions {
     /// The filter `.wasm` (`--wasm PATH`): shipped as a ConfigMap and its sha256 filled into
     /// the policies. Without it the documents say where the user must put it.
     pub wasm: Option<Vec<u8>>,
+    /// Where global rate limits are checked.
+    pub rate_limit: RateLimitSetting,
+}
+
+/// The rate limit service a Gateway with Global limits needs (`--ratelimit-service`,
+/// `--ratelimit-fail-open`).
+#[derive(Clone, Debug, Default)]
+pub enum RateLimitSetting {
+    /// None named: emitting deployables for Global limits is an error.
+    #[default]
+    Missing,
+    /// `HOST:PORT` of Envoy's rate limit service (gRPC): a cluster in the bootstrap.
+    At(String),
+    /// Knowingly none: the filter admits what Global limits would count.
+    FailOpen,
+}
+
+impl EmitOptions {
+    /// The cluster the filter calls for Global limits, if the deployment has one.
+    fn rate_limit_cluster(&self, compiled: &Compiled) -> Result<Option<&str>, String> {
+        let global = compiled
+            .table
+            .rate_limits
+            .policies
+            .iter()
+            .any(|p| !p.global.is_empty());
+        match &self.rate_limit {
+            RateLimitSetting::At(_) => Ok(Some(gatewasm_filter::ratelimit::DEFAULT_CLUSTER)),
+            RateLimitSetting::Missing if global => Err(
+                "the Gateway has Global rate limits but no rate limit service: pass \
+                 --ratelimit-service HOST:PORT (Envoy's rate limit service, gRPC), or \
+                 --ratelimit-fail-open to admit every request they would count"
+                    .to_owned(),
+            ),
+            RateLimitSetting::Missing | RateLimitSetting::FailOpen => Ok(None),
+        }
+    }
 }
 
 /// Renders one document kind.
@@ -118,7 +155,7 @@ pub struct EmitOptions {
 pub fn emit(kind: EmitKind, compiled: &Compiled, options: &EmitOptions) -> Result<Vec<u8>, String> {
     let text = match kind {
         EmitKind::Blob => return Ok(compiled.blob.clone()),
-        EmitKind::Envoy => yaml(&bootstrap::bootstrap(compiled)?)?,
+        EmitKind::Envoy => yaml(&bootstrap::bootstrap(compiled, options)?)?,
         EmitKind::ConfigMap => configmap::configmaps(compiled, options)?,
         EmitKind::EnvoyGateway => envoy_gateway::policy(compiled, options)?,
         EmitKind::Istio => istio::wasm_plugin(compiled, options)?,

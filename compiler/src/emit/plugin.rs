@@ -10,25 +10,36 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::layout;
+use super::{layout, EmitOptions};
 use crate::compile::Compiled;
 
 /// The `type.googleapis.com/` URL of Envoy's wasm HTTP filter config.
 pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 
-/// The JSON plugin configuration. `fail_open` is what the filter does when it cannot read a
-/// request from Envoy; Envoy's own reaction to a broken VM is configured separately.
-pub fn json_config(compiled: &Compiled, fail_open: bool) -> Value {
-    json!({
+/// The JSON plugin configuration. `failOpen` (false) is what the filter does when it cannot
+/// read a request from Envoy; Envoy's own reaction to a broken VM is configured separately.
+/// `rateLimit.cluster` names the rate limit service's cluster when the deployment has one.
+///
+/// # Errors
+/// Global rate limits without a rate limit service (see [`EmitOptions`]).
+pub fn json_config(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
+    let mut config = json!({
         "blob": base64::engine::general_purpose::STANDARD.encode(&compiled.blob),
-        "failOpen": fail_open,
-    })
+        "failOpen": false,
+    });
+    if let Some(cluster) = options.rate_limit_cluster(compiled)? {
+        config["rateLimit"] = json!({"cluster": cluster});
+    }
+    Ok(config)
 }
 
 /// `envoy.extensions.filters.http.wasm.v3.Wasm` loading the module from [`layout::WASM_FILE`]
 /// with the blob as its configuration: the ECDS resource's `typed_config`.
-pub fn wasm_filter(compiled: &Compiled) -> Value {
-    json!({
+///
+/// # Errors
+/// As [`json_config`].
+pub fn wasm_filter(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
+    Ok(json!({
         "@type": WASM_FILTER_TYPE,
         "config": {
             "name": layout::FILTER_NAME,
@@ -42,10 +53,10 @@ pub fn wasm_filter(compiled: &Compiled) -> Value {
             },
             "configuration": {
                 "@type": "type.googleapis.com/google.protobuf.StringValue",
-                "value": json_config(compiled, false).to_string(),
+                "value": json_config(compiled, options)?.to_string(),
             },
         },
-    })
+    }))
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

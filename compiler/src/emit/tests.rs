@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{emit, EmitKind, EmitOptions, EmitTarget};
+use super::{emit, EmitKind, EmitOptions, EmitTarget, RateLimitSetting};
 use crate::compile::{compile, Compiled};
 use crate::load;
 use crate::resolve::Options;
@@ -269,6 +269,7 @@ fn configmap_ships_the_wasm_when_given() {
     let wasm = b"\0asm\x01\0\0\0".to_vec();
     let options = EmitOptions {
         wasm: Some(wasm.clone()),
+        ..EmitOptions::default()
     };
     let docs = documents(&render(EmitKind::ConfigMap, &c, &options));
     assert_eq!(docs.len(), 2);
@@ -288,7 +289,10 @@ fn policies_attach_to_the_gateway_with_the_blob() {
     let c = compiled();
     let wasm = b"\0asm\x01\0\0\0".to_vec();
     let sha = super::plugin::sha256_hex(&wasm);
-    let options = EmitOptions { wasm: Some(wasm) };
+    let options = EmitOptions {
+        wasm: Some(wasm),
+        ..EmitOptions::default()
+    };
     let eg = &documents(&render(EmitKind::EnvoyGateway, &c, &options))[0];
     assert_eq!(eg["spec"]["targetRefs"][0]["name"], "gw");
     let w = &eg["spec"]["wasm"][0];
@@ -300,4 +304,56 @@ fn policies_attach_to_the_gateway_with_the_blob() {
     assert_eq!(blob_of(&istio["spec"]["pluginConfig"]), c.blob);
     assert_eq!(istio["spec"]["failStrategy"], "FAIL_CLOSE");
     assert!(istio["spec"].get("sha256").is_none());
+}
+
+#[test]
+fn global_limits_need_a_rate_limit_service_or_an_explicit_fail_open() {
+    let text = format!(
+        "{INPUT}---\napiVersion: gateway.envoyproxy.io/v1alpha1\nkind: BackendTrafficPolicy\n\
+         metadata: {{name: rl, namespace: edge}}\nspec:\n  targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: gw}}]\n\
+         \x20 rateLimit:\n    type: Global\n    global:\n      rules:\n      - limit: {{requests: 5, unit: Minute}}\n"
+    );
+    let c = compile(
+        load::load_str("t.yaml", &text).expect("loads"),
+        &Options::default(),
+    )
+    .expect("compiles");
+    for kind in [EmitKind::Envoy, EmitKind::ConfigMap, EmitKind::Istio] {
+        let e = emit(kind, &c, &EmitOptions::default()).expect_err("no service");
+        assert!(e.contains("--ratelimit-service HOST:PORT"), "{e}");
+        assert!(e.contains("--ratelimit-fail-open"), "{e}");
+    }
+    let at = EmitOptions {
+        rate_limit: RateLimitSetting::At("ratelimit.infra:8081".into()),
+        ..EmitOptions::default()
+    };
+    let bootstrap = &documents(&render(EmitKind::Envoy, &c, &at))[0];
+    let clusters = bootstrap["static_resources"]["clusters"]
+        .as_array()
+        .expect("clusters");
+    let rls = clusters
+        .iter()
+        .find(|c| c["name"] == "ratelimit")
+        .expect("the service's cluster");
+    assert_eq!(rls["type"], "STRICT_DNS");
+    let address = &rls["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"];
+    assert_eq!(address["socket_address"]["address"], "ratelimit.infra");
+    assert_eq!(address["socket_address"]["port_value"], 8081);
+    let istio = &documents(&render(EmitKind::Istio, &c, &at))[0];
+    assert_eq!(
+        istio["spec"]["pluginConfig"]["rateLimit"]["cluster"],
+        "ratelimit"
+    );
+    let open = EmitOptions {
+        rate_limit: RateLimitSetting::FailOpen,
+        ..EmitOptions::default()
+    };
+    let bootstrap = &documents(&render(EmitKind::Envoy, &c, &open))[0];
+    let names: Vec<&Value> = bootstrap["static_resources"]["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    assert!(!names.iter().any(|n| *n == "ratelimit"), "{names:?}");
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::certs;
 use crate::compile::Compiled;
-use crate::emit::{emit, layout, EmitKind, EmitOptions};
+use crate::emit::{emit, layout, EmitKind, EmitOptions, RateLimitSetting};
 
 /// Where the deployment goes and what it talks to.
 pub struct Deployment<'a> {
@@ -72,11 +72,12 @@ fn routes_files(compiled: &Compiled, root: &Path) -> Result<Vec<(String, String)
     let root = root
         .to_str()
         .ok_or("the temporary directory is not UTF-8")?;
-    let configmap = parse(&emit(
-        EmitKind::ConfigMap,
-        compiled,
-        &EmitOptions::default(),
-    )?)?;
+    // The routes files name only the rate limit cluster; where it points is the bootstrap's.
+    let options = EmitOptions {
+        rate_limit: RateLimitSetting::At(String::new()),
+        ..EmitOptions::default()
+    };
+    let configmap = parse(&emit(EmitKind::ConfigMap, compiled, &options)?)?;
     let files = configmap
         .get("data")
         .and_then(Value::as_object)
@@ -100,7 +101,14 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
         .to_str()
         .ok_or("the temporary directory is not UTF-8")?;
     let mut bootstrap = rewrite_paths(
-        parse(&emit(EmitKind::Envoy, compiled, &EmitOptions::default())?)?,
+        parse(&emit(
+            EmitKind::Envoy,
+            compiled,
+            &EmitOptions {
+                rate_limit: RateLimitSetting::At(d.rate_limit.1.to_owned()),
+                ..EmitOptions::default()
+            },
+        )?)?,
         root,
     );
     let resources = bootstrap
@@ -111,32 +119,27 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
     }
     for cluster in array(resources, "clusters")? {
         let name = cluster["name"].as_str().unwrap_or_default().to_owned();
-        let port = if name == layout::ADMIN_CLUSTER {
-            d.admin_port
+        let (host, port) = if name == layout::ADMIN_CLUSTER {
+            ("127.0.0.1", d.admin_port)
+        } else if name == d.rate_limit.0 {
+            d.rate_limit
+                .1
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+                .ok_or_else(|| {
+                    format!("rate limit service {:?} is not HOST:PORT", d.rate_limit.1)
+                })?
         } else {
-            (d.endpoint)(&name).ok_or_else(|| format!("no test upstream for cluster {name}"))?
+            let port = (d.endpoint)(&name)
+                .ok_or_else(|| format!("no test upstream for cluster {name}"))?;
+            ("127.0.0.1", port)
         };
-        point_at(cluster, &name, "127.0.0.1", port);
+        point_at(cluster, &name, host, port);
         // The echo upstream speaks plain text; BackendTLSPolicy is checked by --emit's own
         // tests, not by routing cases.
         if let Some(c) = cluster.as_object_mut() {
             c.remove("transport_socket");
         }
-    }
-    {
-        let (name, address) = d.rate_limit;
-        let (host, port) = address
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
-            .ok_or_else(|| format!("rate limit service {address:?} is not HOST:PORT"))?;
-        let mut cluster = json!({"name": name, "connect_timeout": "1s", "typed_extension_protocol_options": {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}},
-            },
-        }});
-        point_at(&mut cluster, name, host, port);
-        array(resources, "clusters")?.push(cluster);
     }
     bootstrap["admin"]["address"] = socket("127.0.0.1", d.admin_port);
     Ok(bootstrap)
