@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
-use gatewasm::emit::{EmitTarget, RateLimitSetting};
+use gatewasm::emit::{EmitTarget, RateLimitService, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
 
@@ -44,6 +44,13 @@ enum Command {
         /// `--emit envoy` and its name in the plugin configuration.
         #[arg(long, value_name = "HOST:PORT")]
         ratelimit_service: Option<String>,
+        /// How long one call to the rate limit service may take, in milliseconds (default 100).
+        #[arg(long, value_name = "MS", requires = "ratelimit_service")]
+        ratelimit_timeout: Option<u64>,
+        /// Answer 500 when the rate limit service fails or times out, instead of admitting
+        /// the request (Envoy Gateway's default is to admit).
+        #[arg(long, requires = "ratelimit_service")]
+        ratelimit_fail_closed: bool,
         /// Emit without a rate limit service although the Gateway has Global limits: the
         /// filter then admits every request they would count.
         #[arg(long, conflicts_with = "ratelimit_service")]
@@ -176,12 +183,18 @@ fn main() -> ExitCode {
             emit,
             wasm,
             ratelimit_service,
+            ratelimit_timeout,
+            ratelimit_fail_closed,
             ratelimit_fail_open,
             strict,
         } => {
             let options = input.refs.options(input.gateway.clone());
             let rate_limit = match (ratelimit_service, ratelimit_fail_open) {
-                (Some(address), _) => RateLimitSetting::At(address),
+                (Some(address), _) => RateLimitSetting::At(RateLimitService {
+                    address,
+                    timeout_ms: ratelimit_timeout,
+                    fail_closed: ratelimit_fail_closed,
+                }),
                 (None, true) => RateLimitSetting::FailOpen,
                 (None, false) => RateLimitSetting::Missing,
             };

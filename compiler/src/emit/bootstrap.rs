@@ -17,10 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{
-    clusters, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions,
-    RateLimitSetting,
-};
+use super::{clusters, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
@@ -43,10 +40,8 @@ pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, St
         "127.0.0.1",
         layout::ADMIN_PORT,
     ));
-    if let (Some(name), RateLimitSetting::At(address)) =
-        (options.rate_limit_cluster(compiled)?, &options.rate_limit)
-    {
-        clusters.push(rate_limit_cluster(name, address)?);
+    if let Some((name, service)) = options.rate_limit_service(compiled)? {
+        clusters.push(rate_limit_cluster(name, &service.address)?);
     }
     Ok(json!({
         "node": {"id": format!("{namespace}/{name}"), "cluster": "gatewasm"},

@@ -113,6 +113,18 @@ pub struct EmitOptions {
     pub rate_limit: RateLimitSetting,
 }
 
+/// Where Envoy's rate limit service is and how the filter treats it.
+#[derive(Clone, Debug, Default)]
+pub struct RateLimitService {
+    /// `HOST:PORT` of its gRPC endpoint.
+    pub address: String,
+    /// How long one `ShouldRateLimit` call may take (`--ratelimit-timeout`); the filter's
+    /// default (100 ms) when `None`.
+    pub timeout_ms: Option<u64>,
+    /// Answer 500 when the service fails instead of admitting (`--ratelimit-fail-closed`).
+    pub fail_closed: bool,
+}
+
 /// The rate limit service a Gateway with Global limits needs (`--ratelimit-service`,
 /// `--ratelimit-fail-open`).
 #[derive(Clone, Debug, Default)]
@@ -120,15 +132,18 @@ pub enum RateLimitSetting {
     /// None named: emitting deployables for Global limits is an error.
     #[default]
     Missing,
-    /// `HOST:PORT` of Envoy's rate limit service (gRPC): a cluster in the bootstrap.
-    At(String),
+    /// Envoy's rate limit service: a cluster in the bootstrap.
+    At(RateLimitService),
     /// Knowingly none: the filter admits what Global limits would count.
     FailOpen,
 }
 
 impl EmitOptions {
     /// The cluster the filter calls for Global limits, if the deployment has one.
-    fn rate_limit_cluster(&self, compiled: &Compiled) -> Result<Option<&str>, String> {
+    fn rate_limit_service(
+        &self,
+        compiled: &Compiled,
+    ) -> Result<Option<(&'static str, &RateLimitService)>, String> {
         let global = compiled
             .table
             .rate_limits
@@ -136,7 +151,9 @@ impl EmitOptions {
             .iter()
             .any(|p| !p.global.is_empty());
         match &self.rate_limit {
-            RateLimitSetting::At(_) => Ok(Some(gatewasm_filter::ratelimit::DEFAULT_CLUSTER)),
+            RateLimitSetting::At(service) => {
+                Ok(Some((gatewasm_filter::ratelimit::DEFAULT_CLUSTER, service)))
+            }
             RateLimitSetting::Missing if global => Err(
                 "the Gateway has Global rate limits but no rate limit service: pass \
                  --ratelimit-service HOST:PORT (Envoy's rate limit service, gRPC), or \

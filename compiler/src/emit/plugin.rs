@@ -27,8 +27,11 @@ pub fn json_config(compiled: &Compiled, options: &EmitOptions) -> Result<Value, 
         "blob": base64::engine::general_purpose::STANDARD.encode(&compiled.blob),
         "failOpen": false,
     });
-    if let Some(cluster) = options.rate_limit_cluster(compiled)? {
-        config["rateLimit"] = json!({"cluster": cluster});
+    if let Some((cluster, service)) = options.rate_limit_service(compiled)? {
+        config["rateLimit"] = json!({"cluster": cluster, "failClosed": service.fail_closed});
+        if let Some(ms) = service.timeout_ms {
+            config["rateLimit"]["timeoutMs"] = json!(ms);
+        }
     }
     Ok(config)
 }

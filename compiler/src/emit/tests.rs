@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{emit, EmitKind, EmitOptions, EmitTarget, RateLimitSetting};
+use super::{emit, EmitKind, EmitOptions, EmitTarget, RateLimitService, RateLimitSetting};
 use crate::compile::{compile, Compiled};
 use crate::load;
 use crate::resolve::Options;
@@ -324,7 +324,11 @@ fn global_limits_need_a_rate_limit_service_or_an_explicit_fail_open() {
         assert!(e.contains("--ratelimit-fail-open"), "{e}");
     }
     let at = EmitOptions {
-        rate_limit: RateLimitSetting::At("ratelimit.infra:8081".into()),
+        rate_limit: RateLimitSetting::At(RateLimitService {
+            address: "ratelimit.infra:8081".into(),
+            timeout_ms: Some(250),
+            fail_closed: true,
+        }),
         ..EmitOptions::default()
     };
     let bootstrap = &documents(&render(EmitKind::Envoy, &c, &at))[0];
@@ -340,10 +344,10 @@ fn global_limits_need_a_rate_limit_service_or_an_explicit_fail_open() {
     assert_eq!(address["socket_address"]["address"], "ratelimit.infra");
     assert_eq!(address["socket_address"]["port_value"], 8081);
     let istio = &documents(&render(EmitKind::Istio, &c, &at))[0];
-    assert_eq!(
-        istio["spec"]["pluginConfig"]["rateLimit"]["cluster"],
-        "ratelimit"
-    );
+    let config = &istio["spec"]["pluginConfig"]["rateLimit"];
+    assert_eq!(config["cluster"], "ratelimit");
+    assert_eq!(config["timeoutMs"], 250);
+    assert_eq!(config["failClosed"], true);
     let open = EmitOptions {
         rate_limit: RateLimitSetting::FailOpen,
         ..EmitOptions::default()

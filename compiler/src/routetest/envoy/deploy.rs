@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::certs;
 use crate::compile::Compiled;
-use crate::emit::{emit, layout, EmitKind, EmitOptions, RateLimitSetting};
+use crate::emit::{emit, layout, EmitKind, EmitOptions, RateLimitService, RateLimitSetting};
 
 /// Where the deployment goes and what it talks to.
 pub struct Deployment<'a> {
@@ -74,7 +74,7 @@ fn routes_files(compiled: &Compiled, root: &Path) -> Result<Vec<(String, String)
         .ok_or("the temporary directory is not UTF-8")?;
     // The routes files name only the rate limit cluster; where it points is the bootstrap's.
     let options = EmitOptions {
-        rate_limit: RateLimitSetting::At(String::new()),
+        rate_limit: RateLimitSetting::At(RateLimitService::default()),
         ..EmitOptions::default()
     };
     let configmap = parse(&emit(EmitKind::ConfigMap, compiled, &options)?)?;
@@ -105,7 +105,10 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
             EmitKind::Envoy,
             compiled,
             &EmitOptions {
-                rate_limit: RateLimitSetting::At(d.rate_limit.1.to_owned()),
+                rate_limit: RateLimitSetting::At(RateLimitService {
+                    address: d.rate_limit.1.to_owned(),
+                    ..RateLimitService::default()
+                }),
                 ..EmitOptions::default()
             },
         )?)?,
