@@ -107,13 +107,9 @@ pub fn compile(
         );
         return FAILED;
     }
-    let global_limits = compiled
-        .table
-        .rate_limits
-        .policies
-        .iter()
-        .any(|p| !p.global.is_empty());
-    if global_limits && matches!(emit.rate_limit, RateLimitSetting::FailOpen) {
+    if compiled.table.rate_limits.has_global()
+        && matches!(emit.rate_limit, RateLimitSetting::FailOpen)
+    {
         let _ = writeln!(
             err,
             "warning: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced; every request they govern is admitted"

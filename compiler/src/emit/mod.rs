@@ -144,12 +144,7 @@ impl EmitOptions {
         &self,
         compiled: &Compiled,
     ) -> Result<Option<(&'static str, &RateLimitService)>, String> {
-        let global = compiled
-            .table
-            .rate_limits
-            .policies
-            .iter()
-            .any(|p| !p.global.is_empty());
+        let global = compiled.table.rate_limits.has_global();
         match &self.rate_limit {
             RateLimitSetting::At(service) => {
                 Ok(Some((gatewasm_filter::ratelimit::DEFAULT_CLUSTER, service)))

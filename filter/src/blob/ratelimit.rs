@@ -23,6 +23,13 @@ pub struct RateLimits {
     pub bindings: Vec<RlBinding>,
 }
 
+impl RateLimits {
+    /// True when some policy has Global rules: the deployment needs a rate limit service.
+    pub fn has_global(&self) -> bool {
+        self.policies.iter().any(|p| !p.global.is_empty())
+    }
+}
+
 /// One BackendTrafficPolicy's `rateLimit`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RlPolicy {
