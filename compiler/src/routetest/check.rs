@@ -77,7 +77,7 @@ pub fn single(
     let mut fail = |msg: String| bad.push(msg);
     match (&expect.status, &expect.grpc_status) {
         (Some(want), _) if !want.contains(seen.status) => {
-            fail(format!("status: expected {want:?}, got {}", seen.status));
+            fail(format!("status: expected {want}, got {}", seen.status));
         }
         (_, Some(want)) => {
             let got = match seen.grpc_status {

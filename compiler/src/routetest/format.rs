@@ -236,6 +236,18 @@ impl StatusSet {
     }
 }
 
+impl std::fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusSet::One(s) => write!(f, "{s}"),
+            StatusSet::Any(list) => {
+                let list: Vec<String> = list.iter().map(u16::to_string).collect();
+                write!(f, "one of {}", list.join(", "))
+            }
+        }
+    }
+}
+
 /// Where a redirect must point.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
