@@ -120,6 +120,28 @@ fn json_configuration_with_a_custom_cluster_header() {
     );
 }
 
+#[test]
+fn listen_ports_map_an_attached_envoy_s_ports_to_the_gateway_s() {
+    // An Envoy whose listeners carry no gatewasm metadata (Envoy Gateway binds 10443 for
+    // the Gateway's 443): the plugin configuration's map decides the listener.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(shop().blob);
+    let json = format!(r#"{{"blob": "{b64}", "listenPorts": {{"10443": 443, "10080": 80}}}}"#);
+    let mut envoy = Envoy::builder(&module())
+        .plugin_config(json.into_bytes())
+        .build()
+        .expect("the host starts");
+    envoy.configure_result().expect("the map is accepted");
+    let mapped = envoy.send(https("/healthz", "app.example.com").port(10443));
+    assert_eq!(
+        mapped.upstream.map(|u| u.cluster).as_deref(),
+        Some("shop/health:8080")
+    );
+    // An unmapped port is its own number: the Gateway has no listener on 10444.
+    let unmapped = envoy.send(https("/healthz", "app.example.com").port(10444));
+    assert!(unmapped.upstream.is_none(), "{unmapped:?}");
+    assert_eq!(unmapped.response.status, 404);
+}
+
 fn refusal(config: Vec<u8>) -> String {
     let envoy = envoy_with(config, false);
     assert!(

@@ -4,7 +4,8 @@
 //! * the raw blob (a `google.protobuf.BytesValue`), recognised by its magic;
 //! * JSON text (a `google.protobuf.StringValue`, which is what Envoy Gateway's
 //!   EnvoyExtensionPolicy `config` and Istio's WasmPlugin `pluginConfig` deliver):
-//!   `{"blob": "<base64>", "clusterHeader": "...", "failOpen": false, "rateLimit": {...}}`.
+//!   `{"blob": "<base64>", "clusterHeader": "...", "failOpen": false, "rateLimit": {...},
+//!   "listenPorts": {"10080": 80}}`.
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -46,6 +47,20 @@ pub struct PluginConfig {
     pub engine: EngineMode,
     /// The rate limit service that global rate limits call.
     pub rate_limit: ServiceSettings,
+    /// `(Envoy port, Gateway port)` pairs, sorted: which Gateway port a listener that carries
+    /// no `gatewasm.port` metadata serves, when Envoy binds another number than the Gateway's
+    /// (Envoy Gateway's 10080 for 80, an existing Envoy's 8080).
+    pub listen_ports: Vec<(u16, u16)>,
+}
+
+impl PluginConfig {
+    /// The Gateway port a connection to Envoy's `port` is for: its `listenPorts` entry, else
+    /// the same number.
+    pub fn gateway_port(&self, port: u16) -> u16 {
+        self.listen_ports
+            .binary_search_by_key(&port, |&(envoy, _)| envoy)
+            .map_or(port, |i| self.listen_ports[i].1)
+    }
 }
 
 /// How the filter evaluates requests. Only `Indexed` is for production; the others exist so a
@@ -94,6 +109,9 @@ struct JsonConfig {
     engine: EngineMode,
     #[serde(default)]
     rate_limit: Option<JsonRateLimit>,
+    /// Envoy port (a JSON object key, so a string) → Gateway port.
+    #[serde(default)]
+    listen_ports: std::collections::BTreeMap<String, u16>,
 }
 
 /// `"rateLimit": {"cluster": "ratelimit", "timeoutMs": 100, "failClosed": false}`: where
@@ -173,11 +191,35 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
             fail_closed: rl.fail_closed,
         },
     };
+    let mut listen_ports = Vec::with_capacity(json.listen_ports.len());
+    for (envoy, gateway) in &json.listen_ports {
+        match envoy.parse::<u16>() {
+            Ok(e) if e > 0 && *gateway > 0 => listen_ports.push((e, *gateway)),
+            _ => {
+                return Err(fail(format!(
+                    "\"listenPorts\" maps {} to {gateway}: both must be ports (1-65535)",
+                    quote(envoy)
+                )))
+            }
+        }
+    }
+    // Keys that differ only in spelling ("080" and "80") would name one port twice.
+    listen_ports.sort_unstable();
+    if let Some(w) = listen_ports.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(fail(format!(
+            "\"listenPorts\" maps Envoy port {} twice",
+            w[0].0
+        )));
+    }
     #[cfg(feature = "bench-engines")]
     let engine = json.engine;
     #[cfg(not(feature = "bench-engines"))]
     let engine = EngineMode::Indexed;
-    with_blob(&blob, header, json.fail_open, engine).map(|c| PluginConfig { rate_limit, ..c })
+    with_blob(&blob, header, json.fail_open, engine).map(|c| PluginConfig {
+        rate_limit,
+        listen_ports,
+        ..c
+    })
 }
 
 fn with_blob(
@@ -198,5 +240,6 @@ fn with_blob(
         fail_open,
         engine,
         rate_limit: ServiceSettings::default(),
+        listen_ports: Vec::new(),
     })
 }

@@ -212,8 +212,8 @@ impl Host for SdkHost {
 
     fn listener(&mut self) -> Result<ListenerRole, HostError> {
         // Envoy may listen on other port numbers than the Gateway's (a Service targetPort,
-        // Envoy Gateway's 10080, a test's free port): the emitted bootstrap then names the
-        // Gateway port in the listener's metadata, which wins over the socket's port.
+        // Envoy Gateway's 10080, a test's free port): the emitted bootstrap names the
+        // Gateway port in the listener's metadata; elsewhere `listenPorts` maps the socket's.
         let tag = hostcalls::get_property(LISTENER_PORT.to_vec())
             .map_err(host_err("xds.listener_metadata"))?;
         match tag.as_deref() {
@@ -230,7 +230,7 @@ impl Host for SdkHost {
         }
         let bytes = hostcalls::get_property(vec!["destination", "port"])
             .map_err(host_err("destination.port"))?;
-        Ok(ListenerRole::Gateway(
+        Ok(ListenerRole::Socket(
             bytes
                 .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
                 .and_then(|b| u16::try_from(i64::from_le_bytes(b)).ok())

@@ -32,9 +32,12 @@ pub enum Side {
 /// What an Envoy listener serves, from the `gatewasm.port` value in its metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerRole {
-    /// The Gateway listeners of this port: the tagged port, else the connection's
-    /// destination port (0 when unknown).
+    /// The Gateway listeners of the port the listener's metadata names.
     Gateway(u16),
+    /// A listener without that metadata (one the filter was attached to): the connection's
+    /// destination port (0 when unknown), which the configuration's `listenPorts` maps to
+    /// a Gateway port.
+    Socket(u16),
     /// The readiness probe (`port: ready`): answered 200 by a filter that holds a route
     /// table. Without one, the request reaches the listener's own 503 route, or Envoy's 500
     /// for a filter whose configuration it refused, so the pod is not Ready.
@@ -156,6 +159,7 @@ impl Stream {
                 return Ok(Verdict::Stop);
             }
             ListenerRole::Gateway(port) => port,
+            ListenerRole::Socket(port) => config.gateway_port(port),
         };
         // Only the headers some rule can look at cross the host boundary.
         let mut headers = Vec::with_capacity(config.router.header_names().len());

@@ -332,3 +332,44 @@ fn configure_errors_are_short_and_escaped() {
         assert!(!message.contains("Wildcard("), "{what}: {message}");
     }
 }
+
+/// `listenPorts` maps Envoy ports to Gateway ports; anything that is not a port, or one
+/// Envoy port named twice, is refused at configure time.
+#[test]
+fn listen_ports_are_ports() {
+    use base64::Engine as _;
+    use gatewasm_filter::config;
+
+    let b64 =
+        base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).expect("encodes"));
+    let parse = |ports: &str| {
+        config::parse(Some(
+            format!("{{\"blob\": \"{b64}\", \"listenPorts\": {ports}}}").as_bytes(),
+        ))
+    };
+    let ok = parse(r#"{"10080": 80, "8443": 443}"#).expect("a map of ports");
+    assert_eq!(ok.listen_ports, vec![(8443, 443), (10080, 80)]);
+    assert_eq!(ok.gateway_port(10080), 80);
+    assert_eq!(
+        ok.gateway_port(80),
+        80,
+        "an unmapped port is its own number"
+    );
+    for (bad, want) in [
+        (r#"{"http": 80}"#, "maps \"http\" to 80"),
+        (r#"{"0": 80}"#, "maps \"0\" to 80"),
+        (r#"{"70000": 80}"#, "maps \"70000\" to 80"),
+        (r#"{"10080": 0}"#, "maps \"10080\" to 0"),
+        (
+            r#"{"10080": 80, "010080": 81}"#,
+            "maps Envoy port 10080 twice",
+        ),
+        (
+            r#"{"10080": 65536}"#,
+            "neither a gatewasm blob nor valid JSON",
+        ),
+    ] {
+        let e = parse(bad).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains(want), "{bad}: {e}");
+    }
+}
