@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::Diagnostics;
-use crate::emit::{self, EmitOptions, EmitTarget, RateLimitSetting};
+use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
@@ -53,6 +53,8 @@ pub struct Emit {
     pub wasm: Option<PathBuf>,
     /// `--ratelimit-service` / `--ratelimit-fail-open`.
     pub rate_limit: RateLimitSetting,
+    /// `--listen-port`.
+    pub listen_ports: Vec<ListenPort>,
 }
 
 /// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document.
@@ -75,6 +77,7 @@ pub fn compile(
     }
     let mut emit_options = EmitOptions {
         rate_limit: emit.rate_limit.clone(),
+        listen_ports: emit.listen_ports.clone(),
         ..EmitOptions::default()
     };
     if let Some(path) = &emit.wasm {
@@ -230,6 +233,8 @@ pub struct TestRun {
     pub ratelimit_service: Option<String>,
     /// Files run at once (default: one per CPU, one with a rate limit service).
     pub jobs: Option<usize>,
+    /// `--attached`: Envoy's listeners carry no gatewasm metadata.
+    pub attached: bool,
 }
 
 /// `gatewasm test`.
@@ -240,6 +245,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         verbose,
         ratelimit_service,
         jobs,
+        attached,
     } = run;
     // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
     let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
@@ -270,6 +276,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         rate_limit_service,
         envoy,
         rate_limit_address: ratelimit_service,
+        attached,
     };
     let (factory, engine) = match driver_factory(&options) {
         Ok(f) => f,
@@ -422,11 +429,27 @@ fn envoy_factory(
     )?;
     let binary = find_binary(binary)?;
     let version = crate::routetest::envoy::version(&binary)?;
-    let factory =
-        crate::routetest::envoy::factory(&binary, wasm, options.rate_limit_address.clone(), None)?;
+    let factory = crate::routetest::envoy::factory(
+        &binary,
+        wasm,
+        crate::routetest::envoy::Setting {
+            rate_limit_address: options.rate_limit_address.clone(),
+            attached: options.attached,
+            patch: None,
+        },
+    )?;
+    let listeners = if options.attached {
+        ", attached to untagged listeners"
+    } else {
+        ""
+    };
     Ok((
         factory,
-        format!("Envoy {version}, {}, {}", binary.display(), wasm.display()),
+        format!(
+            "Envoy {version}, {}, {}{listeners}",
+            binary.display(),
+            wasm.display()
+        ),
     ))
 }
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
-use gatewasm::emit::{EmitTarget, RateLimitService, RateLimitSetting};
+use gatewasm::emit::{EmitTarget, ListenPort, RateLimitService, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
 
@@ -55,6 +55,12 @@ enum Command {
         /// filter then admits every request they would count.
         #[arg(long, conflicts_with = "ratelimit_service")]
         ratelimit_fail_open: bool,
+        /// Envoy listens on ENVOY_PORT for the Gateway's GATEWAY_PORT listeners (repeatable),
+        /// e.g. `443=8443`: the bootstrap binds it, and the plugin configuration maps it back
+        /// for Envoys whose listeners gatewasm did not write. `--emit envoy-gateway` assumes
+        /// Envoy Gateway's own mapping (ports under 1024 plus 10000) unless given.
+        #[arg(long, value_name = "GATEWAY_PORT=ENVOY_PORT")]
+        listen_port: Vec<ListenPort>,
         /// Fail (exit 1) when any route is not fully accepted.
         #[arg(long)]
         strict: bool,
@@ -80,6 +86,11 @@ enum Command {
         /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
         #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
         envoy: Option<PathBuf>,
+        /// With `--envoy`: run the filter as one attached to an Envoy gatewasm did not
+        /// configure: listeners without gatewasm's metadata, bound to other ports than the
+        /// Gateway's, which the plugin configuration's `listenPorts` maps back.
+        #[arg(long, requires = "envoy")]
+        attached: bool,
         /// Print every case and what happened to it.
         #[arg(short, long)]
         verbose: bool,
@@ -186,6 +197,7 @@ fn main() -> ExitCode {
             ratelimit_timeout,
             ratelimit_fail_closed,
             ratelimit_fail_open,
+            listen_port,
             strict,
         } => {
             let options = input.refs.options(input.gateway.clone());
@@ -202,6 +214,7 @@ fn main() -> ExitCode {
                 targets: emit,
                 wasm,
                 rate_limit,
+                listen_ports: listen_port,
             };
             cli::compile(
                 &input.paths,
@@ -228,6 +241,7 @@ fn main() -> ExitCode {
             verbose,
             jobs,
             ratelimit_service,
+            attached,
             refs,
         } => cli::test(
             &paths,
@@ -237,6 +251,7 @@ fn main() -> ExitCode {
                 verbose,
                 ratelimit_service,
                 jobs,
+                attached,
             },
             refs.options(None),
             &mut err,

@@ -31,7 +31,7 @@ use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     let (namespace, name) = gateway_name(compiled);
     let gateway = gateway(compiled)?;
-    let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots());
+    let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots(), options);
     listeners.push(stats_listener());
     listeners.push(readiness_listener());
     let mut clusters = clusters::clusters(compiled)?;
@@ -51,7 +51,11 @@ pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, St
 }
 
 /// One Envoy listener per port the Gateway's HTTP and HTTPS listeners use.
-fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>, mirror_slots: usize) -> Vec<Value> {
+fn gateway_listeners(
+    gateway: &Valid<crate::valid::Gateway>,
+    mirror_slots: usize,
+    options: &EmitOptions,
+) -> Vec<Value> {
     let mut by_port: BTreeMap<u16, Vec<&Listener>> = BTreeMap::new();
     for l in &gateway.spec.listeners {
         // TLS passthrough, TCP and UDP listeners carry no HTTP routes for the filter.
@@ -61,11 +65,14 @@ fn gateway_listeners(gateway: &Valid<crate::valid::Gateway>, mirror_slots: usize
     }
     by_port
         .into_iter()
-        .map(|(port, listeners)| port_listener(port, &listeners, mirror_slots))
+        .map(|(port, listeners)| {
+            port_listener(port, options.envoy_port(port), &listeners, mirror_slots)
+        })
         .collect()
 }
 
-fn port_listener(port: u16, listeners: &[&Listener], mirror_slots: usize) -> Value {
+/// The Envoy listener bound on `bind` for the Gateway listeners of `port`.
+fn port_listener(port: u16, bind: u16, listeners: &[&Listener], mirror_slots: usize) -> Value {
     let (plain, tls): (Vec<&Listener>, Vec<&Listener>) = listeners
         .iter()
         .partition(|l| l.protocol == ProtocolType::Http);
@@ -81,10 +88,10 @@ fn port_listener(port: u16, listeners: &[&Listener], mirror_slots: usize) -> Val
     }
     let mut listener = json!({
         "name": format!("gateway-{port}"),
-        "address": socket_address("0.0.0.0", port),
+        "address": socket_address("0.0.0.0", bind),
         // The filter reads the Gateway port from here, so Envoy may bind another port
-        // (a Service targetPort, an unprivileged 8080) without changing which Gateway
-        // listener serves the request.
+        // (`--listen-port`, a test's free port) without changing which Gateway listener
+        // serves the request.
         "metadata": {"filter_metadata": {layout::FILTER_NAME: {"port": port.to_string()}}},
         "filter_chains": chains,
     });

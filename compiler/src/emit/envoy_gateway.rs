@@ -4,13 +4,19 @@
 //!
 //! Envoy Gateway downloads the module itself (an HTTP URL or an OCI image), so the document
 //! carries a placeholder URL for the user to replace; with `--wasm` the `sha256` pins the
-//! exact module, otherwise Envoy Gateway computes it from what it downloads.
+//! exact module, otherwise Envoy Gateway computes it from what it downloads. Its Envoy binds
+//! other ports than the Gateway's, so the configuration maps them (`listenPorts`).
 
 use serde_json::{json, Value};
 
-use super::{gateway_name, layout, plugin, EmitOptions};
+use super::{gateway, gateway_name, http_ports, layout, plugin, EmitOptions, ListenPort};
 use crate::compile::Compiled;
 use crate::model::GATEWAY_GROUP;
+use crate::valid::{Gateway, Valid};
+
+/// Envoy Gateway runs Envoy unprivileged and binds a Gateway port under 1024 at that port
+/// plus this (80 → 10080); its listeners carry none of gatewasm's metadata.
+const PRIVILEGED_PORT_SHIFT: u16 = 10_000;
 
 /// Where the module is expected until the user says otherwise.
 const PLACEHOLDER_URL: &str = "https://wasm.example.com/gatewasm/gatewasm_filter.wasm";
@@ -21,6 +27,16 @@ const PLACEHOLDER_URL: &str = "https://wasm.example.com/gatewasm/gatewasm_filter
 /// A rendering failure.
 pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, String> {
     let (namespace, name) = gateway_name(compiled);
+    let shifted;
+    let options = if options.listen_ports.is_empty() {
+        shifted = EmitOptions {
+            listen_ports: shifted_ports(gateway(compiled)?),
+            ..options.clone()
+        };
+        &shifted
+    } else {
+        options
+    };
     let mut http = json!({"url": PLACEHOLDER_URL});
     if let Some(wasm) = &options.wasm {
         http["sha256"] = json!(plugin::sha256_hex(wasm));
@@ -51,4 +67,17 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
          # code: {{type: Image, image: {{url: oci://REGISTRY/gatewasm:TAG}}}}.\n{}",
         super::yaml(&doc)?
     ))
+}
+
+/// The ports Envoy Gateway's Envoy binds for the Gateway's, unless `--listen-port` says
+/// otherwise: the filter maps them back through the configuration's `listenPorts`.
+fn shifted_ports(gateway: &Valid<Gateway>) -> Vec<ListenPort> {
+    http_ports(gateway)
+        .into_iter()
+        .filter(|&p| p < 1024)
+        .map(|p| ListenPort {
+            gateway: p,
+            envoy: p + PRIVILEGED_PORT_SHIFT,
+        })
+        .collect()
 }

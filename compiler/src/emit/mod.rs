@@ -21,7 +21,7 @@ mod upstream_tls;
 use std::fmt;
 
 use crate::compile::Compiled;
-use crate::model::TlsModeType;
+use crate::model::{ProtocolType, TlsModeType};
 use crate::valid::{Gateway, Listener, SecretRef, Valid};
 
 /// What `--emit` can produce.
@@ -111,6 +111,34 @@ pub struct EmitOptions {
     pub wasm: Option<Vec<u8>>,
     /// Where global rate limits are checked.
     pub rate_limit: RateLimitSetting,
+    /// `--listen-port GATEWAY=ENVOY`: the ports Envoy binds instead of the Gateway's.
+    pub listen_ports: Vec<ListenPort>,
+}
+
+/// Envoy listens on `envoy` for the Gateway listeners of port `gateway` (a Service
+/// targetPort, an unprivileged port, Envoy Gateway's +10000 shift).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenPort {
+    /// The Gateway listener port.
+    pub gateway: u16,
+    /// The port Envoy binds.
+    pub envoy: u16,
+}
+
+impl std::str::FromStr for ListenPort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ListenPort, String> {
+        let port = |p: &str| p.trim().parse::<u16>().ok().filter(|&p| p > 0);
+        s.split_once('=')
+            .and_then(|(g, e)| {
+                Some(ListenPort {
+                    gateway: port(g)?,
+                    envoy: port(e)?,
+                })
+            })
+            .ok_or_else(|| format!("`{s}` is not GATEWAY_PORT=ENVOY_PORT (e.g. 443=8443)"))
+    }
 }
 
 /// Where Envoy's rate limit service is and how the filter treats it.
@@ -160,11 +188,92 @@ impl EmitOptions {
     }
 }
 
+impl EmitOptions {
+    /// The port Envoy binds for the Gateway's `port`.
+    fn envoy_port(&self, port: u16) -> u16 {
+        self.listen_ports
+            .iter()
+            .find(|l| l.gateway == port)
+            .map_or(port, |l| l.envoy)
+    }
+
+    /// Checks `--listen-port` against the Gateway: every mapped port is one of its HTTP or
+    /// HTTPS listener ports, and no two Envoy listeners (nor the admin, stats and readiness
+    /// listeners) end up on one port.
+    fn check_listen_ports(&self, compiled: &Compiled) -> Result<(), String> {
+        let ports = http_ports(gateway(compiled)?);
+        let mut bound: Vec<(u16, String)> = vec![
+            (layout::ADMIN_PORT, "Envoy's admin".to_owned()),
+            (layout::STATS_PORT, "the stats listener".to_owned()),
+            (layout::READY_PORT, "the readiness listener".to_owned()),
+        ];
+        for l in &self.listen_ports {
+            if !ports.contains(&l.gateway) {
+                let known: Vec<String> = ports.iter().map(u16::to_string).collect();
+                return Err(format!(
+                    "--listen-port {}={}: the Gateway has no HTTP or HTTPS listener on port {} (its ports: {})",
+                    l.gateway,
+                    l.envoy,
+                    l.gateway,
+                    known.join(", ")
+                ));
+            }
+            if self
+                .listen_ports
+                .iter()
+                .filter(|o| o.gateway == l.gateway)
+                .count()
+                > 1
+            {
+                return Err(format!(
+                    "--listen-port maps Gateway port {} more than once",
+                    l.gateway
+                ));
+            }
+        }
+        for port in ports {
+            let envoy = self.envoy_port(port);
+            if let Some((_, other)) = bound.iter().find(|(p, _)| *p == envoy) {
+                return Err(format!(
+                    "Envoy port {envoy} would serve both Gateway port {port} and {other}: \
+                     give one of them another port with --listen-port"
+                ));
+            }
+            bound.push((envoy, format!("Gateway port {port}")));
+        }
+        Ok(())
+    }
+}
+
+/// The ports of the compiled Gateway that Envoy listens on (see [`http_ports`]).
+///
+/// # Errors
+/// The compiled Gateway missing from the input (it never is after a compile).
+pub fn listener_ports(compiled: &Compiled) -> Result<Vec<u16>, String> {
+    Ok(http_ports(gateway(compiled)?))
+}
+
+/// The Gateway's ports with HTTP or HTTPS listeners, ascending: the ones Envoy listens on
+/// (TLS passthrough, TCP and UDP listeners carry no HTTP routes for the filter).
+fn http_ports(gateway: &Valid<Gateway>) -> Vec<u16> {
+    let mut ports: Vec<u16> = gateway
+        .spec
+        .listeners
+        .iter()
+        .filter(|l| matches!(l.protocol, ProtocolType::Http | ProtocolType::Https))
+        .map(|l| l.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// Renders one document kind.
 ///
 /// # Errors
 /// A one-line explanation when the kind cannot be produced for this input.
 pub fn emit(kind: EmitKind, compiled: &Compiled, options: &EmitOptions) -> Result<Vec<u8>, String> {
+    options.check_listen_ports(compiled)?;
     let text = match kind {
         EmitKind::Blob => return Ok(compiled.blob.clone()),
         EmitKind::Envoy => yaml(&bootstrap::bootstrap(compiled, options)?)?,

@@ -18,7 +18,8 @@ pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters
 
 /// The JSON plugin configuration. `failOpen` (false) is what the filter does when it cannot
 /// read a request from Envoy; Envoy's own reaction to a broken VM is configured separately.
-/// `rateLimit.cluster` names the rate limit service's cluster when the deployment has one.
+/// `rateLimit.cluster` names the rate limit service's cluster when the deployment has one;
+/// `listenPorts` maps `--listen-port`s' Envoy ports back to Gateway ports.
 ///
 /// # Errors
 /// Global rate limits without a rate limit service (see [`EmitOptions`]).
@@ -27,6 +28,16 @@ pub fn json_config(compiled: &Compiled, options: &EmitOptions) -> Result<Value, 
         "blob": base64::engine::general_purpose::STANDARD.encode(&compiled.blob),
         "failOpen": false,
     });
+    if !options.listen_ports.is_empty() {
+        // For Envoys whose listeners carry no gatewasm metadata (Envoy Gateway, Istio, an
+        // Envoy of the user's): which Gateway port each bound port serves.
+        let ports: serde_json::Map<String, Value> = options
+            .listen_ports
+            .iter()
+            .map(|l| (l.envoy.to_string(), json!(l.gateway)))
+            .collect();
+        config["listenPorts"] = Value::Object(ports);
+    }
     if let Some((cluster, service)) = options.rate_limit_service(compiled)? {
         config["rateLimit"] = json!({"cluster": cluster, "failClosed": service.fail_closed});
         if let Some(ms) = service.timeout_ms {

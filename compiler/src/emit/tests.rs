@@ -361,3 +361,93 @@ fn global_limits_need_a_rate_limit_service_or_an_explicit_fail_open() {
         .collect();
     assert!(!names.iter().any(|n| *n == "ratelimit"), "{names:?}");
 }
+
+#[test]
+fn listen_ports_move_the_bound_port_and_map_it_back() {
+    let c = compiled();
+    let options = EmitOptions {
+        listen_ports: vec!["443=8443".parse().expect("parses")],
+        ..EmitOptions::default()
+    };
+    let boot = &documents(&render(EmitKind::Envoy, &c, &options))[0];
+    let bound: Vec<(String, u64, String)> = boot["static_resources"]["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .filter(|l| {
+            l["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("gateway-"))
+        })
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap_or_default().to_owned(),
+                l["address"]["socket_address"]["port_value"]
+                    .as_u64()
+                    .unwrap_or_default(),
+                l["metadata"]["filter_metadata"]["gatewasm"]["port"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    // The listener keeps its Gateway name and port tag; only the bound port moves.
+    assert_eq!(
+        bound,
+        vec![
+            ("gateway-80".to_owned(), 80, "80".to_owned()),
+            ("gateway-443".to_owned(), 8443, "443".to_owned()),
+        ]
+    );
+    let cm = &documents(&render(EmitKind::ConfigMap, &c, &options))[0];
+    let ecds: Value = serde_saphyr::from_str(cm["data"]["gatewasm.yaml"].as_str().expect("ECDS"))
+        .expect("parses");
+    let config: Value = serde_json::from_str(
+        ecds["resources"][0]["typed_config"]["config"]["configuration"]["value"]
+            .as_str()
+            .expect("JSON configuration"),
+    )
+    .expect("JSON");
+    assert_eq!(config["listenPorts"], serde_json::json!({"8443": 443}));
+
+    // Envoy Gateway binds 80 and 443 at 10080 and 10443 unless told otherwise.
+    let eg = &documents(&render(EmitKind::EnvoyGateway, &c, &EmitOptions::default()))[0];
+    assert_eq!(
+        eg["spec"]["wasm"][0]["config"]["listenPorts"],
+        serde_json::json!({"10080": 80, "10443": 443})
+    );
+    let eg = &documents(&render(EmitKind::EnvoyGateway, &c, &options))[0];
+    assert_eq!(
+        eg["spec"]["wasm"][0]["config"]["listenPorts"],
+        serde_json::json!({"8443": 443})
+    );
+    // Istio's gateways bind the Gateway's own ports.
+    let istio = &documents(&render(EmitKind::Istio, &c, &EmitOptions::default()))[0];
+    assert!(istio["spec"]["pluginConfig"].get("listenPorts").is_none());
+}
+
+#[test]
+fn listen_ports_must_name_a_gateway_port_and_bind_apart() {
+    let c = compiled();
+    for (ports, want) in [
+        (
+            &["8080=9080"][..],
+            "--listen-port 8080=9080: the Gateway has no HTTP or HTTPS listener on port 8080 (its ports: 80, 443)",
+        ),
+        (&["80=443"], "Envoy port 443 would serve both Gateway port 443 and Gateway port 80"),
+        (&["80=19002"], "Envoy port 19002 would serve both Gateway port 80 and the readiness listener"),
+        (&["80=8080", "80=8081"], "--listen-port maps Gateway port 80 more than once"),
+    ] {
+        let options = EmitOptions {
+            listen_ports: ports.iter().map(|p| p.parse().expect("parses")).collect(),
+            ..EmitOptions::default()
+        };
+        let e = emit(EmitKind::Envoy, &c, &options).expect_err("refused");
+        assert!(e.starts_with(want), "{e}");
+    }
+    for bad in ["80", "80=", "http=8080", "0=8080", "80=70000"] {
+        let e = bad.parse::<super::ListenPort>().expect_err("refused");
+        assert!(e.contains("is not GATEWAY_PORT=ENVOY_PORT"), "{bad}: {e}");
+    }
+}
