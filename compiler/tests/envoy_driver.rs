@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gatewasm::routetest::envoy::{factory, Patch};
+use gatewasm::routetest::envoy::{factory, Patch, Setting};
 use gatewasm::routetest::run::{run_file, FileReport, RunOptions};
 use serde_json::{json, Value};
 
@@ -25,7 +25,17 @@ fn release_wasm() -> PathBuf {
 }
 
 fn run(wasm: &Path, patch: Option<Patch>) -> FileReport {
-    let factory = factory(&envoy(), wasm, None, patch).expect("factory");
+    run_with(
+        wasm,
+        Setting {
+            patch,
+            ..Setting::default()
+        },
+    )
+}
+
+fn run_with(wasm: &Path, setting: Setting) -> FileReport {
+    let factory = factory(&envoy(), wasm, setting).expect("factory");
     let file = root().join("manifests/tests/example-shop.yaml");
     run_file(&file, &RunOptions::default(), &factory)
 }
@@ -57,6 +67,50 @@ fn the_deployment_as_emitted_passes() {
     let report = run(&release_wasm(), None);
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.cases_passed, 16);
+}
+
+/// Listeners gatewasm did not write (an existing Envoy, Envoy Gateway's): no gatewasm
+/// metadata, other port numbers than the Gateway's. `listenPorts` alone tells the filter
+/// which Gateway listener serves a connection.
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn an_attached_filter_maps_other_ports_to_the_gateway_s() {
+    let report = run_with(
+        &release_wasm(),
+        Setting {
+            attached: true,
+            ..Setting::default()
+        },
+    );
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.cases_passed, 16);
+}
+
+/// The same listeners without the map: the filter sees only the bound port, which no
+/// Gateway listener has, so requests the routes would serve are answered 404.
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn untagged_listeners_without_a_port_map_fail() {
+    let patch: Patch = Arc::new(|bootstrap: &mut Value| {
+        for listener in bootstrap["static_resources"]["listeners"]
+            .as_array_mut()
+            .expect("listeners")
+        {
+            if listener["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("gateway-"))
+            {
+                listener.as_object_mut().expect("object").remove("metadata");
+            }
+        }
+    });
+    let report = run(&release_wasm(), Some(patch));
+    assert!(!report.ok());
+    assert!(
+        report.details.contains("status: expected 200, got 404"),
+        "{}",
+        report.details
+    );
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub envoy: Option<PathBuf>,
     /// `HOST:PORT` of the rate limit service, for an Envoy cluster to point at.
     pub rate_limit_address: Option<String>,
+    /// Envoy's listeners carry no gatewasm metadata and bind other ports than the Gateway's
+    /// (`--attached`).
+    pub attached: bool,
 }
 
 /// The outcome of one file.

@@ -2,7 +2,9 @@
 //! `--emit configmap` files, rendered by the same code as the CLI, then changed only where a
 //! test must — files under a temporary root instead of `/etc/gatewasm`, listeners on
 //! loopback ports the kernel picks, clusters pointing at the echo upstream, self-signed
-//! certificates for the listener Secrets, and the rate limit service the run names.
+//! certificates for the listener Secrets, and the rate limit service the run names. An
+//! attached deployment binds the `--listen-port`s it is given and strips the listeners'
+//! gatewasm metadata, as an Envoy gatewasm did not configure would have them.
 
 use std::path::Path;
 
@@ -10,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::certs;
 use crate::compile::Compiled;
-use crate::emit::{emit, layout, EmitKind, EmitOptions, RateLimitService, RateLimitSetting};
+use crate::emit::{
+    emit, layout, EmitKind, EmitOptions, ListenPort, RateLimitService, RateLimitSetting,
+};
 
 /// Where the deployment goes and what it talks to.
 pub struct Deployment<'a> {
@@ -21,6 +25,11 @@ pub struct Deployment<'a> {
     pub endpoint: &'a dyn Fn(&str) -> Option<u16>,
     /// The filter's rate limit cluster and the `HOST:PORT` of its service.
     pub rate_limit: (&'a str, &'a str),
+    /// Ports the Gateway listeners bind instead of the kernel's choice (`--listen-port`).
+    pub listen_ports: &'a [ListenPort],
+    /// The Gateway listeners carry no gatewasm metadata: only `listenPorts` tells the filter
+    /// which Gateway port a connection is for.
+    pub attached: bool,
 }
 
 /// Writes the routes, certificates and module under `root` and returns the bootstrap.
@@ -31,7 +40,7 @@ pub struct Deployment<'a> {
 pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
     let routes = d.root.join(rel(layout::ROUTES_DIR));
     mkdir(&routes)?;
-    for (key, text) in routes_files(compiled, d.root)? {
+    for (key, text) in routes_files(compiled, d.root, d.listen_ports)? {
         write(&routes.join(key), text.as_bytes())?;
     }
     let wasm = d.root.join(rel(layout::WASM_FILE));
@@ -50,10 +59,14 @@ pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String>
 ///
 /// # Errors
 /// An emitter failure or a file that cannot be written.
-pub fn swap_routes(compiled: &Compiled, root: &Path) -> Result<bool, String> {
+pub fn swap_routes(
+    compiled: &Compiled,
+    root: &Path,
+    listen_ports: &[ListenPort],
+) -> Result<bool, String> {
     let routes = root.join(rel(layout::ROUTES_DIR));
     let mut changed = false;
-    for (key, text) in routes_files(compiled, root)? {
+    for (key, text) in routes_files(compiled, root, listen_ports)? {
         let path = routes.join(&key);
         if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
             continue;
@@ -68,13 +81,18 @@ pub fn swap_routes(compiled: &Compiled, root: &Path) -> Result<bool, String> {
 }
 
 /// The `gatewasm-routes` ConfigMap's files (key and text), relocated under `root`.
-fn routes_files(compiled: &Compiled, root: &Path) -> Result<Vec<(String, String)>, String> {
+fn routes_files(
+    compiled: &Compiled,
+    root: &Path,
+    listen_ports: &[ListenPort],
+) -> Result<Vec<(String, String)>, String> {
     let root = root
         .to_str()
         .ok_or("the temporary directory is not UTF-8")?;
     // The routes files name only the rate limit cluster; where it points is the bootstrap's.
     let options = EmitOptions {
         rate_limit: RateLimitSetting::At(RateLimitService::default()),
+        listen_ports: listen_ports.to_vec(),
         ..EmitOptions::default()
     };
     let configmap = parse(&emit(EmitKind::ConfigMap, compiled, &options)?)?;
@@ -109,6 +127,7 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
                     address: d.rate_limit.1.to_owned(),
                     ..RateLimitService::default()
                 }),
+                listen_ports: d.listen_ports.to_vec(),
                 ..EmitOptions::default()
             },
         )?)?,
@@ -118,7 +137,22 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
         .get_mut("static_resources")
         .ok_or("the bootstrap has no static_resources")?;
     for listener in array(resources, "listeners")? {
-        listener["address"] = socket("127.0.0.1", 0);
+        let gateway = listener["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("gateway-"));
+        // A `--listen-port` stays where the emitter bound it; the rest take a free port.
+        let bound = listener
+            .pointer("/address/socket_address/port_value")
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| gateway && d.listen_ports.iter().any(|l| l.envoy == *p))
+            .unwrap_or(0);
+        listener["address"] = socket("127.0.0.1", bound);
+        if gateway && d.attached {
+            if let Some(l) = listener.as_object_mut() {
+                l.remove("metadata");
+            }
+        }
     }
     for cluster in array(resources, "clusters")? {
         let name = cluster["name"].as_str().unwrap_or_default().to_owned();

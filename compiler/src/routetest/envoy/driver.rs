@@ -12,6 +12,7 @@ use super::deploy::{bootstrap, lay_out, swap_routes, Deployment};
 use super::process::{free_port, Envoy, Launch};
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
+use crate::emit::ListenPort;
 use crate::routetest::check::{Mirrored, Observed};
 use crate::routetest::driver::{BackendNames, Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
@@ -27,12 +28,25 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// a deployment on purpose to prove that the cases notice.
 pub type Patch = Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>;
 
+/// How the deployments of one run differ from the emitted one.
+#[derive(Clone, Default)]
+pub struct Setting {
+    /// `HOST:PORT` of the rate limit service; without it the rate limit cluster points at a
+    /// stub that records calls.
+    pub rate_limit_address: Option<String>,
+    /// Run as a filter attached to an Envoy gatewasm did not configure: the Gateway
+    /// listeners lose their `gatewasm.port` metadata and bind free ports, which the plugin
+    /// configuration's `listenPorts` maps back to the Gateway's.
+    pub attached: bool,
+    /// A change to the bootstrap before Envoy starts.
+    pub patch: Option<Patch>,
+}
+
 /// What every Envoy of one run shares.
 struct Run {
     binary: PathBuf,
     wasm: PathBuf,
-    rate_limit_address: Option<String>,
-    patch: Option<Patch>,
+    setting: Setting,
     rt: Arc<tokio::runtime::Runtime>,
 }
 
@@ -60,12 +74,7 @@ pub fn version(binary: &Path) -> Result<String, String> {
 ///
 /// # Errors
 /// The tokio runtime cannot be built.
-pub fn factory(
-    binary: &Path,
-    wasm: &Path,
-    rate_limit_address: Option<String>,
-    patch: Option<Patch>,
-) -> Result<Factory, String> {
+pub fn factory(binary: &Path, wasm: &Path, setting: Setting) -> Result<Factory, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -74,8 +83,7 @@ pub fn factory(
     let run = Arc::new(Run {
         binary: binary.to_owned(),
         wasm: wasm.to_owned(),
-        rate_limit_address,
-        patch,
+        setting,
         rt: Arc::new(rt),
     });
     Ok(Box::new(move |c: &Compiled, setup: &Setup| {
@@ -105,6 +113,9 @@ pub struct EnvoyDriver {
     /// The rate limit cluster points at the echo upstream: a call there means a Global case
     /// ran without a rate limit service.
     stub_rate_limit: bool,
+    /// The ports the Gateway listeners bind (attached runs), kept across route swaps.
+    listen_ports: Vec<ListenPort>,
+    attached: bool,
     next_id: u64,
 }
 
@@ -114,7 +125,7 @@ impl EnvoyDriver {
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
         let mut clusters: Vec<String> =
             c.table.backends.iter().map(|b| b.cluster.clone()).collect();
-        let stub_rate_limit = run.rate_limit_address.is_none();
+        let stub_rate_limit = run.setting.rate_limit_address.is_none();
         if stub_rate_limit {
             clusters.push(RATE_LIMIT_CLUSTER.to_owned());
         }
@@ -123,12 +134,25 @@ impl EnvoyDriver {
         let upstream = EchoUpstream::start(run.rt.handle(), &clusters)
             .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
         let admin_port = free_port()?;
-        let rate_limit_address = match &run.rate_limit_address {
+        let rate_limit_address = match &run.setting.rate_limit_address {
             Some(a) => a.clone(),
             None => format!(
                 "127.0.0.1:{}",
                 upstream.port(RATE_LIMIT_CLUSTER).unwrap_or_default()
             ),
+        };
+        let listen_ports = if run.setting.attached {
+            crate::emit::listener_ports(c)?
+                .into_iter()
+                .map(|gateway| {
+                    Ok(ListenPort {
+                        gateway,
+                        envoy: free_port()?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?
+        } else {
+            Vec::new()
         };
         let endpoint = |cluster: &str| upstream.port(cluster);
         let mut bootstrap = lay_out(
@@ -139,10 +163,12 @@ impl EnvoyDriver {
                 admin_port,
                 endpoint: &endpoint,
                 rate_limit: (RATE_LIMIT_CLUSTER, &rate_limit_address),
+                listen_ports: &listen_ports,
+                attached: run.setting.attached,
             },
         )?;
         let unpatched = bootstrap.clone();
-        if let Some(patch) = &run.patch {
+        if let Some(patch) = &run.setting.patch {
             patch(&mut bootstrap);
         }
         let bootstrap_path = root.0.join("envoy.json");
@@ -174,6 +200,8 @@ impl EnvoyDriver {
             backends: BackendNames::of(&c.table),
             mirrors: c.table.mirror_slots() > 0,
             stub_rate_limit,
+            listen_ports,
+            attached: run.setting.attached,
             next_id: 0,
         })
     }
@@ -331,7 +359,12 @@ impl Driver for EnvoyDriver {
     }
 
     fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
+        let same_ports = || -> Result<bool, String> {
+            let mapped: Vec<u16> = self.listen_ports.iter().map(|l| l.gateway).collect();
+            Ok(!self.attached || crate::emit::listener_ports(c)? == mapped)
+        };
         if setup.workers != self.workers
+            || !same_ports()?
             || c.table
                 .backends
                 .iter()
@@ -348,6 +381,8 @@ impl Driver for EnvoyDriver {
                 admin_port: self.admin_port,
                 endpoint: &endpoint,
                 rate_limit: (RATE_LIMIT_CLUSTER, &self.rate_limit_address),
+                listen_ports: &self.listen_ports,
+                attached: self.attached,
             },
         )?;
         if next != self.bootstrap {
@@ -355,7 +390,7 @@ impl Driver for EnvoyDriver {
         }
         let reloads = self.envoy.counter(&self.rt, &mut self.client, RELOADS)?;
         let refusals = self.envoy.counter(&self.rt, &mut self.client, REFUSALS)?;
-        if swap_routes(c, &self.files.0)? {
+        if swap_routes(c, &self.files.0, &self.listen_ports)? {
             let deadline = Instant::now() + SETTLE_TIMEOUT;
             while self.envoy.counter(&self.rt, &mut self.client, RELOADS)? == reloads {
                 if self.envoy.counter(&self.rt, &mut self.client, REFUSALS)? != refusals {

@@ -13,4 +13,4 @@ mod readiness_test;
 mod selftest;
 pub mod upstream;
 
-pub use driver::{factory, version, Patch};
+pub use driver::{factory, version, Patch, Setting};

@@ -47,6 +47,8 @@ fn a_pod_started_with_a_refused_route_table_is_live_but_not_ready() {
             admin_port,
             endpoint: &closed,
             rate_limit: ("ratelimit", "127.0.0.1:9"),
+            listen_ports: &[],
+            attached: false,
         },
     )
     .unwrap();
