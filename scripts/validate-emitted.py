@@ -30,6 +30,7 @@ from google.protobuf import json_format
 
 # Importing the modules registers every type an Any in our documents may name.
 from envoy.config.bootstrap.v3 import bootstrap_pb2
+from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import extension_pb2
 from envoy.extensions.access_loggers.stream.v3 import stream_pb2  # noqa: F401
 from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
@@ -47,13 +48,15 @@ from envoy.service.discovery.v3 import discovery_pb2
 from google.protobuf import wrappers_pb2
 
 SCHEMAS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "schemas"
-# The keys filter/src/config.rs `JsonConfig` accepts (it denies unknown ones at configure time).
-PLUGIN_CONFIG_KEYS = {"blob", "clusterHeader", "failOpen", "engine", "rateLimit"}
+# The keys filter/src/config.rs `JsonConfig` accepts in a release build (it denies unknown ones at
+# configure time; `engine` exists only in benchmark builds).
+PLUGIN_CONFIG_KEYS = {"blob", "clusterHeader", "failOpen", "listenPorts", "rateLimit"}
 BLOB_MAGIC = b"GWSM"
 WASM_MAGIC = b"\0asm"
 CONFIGMAP_LIMIT = 1 << 20
 TEC_TYPE = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 
 # ObjectMeta as the API server accepts it; CRD schemas leave `metadata` untyped.
 OBJECT_META = {
@@ -159,7 +162,7 @@ def check_plugin_config(cfg, what):
 
 
 def check_discovery_response(doc, what):
-    """An ECDS or SDS file: a DiscoveryResponse whose resources are ours."""
+    """An ECDS, CDS or SDS file: a DiscoveryResponse whose resources are ours."""
     response = parse_proto(doc, discovery_pb2.DiscoveryResponse(), what)
     checked = []
     for any_ in response.resources:
@@ -183,6 +186,12 @@ def check_discovery_response(doc, what):
             if not (chain and secret.tls_certificate.private_key.filename):
                 raise Problem(f"{what}: Secret {secret.name}: certificate and key must be files")
             checked.append(f"Secret {secret.name}")
+        elif any_.type_url == CLUSTER_TYPE:
+            cluster = cluster_pb2.Cluster()
+            any_.Unpack(cluster)
+            if not cluster.load_assignment.endpoints:
+                raise Problem(f"{what}: Cluster {cluster.name}: no endpoints")
+            checked.append(f"Cluster {cluster.name}")
         else:
             raise Problem(f"{what}: unexpected resource type {any_.type_url}")
     return ", ".join(checked)
@@ -253,6 +262,7 @@ def mutants(doc):
         hcm = ["static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config"]
         yield at(hcm, "normalise_path", True)
         yield at(["static_resources", "clusters", 0], "conect_timeout", "1s")
+        yield at(["dynamic_resources", "cds_config"], "path_config_sauce", {})
     elif kind == "ConfigMap" and "gatewasm.yaml" in (doc.get("data") or {}):
         yield at([], "datas", {})
         ecds = yaml.safe_load(doc["data"]["gatewasm.yaml"])
@@ -260,6 +270,12 @@ def mutants(doc):
         m = copy.deepcopy(doc)
         m["data"]["gatewasm.yaml"] = yaml.safe_dump(ecds)
         yield m, "data.gatewasm.yaml: resources.0.typed_config.config.vm_config.vmid"
+        cds = yaml.safe_load(doc["data"]["clusters.yaml"])
+        if cds["resources"]:
+            cds["resources"][0]["conect_timeout"] = "1s"
+            m = copy.deepcopy(doc)
+            m["data"]["clusters.yaml"] = yaml.safe_dump(cds)
+            yield m, "data.clusters.yaml: resources.0.conect_timeout"
     elif kind == "EnvoyExtensionPolicy":
         yield at(["spec", "wasm", 0], "failopen", True)
         yield at(["spec", "wasm", 0, "config"], "clusterheader", "x")

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{clusters, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
+use super::{gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
@@ -34,18 +34,20 @@ pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, St
     let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots(), options);
     listeners.push(stats_listener());
     listeners.push(readiness_listener());
-    let mut clusters = clusters::clusters(compiled)?;
-    clusters.push(static_cluster(
+    // The backend clusters come by CDS from the routes ConfigMap, beside the routes that
+    // name them; only clusters that never change with the routes are static.
+    let mut clusters = vec![static_cluster(
         layout::ADMIN_CLUSTER,
         "127.0.0.1",
         layout::ADMIN_PORT,
-    ));
+    )];
     if let Some((name, service)) = options.rate_limit_service(compiled)? {
         clusters.push(rate_limit_cluster(name, &service.address)?);
     }
     Ok(json!({
         "node": {"id": format!("{namespace}/{name}"), "cluster": "gatewasm"},
         "static_resources": {"listeners": listeners, "clusters": clusters},
+        "dynamic_resources": {"cds_config": watched_file(layout::CDS_KEY)},
         "admin": {"address": socket_address("127.0.0.1", layout::ADMIN_PORT)},
     }))
 }

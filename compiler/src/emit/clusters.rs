@@ -1,6 +1,7 @@
-//! The Envoy clusters of the bootstrap: one per backend Service port in the blob's table
-//! (route backends and mirrors alike), named exactly as the filter names them in the cluster
-//! header, so Envoy's `cluster_header` route finds every cluster the filter can choose.
+//! The backend clusters, delivered by CDS beside the routes: one per Service port in the
+//! blob's table (route backends and mirrors alike), named exactly as the filter names them in
+//! the cluster header, so Envoy's `cluster_header` route finds every cluster the filter can
+//! choose.
 //!
 //! A cluster resolves the Service's DNS name (`STRICT_DNS`), speaks HTTP/2 to gRPC backends,
 //! and wraps the connection in TLS when a BackendTLSPolicy covers the port.
@@ -14,7 +15,7 @@ use crate::compile::Compiled;
 use crate::model::{IntOrString, ServiceType};
 use gatewasm_filter::blob::{Backend, BackendId, RouteKind, RouteTable};
 
-/// Every cluster the filter may send to, plus the clusters other features need.
+/// Every cluster the filter may send to (the rate limit service's is the bootstrap's).
 ///
 /// # Errors
 /// A BackendTLSPolicy the emitter cannot read.
@@ -31,15 +32,7 @@ pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
         let id = BackendId(index as u32);
         out.push(cluster(compiled, backend, grpc.contains(&id))?);
     }
-    out.extend(ratelimit_clusters(compiled));
     Ok(out)
-}
-
-/// The hook for the rate limit service's cluster: global rate limits call it from the
-/// filter with `dispatch_grpc_call`, so the bootstrap must define it. Nothing until the
-/// rate-limit work adds the cluster from the compiled policies.
-fn ratelimit_clusters(_compiled: &Compiled) -> Vec<Value> {
-    Vec::new()
 }
 
 /// Backends a GRPCRoute forwards or mirrors to: they need HTTP/2 whatever the Service says.

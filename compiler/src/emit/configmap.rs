@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{gateway, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
+use super::{
+    clusters, gateway, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions,
+};
 use crate::compile::Compiled;
 use gatewasm_filter::blob::FORMAT_VERSION;
 
@@ -48,6 +50,10 @@ fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
         layout::ECDS_KEY.to_owned(),
         Value::String(yaml(&ecds(compiled, options)?)?),
     );
+    data.insert(
+        layout::CDS_KEY.to_owned(),
+        Value::String(yaml(&cds(compiled)?)?),
+    );
     for cert in gateway_certificates(gateway(compiled)?) {
         data.insert(
             layout::sds_key(&cert.namespace, &cert.name),
@@ -72,6 +78,28 @@ fn ecds(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
             "name": layout::FILTER_NAME,
             "typed_config": plugin::wasm_filter(compiled, options)?,
         }],
+    }))
+}
+
+/// The CDS file: every backend cluster the table can choose, replaced as a whole (a state
+/// of the world) with each update.
+fn cds(compiled: &Compiled) -> Result<Value, String> {
+    const CLUSTER_TYPE: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+    let resources: Vec<Value> = clusters::clusters(compiled)?
+        .into_iter()
+        .map(|c| {
+            let mut typed = Map::new();
+            typed.insert("@type".to_owned(), json!(CLUSTER_TYPE));
+            if let Value::Object(fields) = c {
+                typed.extend(fields);
+            }
+            Value::Object(typed)
+        })
+        .collect();
+    Ok(json!({
+        "version_info": plugin::blob_version(compiled),
+        "type_url": CLUSTER_TYPE,
+        "resources": resources,
     }))
 }
 

@@ -12,6 +12,10 @@ pub const ROUTES_DIR: &str = "/etc/gatewasm/routes";
 /// The ECDS file's name inside [`ROUTES_DIR`] (also the ConfigMap key).
 pub const ECDS_KEY: &str = "gatewasm.yaml";
 
+/// The CDS file's name inside [`ROUTES_DIR`]: the backend clusters, delivered with the
+/// routes so one ConfigMap update brings both.
+pub const CDS_KEY: &str = "clusters.yaml";
+
 /// Listener certificates: the TLS Secret `ns/name` is mounted on `CERTS_DIR/ns/name`, with
 /// the kubernetes.io/tls keys `tls.crt` and `tls.key`.
 pub const CERTS_DIR: &str = "/etc/gatewasm/certs";

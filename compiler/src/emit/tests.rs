@@ -90,6 +90,19 @@ fn documents(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The backend clusters: the CDS file of the routes ConfigMap.
+fn cds_clusters(c: &Compiled) -> Vec<Value> {
+    let cm = &documents(&render(EmitKind::ConfigMap, c, &EmitOptions::default()))[0];
+    let cds: Value =
+        serde_saphyr::from_str(cm["data"]["clusters.yaml"].as_str().expect("CDS file"))
+            .expect("parses");
+    assert_eq!(
+        cds["type_url"],
+        "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    );
+    cds["resources"].as_array().expect("clusters").clone()
+}
+
 fn blob_of(config: &Value) -> Vec<u8> {
     let b64 = config["blob"].as_str().expect("blob is a string");
     base64::engine::general_purpose::STANDARD
@@ -182,30 +195,37 @@ fn bootstrap_routes_on_the_cluster_header_to_every_backend_cluster() {
     assert_eq!(route["request_headers_to_remove"][0], "x-gatewasm-cluster");
     assert_eq!(hcm["http_filters"][0]["name"], "gatewasm");
     assert_eq!(hcm["normalize_path"], true);
-    let clusters: Vec<&str> = doc["static_resources"]["clusters"]
+    // Only the admin is static; the backends come by CDS from the routes ConfigMap, which
+    // the bootstrap watches like the ECDS file.
+    let names = |clusters: &[Value]| -> Vec<String> {
+        clusters
+            .iter()
+            .filter_map(|c| c["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let statics = doc["static_resources"]["clusters"]
         .as_array()
-        .expect("clusters")
+        .expect("clusters");
+    assert_eq!(names(statics), ["gatewasm-admin"]);
+    let cds = &doc["dynamic_resources"]["cds_config"]["path_config_source"];
+    assert_eq!(cds["path"], "/etc/gatewasm/routes/clusters.yaml");
+    assert_eq!(cds["watched_directory"]["path"], "/etc/gatewasm/routes");
+    let expected: Vec<String> = c.table.backends.iter().map(|b| b.cluster.clone()).collect();
+    let clusters = cds_clusters(&c);
+    assert_eq!(names(&clusters), expected);
+    assert!(clusters
         .iter()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    let mut expected: Vec<&str> = c
-        .table
-        .backends
-        .iter()
-        .map(|b| b.cluster.as_str())
-        .collect();
-    expected.push("gatewasm-admin");
-    assert_eq!(clusters, expected);
+        .all(|c| c["@type"] == "type.googleapis.com/envoy.config.cluster.v3.Cluster"));
 }
 
 #[test]
 fn clusters_speak_h2_to_grpc_and_tls_where_a_policy_asks() {
     let c = compiled();
-    let doc = &documents(&render(EmitKind::Envoy, &c, &EmitOptions::default()))[0];
+    let clusters = cds_clusters(&c);
     let cluster = |name: &str| -> Value {
-        doc["static_resources"]["clusters"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        clusters
+            .iter()
+            .find(|c| c["name"] == name)
             .cloned()
             .unwrap_or_else(|| panic!("no cluster {name}"))
     };
@@ -257,6 +277,7 @@ fn configmap_carries_the_blob_by_ecds_and_the_certificates_by_sds() {
         keys,
         [
             "gatewasm.yaml",
+            "clusters.yaml",
             "sds.edge.a-tls.yaml",
             "sds.edge.b-tls.yaml"
         ]
