@@ -132,16 +132,32 @@ fn without_the_cluster_header_route_cases_fail() {
 #[test]
 #[ignore = "needs Envoy: scripts/test-envoy runs it"]
 fn clusters_pointing_at_the_wrong_backend_fail() {
+    // The backend clusters come by CDS: the patch points Envoy at a copy of the laid-out
+    // clusters file with two clusters' endpoints exchanged.
     let patch: Patch = Arc::new(|bootstrap: &mut Value| {
-        let clusters = bootstrap["static_resources"]["clusters"]
-            .as_array_mut()
-            .expect("clusters");
+        let source = &mut bootstrap["dynamic_resources"]["cds_config"]["path_config_source"];
+        let path = PathBuf::from(source["path"].as_str().expect("CDS file"));
+        let mut cds: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read CDS")).expect("JSON");
+        let clusters = cds["resources"].as_array_mut().expect("clusters");
         let at = |name: &str| clusters.iter().position(|c| c["name"] == name).expect(name);
         let (a, b) = (at("shop/api-v1:8080"), at("shop/web:80"));
         let endpoints = clusters[a]["load_assignment"]["endpoints"].clone();
         clusters[a]["load_assignment"]["endpoints"] =
             clusters[b]["load_assignment"]["endpoints"].clone();
         clusters[b]["load_assignment"]["endpoints"] = endpoints;
+        // Outside the routes volume, whose updates would remove it.
+        let swapped = path
+            .parent()
+            .and_then(Path::parent)
+            .expect("the deployment root")
+            .join("swapped-clusters.json");
+        std::fs::write(&swapped, cds.to_string()).expect("write");
+        source["path"] = json!(swapped.to_str().expect("UTF-8"));
+        source
+            .as_object_mut()
+            .expect("object")
+            .remove("watched_directory");
     });
     let report = run(&release_wasm(), Some(patch));
     assert!(!report.ok());

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::certs;
+use super::{certs, kubelet};
 use crate::compile::Compiled;
 use crate::emit::{
     emit, layout, EmitKind, EmitOptions, ListenPort, RateLimitService, RateLimitSetting,
@@ -38,61 +38,55 @@ pub struct Deployment<'a> {
 /// An emitter failure, a document that does not have the emitted shape, or a file that
 /// cannot be written.
 pub fn lay_out(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
-    let routes = d.root.join(rel(layout::ROUTES_DIR));
-    mkdir(&routes)?;
-    for (key, text) in routes_files(compiled, d.root, d.listen_ports)? {
-        write(&routes.join(key), text.as_bytes())?;
-    }
-    let wasm = d.root.join(rel(layout::WASM_FILE));
-    if let Some(dir) = wasm.parent() {
-        mkdir(dir)?;
-    }
-    std::fs::copy(d.wasm, &wasm).map_err(|e| format!("cannot copy {}: {e}", d.wasm.display()))?;
+    swap_routes(compiled, d)?;
+    let module =
+        std::fs::read(d.wasm).map_err(|e| format!("cannot read {}: {e}", d.wasm.display()))?;
+    swap_wasm(d.root, module)?;
     let bootstrap = bootstrap(compiled, d)?;
     write_certificates(&bootstrap, d.root)?;
     Ok(bootstrap)
 }
 
-/// Replaces the routes files as the kubelet updates a ConfigMap volume: each new file is
-/// written beside the old one and moved over it, the event Envoy's `watched_directory`
-/// reacts to. Returns whether any file changed.
+/// Writes the routes ConfigMap's files as the kubelet updates a ConfigMap volume (see
+/// [`kubelet`]). Returns the keys that changed.
 ///
 /// # Errors
 /// An emitter failure or a file that cannot be written.
-pub fn swap_routes(
-    compiled: &Compiled,
-    root: &Path,
-    listen_ports: &[ListenPort],
-) -> Result<bool, String> {
-    let routes = root.join(rel(layout::ROUTES_DIR));
-    let mut changed = false;
-    for (key, text) in routes_files(compiled, root, listen_ports)? {
-        let path = routes.join(&key);
-        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
-            continue;
-        }
-        let next = routes.join(format!(".{key}.next"));
-        write(&next, text.as_bytes())?;
-        std::fs::rename(&next, &path)
-            .map_err(|e| format!("cannot move {} into place: {e}", path.display()))?;
-        changed = true;
-    }
-    Ok(changed)
+pub fn swap_routes(compiled: &Compiled, d: &Deployment<'_>) -> Result<Vec<String>, String> {
+    let files = routes_files(compiled, d)?;
+    kubelet::update(&d.root.join(rel(layout::ROUTES_DIR)), &files)
 }
 
-/// The `gatewasm-routes` ConfigMap's files (key and text), relocated under `root`.
-fn routes_files(
-    compiled: &Compiled,
-    root: &Path,
-    listen_ports: &[ListenPort],
-) -> Result<Vec<(String, String)>, String> {
-    let root = root
+/// Writes the filter module as the kubelet updates the `gatewasm-wasm` ConfigMap volume.
+/// Envoy reads it again only when a routes update makes it build the filter anew.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn swap_wasm(root: &Path, module: Vec<u8>) -> Result<Vec<String>, String> {
+    let file = Path::new(rel(layout::WASM_FILE));
+    let (Some(dir), Some(key)) = (file.parent(), file.file_name()) else {
+        return Err(format!(
+            "{} is not a file in a directory",
+            layout::WASM_FILE
+        ));
+    };
+    kubelet::update(
+        &root.join(dir),
+        &[(key.to_string_lossy().into_owned(), module)],
+    )
+}
+
+/// The `gatewasm-routes` ConfigMap's files (key and content), relocated under `root`, with
+/// the backend clusters pointing at the echo upstream.
+fn routes_files(compiled: &Compiled, d: &Deployment<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let root = d
+        .root
         .to_str()
         .ok_or("the temporary directory is not UTF-8")?;
     // The routes files name only the rate limit cluster; where it points is the bootstrap's.
     let options = EmitOptions {
         rate_limit: RateLimitSetting::At(RateLimitService::default()),
-        listen_ports: listen_ports.to_vec(),
+        listen_ports: d.listen_ports.to_vec(),
         ..EmitOptions::default()
     };
     let configmap = parse(&emit(EmitKind::ConfigMap, compiled, &options)?)?;
@@ -103,8 +97,11 @@ fn routes_files(
     files
         .iter()
         .map(|(key, text)| {
-            let doc = rewrite_paths(parse(text.as_str().unwrap_or_default().as_bytes())?, root);
-            Ok((key.clone(), doc.to_string()))
+            let mut doc = rewrite_paths(parse(text.as_str().unwrap_or_default().as_bytes())?, root);
+            if key == layout::CDS_KEY {
+                localize_clusters(array(&mut doc, "resources")?, d)?;
+            }
+            Ok((key.clone(), doc.to_string().into_bytes()))
         })
         .collect()
 }
@@ -154,7 +151,15 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
             }
         }
     }
-    for cluster in array(resources, "clusters")? {
+    localize_clusters(array(resources, "clusters")?, d)?;
+    bootstrap["admin"]["address"] = socket("127.0.0.1", d.admin_port);
+    Ok(bootstrap)
+}
+
+/// Every cluster points at its test endpoint: the admin, the run's rate limit service, or the
+/// echo upstream's port for a backend.
+fn localize_clusters(clusters: &mut [Value], d: &Deployment<'_>) -> Result<(), String> {
+    for cluster in clusters {
         let name = cluster["name"].as_str().unwrap_or_default().to_owned();
         let (host, port) = if name == layout::ADMIN_CLUSTER {
             ("127.0.0.1", d.admin_port)
@@ -178,16 +183,12 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
             c.remove("transport_socket");
         }
     }
-    bootstrap["admin"]["address"] = socket("127.0.0.1", d.admin_port);
-    Ok(bootstrap)
+    Ok(())
 }
 
+/// Keeps the emitted cluster type: a backend stays `STRICT_DNS` (an IP literal resolves too),
+/// so a cluster a routes update brings warms in Envoy as it would in a pod.
 fn point_at(cluster: &mut Value, name: &str, host: &str, port: u16) {
-    cluster["type"] = json!("STATIC");
-    if let Some(c) = cluster.as_object_mut() {
-        c.remove("dns_lookup_family");
-        c.remove("respect_dns_ttl");
-    }
     cluster["load_assignment"] = json!({
         "cluster_name": name,
         "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(host, port)}}]}],
@@ -287,7 +288,7 @@ fn parse(bytes: &[u8]) -> Result<Value, String> {
 fn array<'v>(v: &'v mut Value, key: &str) -> Result<&'v mut Vec<Value>, String> {
     v.get_mut(key)
         .and_then(Value::as_array_mut)
-        .ok_or_else(|| format!("the bootstrap has no {key}"))
+        .ok_or_else(|| format!("an emitted document has no {key}"))
 }
 
 fn mkdir(dir: &Path) -> Result<(), String> {

@@ -12,14 +12,28 @@ use super::deploy::{bootstrap, lay_out, swap_routes, Deployment};
 use super::process::{free_port, Envoy, Launch};
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
-use crate::emit::ListenPort;
+use crate::emit::{layout, ListenPort};
 use crate::routetest::check::{Mirrored, Observed};
 use crate::routetest::driver::{BackendNames, Driver, Factory, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
-/// Envoy's counters of applied and refused routes files (the filter's ECDS resource).
-const RELOADS: &str = "extension_config_discovery.http_filter.gatewasm.config_reload";
-const REFUSALS: &str = "extension_config_discovery.http_filter.gatewasm.config_fail";
+/// For each routes ConfigMap file, Envoy's counters of its updates applied and refused: the
+/// filter's ECDS resource and the backend clusters' CDS.
+const UPDATES: [(&str, &str, &str); 2] = [
+    (
+        layout::ECDS_KEY,
+        "extension_config_discovery.http_filter.gatewasm.config_reload",
+        "extension_config_discovery.http_filter.gatewasm.config_fail",
+    ),
+    (
+        layout::CDS_KEY,
+        "cluster_manager.cds.update_success",
+        "cluster_manager.cds.update_rejected",
+    ),
+];
+
+/// Clusters Envoy has but does not route to yet (resolving their DNS names).
+const WARMING: &str = "cluster_manager.warming_clusters";
 
 /// How long mirrored copies and in-flight requests may take to settle after a response.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,6 +134,48 @@ pub struct EnvoyDriver {
 }
 
 impl EnvoyDriver {
+    /// `(applied, refused)` for each of [`UPDATES`].
+    fn update_counts(&mut self) -> Result<Vec<(u64, u64)>, String> {
+        UPDATES
+            .iter()
+            .map(|(_, applied, refused)| {
+                Ok((
+                    self.envoy.counter(&self.rt, &mut self.client, applied)?,
+                    self.envoy.counter(&self.rt, &mut self.client, refused)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Waits until Envoy has applied every changed routes file and warmed the clusters they
+    /// brought, so the next case meets the new state.
+    fn await_updates(&mut self, before: &[(u64, u64)], changed: &[String]) -> Result<(), String> {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let now = self.update_counts()?;
+            let mut applied = true;
+            for ((key, _, _), (was, is)) in UPDATES.iter().zip(before.iter().zip(&now)) {
+                if !changed.iter().any(|c| c == key) {
+                    continue;
+                }
+                if is.1 != was.1 {
+                    return Err(self.envoy.failure(&format!("Envoy refused the new {key}")));
+                }
+                applied &= is.0 != was.0;
+            }
+            if applied && self.envoy.counter(&self.rt, &mut self.client, WARMING)? == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.envoy.failure(&format!(
+                    "Envoy did not apply the new {} within 10 s",
+                    changed.join(", ")
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
         let n = INSTANCES.fetch_add(1, Ordering::SeqCst);
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
@@ -363,47 +419,31 @@ impl Driver for EnvoyDriver {
             let mapped: Vec<u16> = self.listen_ports.iter().map(|l| l.gateway).collect();
             Ok(!self.attached || crate::emit::listener_ports(c)? == mapped)
         };
-        if setup.workers != self.workers
-            || !same_ports()?
-            || c.table
-                .backends
-                .iter()
-                .any(|b| self.upstream.port(&b.cluster).is_none())
-        {
+        if setup.workers != self.workers || !same_ports()? {
             return Ok(false);
         }
+        // New backends arrive by CDS with the routes: the upstream serves them first.
+        for b in &c.table.backends {
+            self.upstream
+                .add(self.rt.handle(), &b.cluster)
+                .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
+        }
+        let before = self.update_counts()?;
         let endpoint = |cluster: &str| self.upstream.port(cluster);
-        let next = bootstrap(
-            c,
-            &Deployment {
-                root: &self.files.0,
-                wasm: &self.wasm,
-                admin_port: self.admin_port,
-                endpoint: &endpoint,
-                rate_limit: (RATE_LIMIT_CLUSTER, &self.rate_limit_address),
-                listen_ports: &self.listen_ports,
-                attached: self.attached,
-            },
-        )?;
-        if next != self.bootstrap {
+        let deployment = Deployment {
+            root: &self.files.0,
+            wasm: &self.wasm,
+            admin_port: self.admin_port,
+            endpoint: &endpoint,
+            rate_limit: (RATE_LIMIT_CLUSTER, &self.rate_limit_address),
+            listen_ports: &self.listen_ports,
+            attached: self.attached,
+        };
+        if bootstrap(c, &deployment)? != self.bootstrap {
             return Ok(false);
         }
-        let reloads = self.envoy.counter(&self.rt, &mut self.client, RELOADS)?;
-        let refusals = self.envoy.counter(&self.rt, &mut self.client, REFUSALS)?;
-        if swap_routes(c, &self.files.0, &self.listen_ports)? {
-            let deadline = Instant::now() + SETTLE_TIMEOUT;
-            while self.envoy.counter(&self.rt, &mut self.client, RELOADS)? == reloads {
-                if self.envoy.counter(&self.rt, &mut self.client, REFUSALS)? != refusals {
-                    return Err(self.envoy.failure("Envoy refused the new routes file"));
-                }
-                if Instant::now() > deadline {
-                    return Err(self
-                        .envoy
-                        .failure("Envoy did not load the new routes file within 10 s"));
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
+        let changed = swap_routes(c, &deployment)?;
+        self.await_updates(&before, &changed)?;
         self.backends = BackendNames::of(&c.table);
         self.mirrors = c.table.mirror_slots() > 0;
         Ok(true)

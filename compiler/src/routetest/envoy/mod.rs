@@ -6,6 +6,9 @@ pub mod certs;
 pub mod client;
 mod deploy;
 mod driver;
+#[cfg(test)]
+mod hot_swap_test;
+mod kubelet;
 mod process;
 #[cfg(test)]
 mod readiness_test;

@@ -89,33 +89,38 @@ impl EchoUpstream {
         rt: &tokio::runtime::Handle,
         clusters: &[String],
     ) -> std::io::Result<EchoUpstream> {
-        // `from_std` registers with the reactor of the current runtime context.
-        let _context = rt.enter();
-        let shared = Arc::new(Shared::default());
         let mut upstream = EchoUpstream {
             ports: HashMap::new(),
-            shared: shared.clone(),
+            shared: Arc::new(Shared::default()),
             tasks: Vec::new(),
         };
         for cluster in clusters {
-            if upstream.ports.contains_key(cluster) {
-                continue;
-            }
-            let bind_err = |e: std::io::Error| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!("echo upstream for cluster {cluster}: {e}"),
-                )
-            };
-            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(bind_err)?;
-            std_listener.set_nonblocking(true).map_err(bind_err)?;
-            let port = std_listener.local_addr().map_err(bind_err)?.port();
-            let listener = TcpListener::from_std(std_listener).map_err(bind_err)?;
-            upstream.ports.insert(cluster.clone(), port);
-            let task = rt.spawn(serve(listener, cluster.clone(), shared.clone()));
-            upstream.tasks.push(task);
+            upstream.add(rt, cluster)?;
         }
         Ok(upstream)
+    }
+
+    /// Serves `cluster` on a port of its own, unless it is served already.
+    pub fn add(&mut self, rt: &tokio::runtime::Handle, cluster: &str) -> std::io::Result<()> {
+        if self.ports.contains_key(cluster) {
+            return Ok(());
+        }
+        // `from_std` registers with the reactor of the current runtime context.
+        let _context = rt.enter();
+        let bind_err = |e: std::io::Error| {
+            std::io::Error::new(
+                e.kind(),
+                format!("echo upstream for cluster {cluster}: {e}"),
+            )
+        };
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(bind_err)?;
+        std_listener.set_nonblocking(true).map_err(bind_err)?;
+        let port = std_listener.local_addr().map_err(bind_err)?.port();
+        let listener = TcpListener::from_std(std_listener).map_err(bind_err)?;
+        self.ports.insert(cluster.to_owned(), port);
+        let task = rt.spawn(serve(listener, cluster.to_owned(), self.shared.clone()));
+        self.tasks.push(task);
+        Ok(())
     }
 
     /// The port serving `cluster`.
