@@ -31,6 +31,7 @@ from google.protobuf import json_format
 # Importing the modules registers every type an Any in our documents may name.
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.route.v3 import route_components_pb2
 from envoy.config.core.v3 import extension_pb2
 from envoy.extensions.access_loggers.stream.v3 import stream_pb2  # noqa: F401
 from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
@@ -229,6 +230,24 @@ def check_kubernetes(doc, schemas, what):
             check_plugin_config(w.get("config"), f"{what}: spec.wasm[{i}].config")
     elif kind == "WasmPlugin":
         check_plugin_config(doc["spec"].get("pluginConfig"), f"{what}: spec.pluginConfig")
+    elif kind == "EnvoyPatchPolicy":
+        # The schema leaves patch values free; each must parse as what it adds.
+        for i, p in enumerate(doc["spec"].get("jsonPatches", [])):
+            value, at = p["operation"].get("value"), f"{what}: spec.jsonPatches[{i}].operation.value"
+            if p["type"] == CLUSTER_TYPE:
+                parse_proto(value, cluster_pb2.Cluster(), at)
+            elif p["type"].endswith("RouteConfiguration") and p["operation"].get("path") == "routes/0":
+                parse_proto(value, route_components_pb2.Route(), at)
+            else:
+                raise Problem(f"{at}: no check for a {p['type']} patch at {p['operation'].get('path')}")
+        notes.append(f"{len(doc['spec'].get('jsonPatches', []))} patch values parsed")
+    elif kind == "EnvoyFilter":
+        for i, p in enumerate(doc["spec"].get("configPatches", [])):
+            at = f"{what}: spec.configPatches[{i}].patch.value"
+            if p["applyTo"] != "HTTP_ROUTE":
+                raise Problem(f"{at}: no check for an {p['applyTo']} patch")
+            parse_proto(p["patch"]["value"], route_components_pb2.Route(), at)
+        notes.append("route patch parsed")
     return "; ".join(notes)
 
 
@@ -282,6 +301,11 @@ def mutants(doc):
     elif kind == "WasmPlugin":
         yield at(["spec"], "failstrategy", "FAIL_OPEN")
         yield at(["spec", "pluginConfig"], "failopen", True)
+    elif kind == "EnvoyPatchPolicy":
+        yield at(["spec", "jsonPatches", 0, "operation", "value", "route"], "cluster_headr", "x")
+        yield at(["spec", "jsonPatches", -1, "operation", "value"], "conect_timeout", "1s")
+    elif kind == "EnvoyFilter":
+        yield at(["spec", "configPatches", 0, "patch", "value", "route"], "cluster_headr", "x")
 
 
 def main():

@@ -113,6 +113,60 @@ fn untagged_listeners_without_a_port_map_fail() {
     );
 }
 
+/// What `--emit envoy-gateway` and `--emit istio` patch into a controller's route tables:
+/// the forwarding route first, the controller's own routes after it. Standing in for those,
+/// a route that answers 599: no case may reach it, since the filter chooses a cluster (or
+/// answers itself) for every request.
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn the_route_patched_into_controllers_forwards_the_filter_s_choice() {
+    let loaded = gatewasm::load::load_paths(&[root().join("manifests/examples")]).expect("loads");
+    let compiled = gatewasm::compile::compile(loaded, &gatewasm::resolve::Options::default())
+        .expect("compiles");
+    let emitted = gatewasm::emit::emit(
+        gatewasm::emit::EmitKind::Istio,
+        &compiled,
+        &gatewasm::emit::EmitOptions::default(),
+    )
+    .expect("emits");
+    let text = String::from_utf8(emitted).expect("UTF-8");
+    let filter: Value = text
+        .split("\n---\n")
+        .map(|d| serde_saphyr::from_str::<Value>(d).expect("YAML"))
+        .find(|d| d["kind"] == "EnvoyFilter")
+        .expect("an EnvoyFilter");
+    let first = filter["spec"]["configPatches"][0]["patch"]["value"].clone();
+    let patch: Patch = Arc::new(move |bootstrap: &mut Value| {
+        for route in routes(bootstrap) {
+            if route["route"].get("cluster_header").is_some() {
+                *route = json!({
+                    "match": {"prefix": "/"},
+                    "direct_response": {"status": 599},
+                });
+            }
+        }
+        for listener in bootstrap["static_resources"]["listeners"]
+            .as_array_mut()
+            .expect("listeners")
+        {
+            for chain in listener["filter_chains"].as_array_mut().expect("chains") {
+                let config = &mut chain["filters"][0]["typed_config"];
+                if let Some(hosts) = config["route_config"]["virtual_hosts"].as_array_mut() {
+                    for host in hosts {
+                        let routes = host["routes"].as_array_mut().expect("routes");
+                        if routes.iter().any(|r| r["direct_response"]["status"] == 599) {
+                            routes.insert(0, first.clone());
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let report = run(&release_wasm(), Some(patch));
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.cases_passed, 16);
+}
+
 #[test]
 #[ignore = "needs Envoy: scripts/test-envoy runs it"]
 fn without_the_cluster_header_route_cases_fail() {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
+use super::{forward, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
@@ -153,16 +153,6 @@ fn watched_file(key: &str) -> Value {
 }
 
 fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
-    // The filter fills a slot's header only when that mirror is chosen (and sampled);
-    // Envoy's router then mirrors the whole request, body included, as it forwards it.
-    let mirrors: Vec<Value> = mirror_headers(DEFAULT_CLUSTER_HEADER, mirror_slots)
-        .into_iter()
-        .map(|header| json!({"cluster_header": header}))
-        .collect();
-    let mut route = json!({"cluster_header": DEFAULT_CLUSTER_HEADER, "timeout": "0s"});
-    if !mirrors.is_empty() {
-        route["request_mirror_policies"] = json!(mirrors);
-    }
     json!({
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
@@ -185,15 +175,7 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
                 "virtual_hosts": [{
                     "name": "all",
                     "domains": ["*"],
-                    "routes": [{
-                        "match": {"prefix": "/"},
-                        // No route timeout: the filter sets x-envoy-upstream-rq-timeout-ms
-                        // from the HTTPRoute's `timeouts`, and Gateway API's default is none.
-                        "route": route,
-                        // The filter always overwrites the header; the router strips it
-                        // after choosing the cluster so backends never see it.
-                        "request_headers_to_remove": [DEFAULT_CLUSTER_HEADER],
-                    }],
+                    "routes": [forward::route(mirror_slots)],
                 }],
             },
             "http_filters": [gatewasm_filter(), router()],

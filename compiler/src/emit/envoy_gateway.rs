@@ -1,6 +1,7 @@
 //! `--emit envoy-gateway`: an Envoy Gateway `EnvoyExtensionPolicy` that attaches the filter to
 //! the compiled Gateway, the blob travelling in the policy's `config` (which Envoy Gateway
-//! hands the module as JSON in a `StringValue`).
+//! hands the module as JSON in a `StringValue`), and an `EnvoyPatchPolicy` that adds the route
+//! forwarding on the filter's choice and the clusters it chooses from.
 //!
 //! Envoy Gateway downloads the module itself (an HTTP URL or an OCI image), so the document
 //! carries a placeholder URL for the user to replace; with `--wasm` the `sha256` pins the
@@ -9,8 +10,11 @@
 
 use serde_json::{json, Value};
 
-use super::{gateway, gateway_name, http_ports, layout, plugin, EmitOptions, ListenPort};
+use super::{
+    clusters, forward, gateway, gateway_name, http_ports, layout, plugin, EmitOptions, ListenPort,
+};
 use crate::compile::Compiled;
+use crate::model::ProtocolType;
 use crate::model::GATEWAY_GROUP;
 use crate::valid::{Gateway, Valid};
 
@@ -64,9 +68,65 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
     });
     Ok(format!(
         "# Replace the code URL with where you publish gatewasm_filter.wasm, or use\n\
-         # code: {{type: Image, image: {{url: oci://REGISTRY/gatewasm:TAG}}}}.\n{}",
-        super::yaml(&doc)?
+         # code: {{type: Image, image: {{url: oci://REGISTRY/gatewasm:TAG}}}}.\n{}---\n\
+         # Needs `extensionApis: {{enableEnvoyPatchPolicy: true}}` in the EnvoyGateway\n\
+         # configuration. Forwards on the filter's choice, to clusters of gatewasm's naming.\n{}",
+        super::yaml(&doc)?,
+        super::yaml(&patch_policy(compiled)?)?
     ))
+}
+
+/// The EnvoyPatchPolicy that makes the filter's choice take effect: the route that forwards
+/// on `x-gatewasm-cluster` first in every virtual host of the Gateway's route tables, and the
+/// backend clusters it names (Envoy Gateway's own clusters are per route rule, not per
+/// Service port).
+fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
+    const ROUTE_CONFIGURATION: &str =
+        "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+    let (namespace, name) = gateway_name(compiled);
+    let route = forward::first_route(compiled.table.mirror_slots());
+    // Envoy Gateway names a listener's route table `<namespace>/<gateway>/<listener>`.
+    let mut patches: Vec<Value> = gateway(compiled)?
+        .spec
+        .listeners
+        .iter()
+        .filter(|l| matches!(l.protocol, ProtocolType::Http | ProtocolType::Https))
+        .map(|l| {
+            json!({
+                "type": ROUTE_CONFIGURATION,
+                "name": format!("{namespace}/{name}/{}", l.name),
+                "operation": {
+                    "op": "add",
+                    "jsonPath": "..virtual_hosts[*]",
+                    "path": "routes/0",
+                    "value": route,
+                },
+            })
+        })
+        .collect();
+    for cluster in clusters::clusters(compiled)? {
+        patches.push(json!({
+            "type": CLUSTER,
+            "name": cluster["name"],
+            // An `add` without a path adds the whole resource.
+            "operation": {"op": "add", "value": cluster},
+        }));
+    }
+    Ok(json!({
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "EnvoyPatchPolicy",
+        "metadata": {
+            "name": layout::FILTER_NAME,
+            "namespace": namespace,
+            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
+        },
+        "spec": {
+            "targetRef": {"group": GATEWAY_GROUP, "kind": "Gateway", "name": name},
+            "type": "JSONPatch",
+            "jsonPatches": patches,
+        },
+    }))
 }
 
 /// The ports Envoy Gateway's Envoy binds for the Gateway's, unless `--listen-port` says

@@ -1,6 +1,6 @@
 //! `--emit istio`: an Istio `WasmPlugin` that attaches the filter to the compiled Gateway's
 //! Envoy, the blob travelling in `pluginConfig` (which Istio hands the module as JSON in a
-//! `StringValue`).
+//! `StringValue`), and an `EnvoyFilter` that adds the route forwarding on the filter's choice.
 //!
 //! Istio's agent fetches the module (`oci://`, `https://` or `file://`), so the URL is a
 //! placeholder for the user to replace; with `--wasm` the `sha256` pins the exact module.
@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::{gateway_name, layout, plugin, EmitOptions};
+use super::{forward, gateway_name, layout, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::GATEWAY_GROUP;
 
@@ -47,7 +47,36 @@ pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String,
     });
     Ok(format!(
         "# Replace the url with where you publish the module (oci://, https:// or file://).\n\
-         # Targets the Gateway by reference; Istio before 1.22 needs `selector` instead.\n{}",
-        super::yaml(&doc)?
+         # Targets the Gateway by reference; Istio before 1.22 needs `selector` instead.\n{}---\n\
+         # Forwards on the filter's choice: Istio's own outbound clusters (compile with\n\
+         # --cluster-name istio).\n{}",
+        super::yaml(&doc)?,
+        super::yaml(&envoy_filter(compiled))?
     ))
+}
+
+/// The EnvoyFilter that puts the route forwarding on `x-gatewasm-cluster` first in every
+/// virtual host of the Gateway's Envoy. Istio already has a cluster per Service port.
+fn envoy_filter(compiled: &Compiled) -> Value {
+    let (namespace, name) = gateway_name(compiled);
+    json!({
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {
+            "name": layout::FILTER_NAME,
+            "namespace": namespace,
+            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
+        },
+        "spec": {
+            "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": name}],
+            "configPatches": [{
+                "applyTo": "HTTP_ROUTE",
+                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {}}},
+                "patch": {
+                    "operation": "INSERT_FIRST",
+                    "value": forward::first_route(compiled.table.mirror_slots()),
+                },
+            }],
+        },
+    })
 }

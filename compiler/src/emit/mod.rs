@@ -12,6 +12,7 @@ mod bootstrap;
 mod clusters;
 mod configmap;
 mod envoy_gateway;
+mod forward;
 mod istio;
 pub mod layout;
 mod plugin;

@@ -472,3 +472,49 @@ fn listen_ports_must_name_a_gateway_port_and_bind_apart() {
         assert!(e.contains("is not GATEWAY_PORT=ENVOY_PORT"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn controllers_get_the_forwarding_route_first_and_gatewasm_s_clusters() {
+    let c = compiled();
+    let eg = documents(&render(EmitKind::EnvoyGateway, &c, &EmitOptions::default()));
+    assert_eq!(eg.len(), 2);
+    let epp = &eg[1];
+    assert_eq!(epp["kind"], "EnvoyPatchPolicy");
+    assert_eq!(epp["spec"]["targetRef"]["name"], "gw");
+    let patches = epp["spec"]["jsonPatches"].as_array().expect("patches");
+    let routes: Vec<&str> = patches
+        .iter()
+        .filter(|p| {
+            p["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("RouteConfiguration"))
+        })
+        .map(|p| p["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(routes, ["edge/gw/http", "edge/gw/a", "edge/gw/b"]);
+    let route = &patches[0]["operation"]["value"];
+    assert_eq!(route["match"]["headers"][0]["name"], "x-gatewasm-cluster");
+    assert_eq!(route["match"]["headers"][0]["present_match"], true);
+    assert_eq!(route["route"]["cluster_header"], "x-gatewasm-cluster");
+    assert_eq!(route["request_headers_to_remove"][0], "x-gatewasm-cluster");
+    let clusters: Vec<&str> = patches
+        .iter()
+        .filter(|p| p["type"].as_str().is_some_and(|t| t.ends_with("Cluster")))
+        .map(|p| p["operation"]["value"]["name"].as_str().unwrap_or_default())
+        .collect();
+    let expected: Vec<&str> = c
+        .table
+        .backends
+        .iter()
+        .map(|b| b.cluster.as_str())
+        .collect();
+    assert_eq!(clusters, expected);
+
+    let istio = documents(&render(EmitKind::Istio, &c, &EmitOptions::default()));
+    let filter = &istio[1];
+    assert_eq!(filter["kind"], "EnvoyFilter");
+    let patch = &filter["spec"]["configPatches"][0];
+    assert_eq!(patch["applyTo"], "HTTP_ROUTE");
+    assert_eq!(patch["patch"]["operation"], "INSERT_FIRST");
+    assert_eq!(patch["patch"]["value"], *route);
+}
