@@ -1,12 +1,15 @@
 //! The whole pipeline for one Gateway: validate → resolve → lower → encode.
 
+use std::collections::HashSet;
+
 use crate::diag::Diagnostics;
 use crate::load::Loaded;
+use crate::model::ServiceProtocol;
 use crate::resolve::{self, Options};
 use crate::status::StatusReport;
 use crate::valid::Validated;
 use crate::{lower, validate};
-use gatewasm_filter::blob::{self, RouteTable};
+use gatewasm_filter::blob::{self, Backend, RouteTable};
 
 /// A compiled Gateway.
 #[derive(Debug)]
@@ -24,6 +27,10 @@ pub struct Compiled {
     /// The validated input, for emitters that need more than the table (Service ports and
     /// app protocols, BackendTLSPolicies, listener certificates).
     pub validated: Validated,
+    /// Every other TCP Service port of the input, named by the cluster-name template. Their
+    /// clusters are emitted too, so a later routes update that first routes to one of them
+    /// finds its cluster warm instead of racing its arrival.
+    pub standby: Vec<Backend>,
 }
 
 /// Compiles loaded objects for the Gateway `options` selects.
@@ -45,6 +52,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         d
     })?;
     diagnostics.sort();
+    let standby = standby_backends(&validated, &table, options);
     Ok(Compiled {
         blob,
         table,
@@ -52,5 +60,35 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         rule_sources,
         diagnostics,
         validated,
+        standby,
     })
+}
+
+/// The input's TCP Service ports no rule of `table` names.
+fn standby_backends(validated: &Validated, table: &RouteTable, options: &Options) -> Vec<Backend> {
+    let routed: HashSet<&str> = table.backends.iter().map(|b| b.cluster.as_str()).collect();
+    let mut out: Vec<Backend> = Vec::new();
+    for service in &validated.services {
+        for p in &service.spec.ports {
+            let (Ok(port), None | Some(ServiceProtocol::TCP)) =
+                (u16::try_from(p.port), &p.protocol)
+            else {
+                continue;
+            };
+            let (namespace, name) = (&service.meta.namespace, &service.meta.name);
+            let cluster = options.cluster_template.render(namespace, name, port);
+            if port > 0
+                && !routed.contains(cluster.as_str())
+                && !out.iter().any(|b| b.cluster == cluster)
+            {
+                out.push(Backend {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    port,
+                    cluster,
+                });
+            }
+        }
+    }
+    out
 }

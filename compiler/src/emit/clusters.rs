@@ -15,7 +15,8 @@ use crate::compile::Compiled;
 use crate::model::{IntOrString, ServiceType};
 use gatewasm_filter::blob::{Backend, BackendId, RouteKind, RouteTable};
 
-/// Every cluster the filter may send to (the rate limit service's is the bootstrap's).
+/// Every cluster the filter may send to, then one per Service port no rule names yet (the
+/// rate limit service's is the bootstrap's).
 ///
 /// # Errors
 /// A BackendTLSPolicy the emitter cannot read.
@@ -32,7 +33,26 @@ pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
         let id = BackendId(index as u32);
         out.push(cluster(compiled, backend, grpc.contains(&id))?);
     }
+    for backend in &compiled.standby {
+        if seen.insert(backend.cluster.as_str()) {
+            out.push(cluster(compiled, backend, false)?);
+        }
+    }
     Ok(out)
+}
+
+/// The names of the clusters [`clusters`] emits.
+pub fn names(compiled: &Compiled) -> Vec<String> {
+    let mut names: Vec<String> = compiled
+        .table
+        .backends
+        .iter()
+        .chain(&compiled.standby)
+        .map(|b| b.cluster.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Backends a GRPCRoute forwards or mirrors to: they need HTTP/2 whatever the Service says.

@@ -246,6 +246,11 @@ impl EmitOptions {
     }
 }
 
+/// The names of the backend clusters the routes ConfigMap's CDS file carries.
+pub fn backend_clusters(compiled: &Compiled) -> Vec<String> {
+    clusters::names(compiled)
+}
+
 /// The ports of the compiled Gateway that Envoy listens on (see [`http_ports`]).
 ///
 /// # Errors

@@ -518,3 +518,31 @@ fn controllers_get_the_forwarding_route_first_and_gatewasm_s_clusters() {
     assert_eq!(patch["patch"]["operation"], "INSERT_FIRST");
     assert_eq!(patch["patch"]["value"], *route);
 }
+
+#[test]
+fn every_tcp_service_port_of_the_input_gets_a_cluster_before_a_route_names_it() {
+    let input = format!(
+        "{INPUT}---
+apiVersion: v1
+kind: Service
+metadata: {{name: later, namespace: app}}
+spec: {{ports: [{{name: app, port: 7000}}, {{name: dns, port: 53, protocol: UDP}}]}}
+"
+    );
+    let c = compile(
+        load::load_str("t.yaml", &input).expect("loads"),
+        &Options::default(),
+    )
+    .expect("compiles");
+    assert!(c.table.backends.iter().all(|b| b.name != "later"));
+    let names: Vec<String> = cds_clusters(&c)
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.contains(&"app/later:7000".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with(":53")),
+        "UDP ports carry no HTTP: {names:?}"
+    );
+    assert_eq!(names.len(), c.table.backends.len() + 1);
+}

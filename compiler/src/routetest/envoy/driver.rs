@@ -179,8 +179,7 @@ impl EnvoyDriver {
     fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
         let n = INSTANCES.fetch_add(1, Ordering::SeqCst);
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
-        let mut clusters: Vec<String> =
-            c.table.backends.iter().map(|b| b.cluster.clone()).collect();
+        let mut clusters = crate::emit::backend_clusters(c);
         let stub_rate_limit = run.setting.rate_limit_address.is_none();
         if stub_rate_limit {
             clusters.push(RATE_LIMIT_CLUSTER.to_owned());
@@ -423,9 +422,9 @@ impl Driver for EnvoyDriver {
             return Ok(false);
         }
         // New backends arrive by CDS with the routes: the upstream serves them first.
-        for b in &c.table.backends {
+        for cluster in crate::emit::backend_clusters(c) {
             self.upstream
-                .add(self.rt.handle(), &b.cluster)
+                .add(self.rt.handle(), &cluster)
                 .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
         }
         let before = self.update_counts()?;

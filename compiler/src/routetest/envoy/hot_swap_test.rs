@@ -3,8 +3,10 @@
 //! fail. Needs Envoy and the release filter: `scripts/test-envoy` runs it
 //! (`cargo test --workspace --lib hot_swap -- --ignored --nocapture`, `GATEWASM_ENVOY` set).
 //!
-//! 1. A new route to a new backend: the backend's cluster comes by CDS in the same update, and
-//!    no request to it may see 503 (a route naming a cluster Envoy does not have yet).
+//! 1. A route to a backend no rule named before. Its Service was in the earlier compile's
+//!    input, so that compile's CDS already carried its cluster (a standby cluster) and the
+//!    update changes routes only: no request may see 503 (a route naming a cluster Envoy
+//!    does not have yet).
 //! 2. A corrupt, a truncated and a newer-format blob: each refused with one log line and a
 //!    metric while the previous routes keep serving.
 //! 3. A valid blob again, then a new `.wasm` (the wasm ConfigMap, then a routes update).
@@ -142,7 +144,9 @@ impl Load {
                                 .find(|(n, _)| n == "x-echo-cluster")
                                 .map(|(_, v)| v.clone())
                                 .unwrap_or_default(),
-                            error: String::new(),
+                            // A local reply's body says why (Envoy's, or the filter's).
+                            error: String::from_utf8_lossy(&r.body[..r.body.len().min(80)])
+                                .into_owned(),
                         },
                         Err(e) => Sample {
                             path,
@@ -266,7 +270,8 @@ fn hot_swaps_under_load_lose_no_request() {
     let v1 = compiled(GATEWAY);
     let v2 = compiled(&format!("{GATEWAY}{ROUTE_B}"));
     let v3 = compiled(&format!("{GATEWAY}{ROUTE_B}{ROUTE_C}"));
-    // Both Services exist in the cluster from the start; only v2 routes to b.
+    // Both Services are in every compile's input; routes name b from v2 on.
+    assert!(v1.standby.iter().any(|b| b.cluster == "default/b:80"));
     let upstream = EchoUpstream::start(
         rt.handle(),
         &["default/a:80".to_owned(), "default/b:80".to_owned()],
@@ -311,6 +316,7 @@ fn hot_swaps_under_load_lose_no_request() {
         client,
         rt,
     };
+    let started = Instant::now();
     let load = Load::start(&pod.rt, port, &["/a", "/b", "/c"]);
     std::thread::sleep(Duration::from_millis(300));
 
@@ -397,8 +403,12 @@ fn hot_swaps_under_load_lose_no_request() {
         };
         if !ok {
             failed.push(format!(
-                "{} {:?} {:?} {}",
-                s.path, s.status, s.cluster, s.error
+                "{} {:?} {:?} {:?} at +{:?}",
+                s.path,
+                s.status,
+                s.cluster,
+                s.error,
+                s.at.saturating_duration_since(started)
             ));
         }
     }
@@ -412,7 +422,13 @@ fn hot_swaps_under_load_lose_no_request() {
         failed.len()
     );
     println!(
-        "  new route to a new backend (routes + CDS in one switch): served after {new_backend:?}"
+        "  switches at +{:?} (new backend), +{:?} (valid again), +{:?} (new .wasm)",
+        switched - started,
+        switched_c - started,
+        switched_wasm - started
+    );
+    println!(
+        "  route to a backend no rule named before (its cluster already warm): served after {new_backend:?}"
     );
     for (what, counted, logged) in &refusals {
         println!("  {what} blob: config_fail +{counted}, refusal log lines +{logged}");
