@@ -30,7 +30,7 @@ const PLACEHOLDER_URL: &str = "https://wasm.example.com/gatewasm/gatewasm_filter
 /// # Errors
 /// A rendering failure.
 pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, String> {
-    let (namespace, name) = gateway_name(compiled);
+    let (_, name) = gateway_name(compiled);
     let shifted;
     let options = if options.listen_ports.is_empty() {
         shifted = EmitOptions {
@@ -48,11 +48,7 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
     let doc: Value = json!({
         "apiVersion": "gateway.envoyproxy.io/v1alpha1",
         "kind": "EnvoyExtensionPolicy",
-        "metadata": {
-            "name": layout::FILTER_NAME,
-            "namespace": namespace,
-            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
-        },
+        "metadata": plugin::policy_metadata(compiled),
         "spec": {
             "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": name}],
             "wasm": [{
@@ -116,11 +112,7 @@ fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
     Ok(json!({
         "apiVersion": "gateway.envoyproxy.io/v1alpha1",
         "kind": "EnvoyPatchPolicy",
-        "metadata": {
-            "name": layout::FILTER_NAME,
-            "namespace": namespace,
-            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
-        },
+        "metadata": plugin::policy_metadata(compiled),
         "spec": {
             "targetRef": {"group": GATEWAY_GROUP, "kind": "Gateway", "name": name},
             "type": "JSONPatch",

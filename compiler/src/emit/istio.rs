@@ -20,7 +20,7 @@ const PLACEHOLDER_URL: &str = "oci://registry.example.com/gatewasm:latest";
 /// # Errors
 /// A rendering failure.
 pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String, String> {
-    let (namespace, name) = gateway_name(compiled);
+    let (_, name) = gateway_name(compiled);
     let mut spec = json!({
         // Istio >= 1.22 attaches to a Gateway API Gateway by reference; older releases
         // select its pods instead: `selector: {matchLabels:
@@ -38,11 +38,7 @@ pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String,
     let doc: Value = json!({
         "apiVersion": "extensions.istio.io/v1alpha1",
         "kind": "WasmPlugin",
-        "metadata": {
-            "name": layout::FILTER_NAME,
-            "namespace": namespace,
-            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
-        },
+        "metadata": plugin::policy_metadata(compiled),
         "spec": spec,
     });
     Ok(format!(
@@ -58,15 +54,11 @@ pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String,
 /// The EnvoyFilter that puts the route forwarding on `x-gatewasm-cluster` first in every
 /// virtual host of the Gateway's Envoy. Istio already has a cluster per Service port.
 fn envoy_filter(compiled: &Compiled) -> Value {
-    let (namespace, name) = gateway_name(compiled);
+    let (_, name) = gateway_name(compiled);
     json!({
         "apiVersion": "networking.istio.io/v1alpha3",
         "kind": "EnvoyFilter",
-        "metadata": {
-            "name": layout::FILTER_NAME,
-            "namespace": namespace,
-            "annotations": {"gatewasm.dev/blob-version": plugin::blob_version(compiled)},
-        },
+        "metadata": plugin::policy_metadata(compiled),
         "spec": {
             "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": name}],
             "configPatches": [{

@@ -88,3 +88,14 @@ pub fn blob_version(compiled: &Compiled) -> String {
     hex.truncate(16);
     hex
 }
+
+/// The metadata of the policy objects that attach gatewasm to a controller's Gateway: named
+/// after the filter, in the Gateway's namespace, with the blob's identity.
+pub fn policy_metadata(compiled: &Compiled) -> Value {
+    let (namespace, _) = super::gateway_name(compiled);
+    json!({
+        "name": layout::FILTER_NAME,
+        "namespace": namespace,
+        "annotations": {"gatewasm.dev/blob-version": blob_version(compiled)},
+    })
+}
