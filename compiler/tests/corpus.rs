@@ -8,22 +8,26 @@ use gatewasm::cli::driver_factory;
 use gatewasm::resolve::Options;
 use gatewasm::routetest::run::{run_file, RunOptions};
 
-fn corpus() -> Option<Vec<PathBuf>> {
+/// The corpus files. A missing corpus fails the test: a run that checked nothing must not
+/// pass.
+fn corpus() -> Vec<PathBuf> {
     let dir = common::repo().join("../shared/conformance");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .ok()?
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "the conformance corpus is not at {} ({e}): put the shared corpus beside the repository",
+            dir.display()
+        )
+    });
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("base.yaml"))
         .collect();
     files.sort();
-    Some(files)
+    files
 }
 
 fn run(wasm: Option<PathBuf>) {
-    let Some(files) = corpus() else {
-        eprintln!("the conformance corpus is not beside the repository; skipping");
-        return;
-    };
+    let files = corpus();
     assert_eq!(files.len(), 60, "the corpus has 60 test files");
     let options = RunOptions {
         wasm,
