@@ -206,6 +206,10 @@ fn map(side: Side) -> MapType {
 }
 
 impl Host for SdkHost {
+    fn log_error(&mut self, message: &str) {
+        log(LogLevel::Error, message);
+    }
+
     fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(host_err(name))
     }

@@ -79,6 +79,22 @@ pub trait Host {
     ) -> Result<(), HostError>;
     /// Adds 1 to the counter `name` (defined on first use).
     fn count(&mut self, name: &str) -> Result<(), HostError>;
+    /// Writes one line to the proxy's log at error level (a failed host call; nothing to
+    /// report if this fails too).
+    fn log_error(&mut self, message: &str);
+}
+
+/// Logs a failed host call once, with what the filter does about it: a fail-closed 503 or a
+/// header edit that did not happen must leave a trace.
+fn log_failure(host: &mut impl Host, e: &HostError, then: &str) {
+    host.log_error(&format!("gatewasm: host call failed: {}; {then}", e.0));
+}
+
+/// [`log_failure`] for a result whose success needs nothing more.
+fn report<T>(host: &mut impl Host, result: Result<T, HostError>, then: &str) {
+    if let Err(e) = result {
+        log_failure(host, &e, then);
+    }
 }
 
 /// What the proxy should do after a callback.
@@ -134,14 +150,18 @@ impl Stream {
         dice: &mut Dice,
         host: &mut impl Host,
     ) -> Verdict {
-        match self.route_request(config, dice, host) {
+        let routed = self.route_request(config, dice, host);
+        match routed {
             Ok(verdict) => verdict,
-            Err(_) if config.fail_open => {
+            Err(e) if config.fail_open => {
+                log_failure(host, &e, "fail-open: passing the request on undecided");
                 clear_cluster_headers(config, host);
                 Verdict::Continue
             }
-            Err(_) => {
-                let _ = answer(config, host, &Reply::internal());
+            Err(e) => {
+                log_failure(host, &e, "fail-closed: answering 503");
+                let r = answer(config, host, &Reply::internal());
+                report(host, r, "the 503 could not be sent either");
                 Verdict::Stop
             }
         }
@@ -269,7 +289,8 @@ impl Stream {
                 self.limit_headers = headers;
                 match then {
                     Then::Reply(reply) => {
-                        let _ = answer(config, host, &reply);
+                        let r = answer(config, host, &reply);
+                        report(host, r, "the reply could not be sent");
                         Verdict::Stop
                     }
                     Then::Forward => Verdict::Continue,
@@ -278,21 +299,28 @@ impl Stream {
             Ok(ratelimit::Conclusion::Deny(reply)) => {
                 self.response = None;
                 self.limit_headers.clear();
-                let _ = answer(config, host, &reply);
+                let r = answer(config, host, &reply);
+                report(host, r, "the 429 could not be sent");
                 Verdict::Stop
             }
             // Fail open still sends only what the filter decided: the cluster header of a
             // forwarded request is the filter's own, and a reply is answered.
-            Err(_) if config.fail_open => match then {
-                Then::Reply(reply) => {
-                    let _ = answer(config, host, &reply);
-                    Verdict::Stop
+            Err(e) if config.fail_open => {
+                log_failure(host, &e, "fail-open: admitting the request");
+                match then {
+                    Then::Reply(reply) => {
+                        let r = answer(config, host, &reply);
+                        report(host, r, "the reply could not be sent");
+                        Verdict::Stop
+                    }
+                    Then::Forward => Verdict::Continue,
                 }
-                Then::Forward => Verdict::Continue,
-            },
-            Err(_) => {
+            }
+            Err(e) => {
+                log_failure(host, &e, "fail-closed: answering 503");
                 self.response = None;
-                let _ = answer(config, host, &Reply::internal());
+                let r = answer(config, host, &Reply::internal());
+                report(host, r, "the 503 could not be sent either");
                 Verdict::Stop
             }
         }
@@ -302,7 +330,8 @@ impl Stream {
     /// which carry no edits).
     pub fn on_response_headers(&mut self, config: &PluginConfig, host: &mut impl Host) -> Verdict {
         for (name, value) in std::mem::take(&mut self.limit_headers) {
-            let _ = host.set_header(Side::Response, &name, value.as_bytes());
+            let r = host.set_header(Side::Response, &name, value.as_bytes());
+            report(host, r, "the response goes on without it");
         }
         let Some(edits) = self.response.take() else {
             return Verdict::Continue;
@@ -319,10 +348,16 @@ impl Stream {
         {
             // A failed edit on the response cannot be answered any better than by letting the
             // response through as the backend sent it.
-            let _ = edit_headers(host, Side::Response, modifier);
+            let r = edit_headers(host, Side::Response, modifier);
+            report(
+                host,
+                r,
+                "the response goes on without the rest of that modifier",
+            );
         }
         for (name, value) in &edits.cors {
-            let _ = host.set_header(Side::Response, name, value.as_bytes());
+            let r = host.set_header(Side::Response, name, value.as_bytes());
+            report(host, r, "the response goes on without it");
         }
         Verdict::Continue
     }
@@ -333,14 +368,20 @@ impl Stream {
 /// bootstrap does).
 fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
     for name in std::iter::once(&config.cluster_header).chain(&config.mirror_headers) {
-        let _ = host.remove_header(Side::Request, name);
+        let r = host.remove_header(Side::Request, name);
+        report(host, r, "a client-sent cluster header may remain");
     }
 }
 
 /// Sends a local reply. The client's own cluster header goes first: Envoy charges a local
 /// reply to whatever cluster that header names (`%UPSTREAM_CLUSTER%` in the access log).
 fn answer(config: &PluginConfig, host: &mut impl Host, reply: &Reply) -> Result<(), HostError> {
-    let _ = host.remove_header(Side::Request, &config.cluster_header);
+    let r = host.remove_header(Side::Request, &config.cluster_header);
+    report(
+        host,
+        r,
+        "the access log may charge the reply to a client-named cluster",
+    );
     host.send_reply(reply)
 }
 
@@ -487,4 +528,103 @@ fn edit_headers(host: &mut impl Host, side: Side, m: &HeaderModifier) -> Result<
         host.remove_header(side, name)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::{self, RouteTable};
+
+    /// A host whose every call fails, recording what the filter logged and answered.
+    #[derive(Default)]
+    struct BrokenHost {
+        logged: Vec<String>,
+        replies: Vec<u16>,
+    }
+
+    fn broken<T>(what: &str) -> Result<T, HostError> {
+        Err(HostError(format!("{what}: InternalFailure")))
+    }
+
+    impl Host for BrokenHost {
+        fn request_header(&mut self, _: &str) -> Result<Option<Vec<u8>>, HostError> {
+            broken("request_header")
+        }
+        fn listener(&mut self) -> Result<ListenerRole, HostError> {
+            broken("xds.listener_metadata")
+        }
+        fn sni(&mut self) -> Result<Option<String>, HostError> {
+            broken("sni")
+        }
+        fn set_header(&mut self, _: Side, _: &str, _: &[u8]) -> Result<(), HostError> {
+            broken("set_header")
+        }
+        fn add_header(&mut self, _: Side, _: &str, _: &[u8]) -> Result<(), HostError> {
+            broken("add_header")
+        }
+        fn remove_header(&mut self, _: Side, name: &str) -> Result<(), HostError> {
+            broken(name)
+        }
+        fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
+            self.replies.push(reply.status);
+            Ok(())
+        }
+        fn source_address(&mut self) -> Result<Option<String>, HostError> {
+            broken("source.address")
+        }
+        fn now_nanos(&mut self) -> Result<u64, HostError> {
+            broken("time")
+        }
+        fn shared_get(&mut self, _: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+            broken("shared_get")
+        }
+        fn shared_set(&mut self, _: &str, _: &[u8], _: u32) -> Result<bool, HostError> {
+            broken("shared_set")
+        }
+        fn dispatch_rate_limit(&mut self, _: &str, _: &[u8], _: Duration) -> Result<(), HostError> {
+            broken("dispatch")
+        }
+        fn count(&mut self, _: &str) -> Result<(), HostError> {
+            broken("count")
+        }
+        fn log_error(&mut self, message: &str) {
+            self.logged.push(message.to_owned());
+        }
+    }
+
+    fn config(fail_open: bool) -> PluginConfig {
+        let blob = blob::encode(&RouteTable::default()).unwrap_or_default();
+        let mut config = crate::config::parse(Some(&blob)).unwrap_or_else(|e| panic!("{e}"));
+        config.fail_open = fail_open;
+        config
+    }
+
+    #[test]
+    fn a_failed_host_call_is_logged_with_what_follows() {
+        let mut host = BrokenHost::default();
+        let verdict =
+            Stream::default().on_request_headers(&config(false), &mut Dice::new(1), &mut host);
+        assert_eq!(verdict, Verdict::Stop);
+        assert_eq!(host.replies, [503]);
+        assert_eq!(
+            host.logged,
+            [
+                "gatewasm: host call failed: xds.listener_metadata: InternalFailure; fail-closed: answering 503",
+                "gatewasm: host call failed: x-gatewasm-cluster: InternalFailure; the access log may charge the reply to a client-named cluster",
+            ]
+        );
+
+        let mut host = BrokenHost::default();
+        let verdict =
+            Stream::default().on_request_headers(&config(true), &mut Dice::new(1), &mut host);
+        assert_eq!(verdict, Verdict::Continue);
+        assert!(host.replies.is_empty());
+        assert_eq!(
+            host.logged[0],
+            "gatewasm: host call failed: xds.listener_metadata: InternalFailure; fail-open: passing the request on undecided"
+        );
+        assert!(host.logged[1..]
+            .iter()
+            .all(|l| l.ends_with("a client-sent cluster header may remain")));
+    }
 }
