@@ -46,6 +46,20 @@ pub struct Forward<'r> {
     pub cors_headers: Vec<(String, String)>,
 }
 
+/// The gRPC status codes the filter answers gRPC requests with (gRPC's `status.h`).
+pub mod grpc_code {
+    /// The call succeeded (a rate limit service that answered).
+    pub const OK: u32 = 0;
+    /// A limit on what one request may cost was hit (the regex budget).
+    pub const RESOURCE_EXHAUSTED: u32 = 8;
+    /// No route serves the method (no listener, no matching rule).
+    pub const UNIMPLEMENTED: u32 = 12;
+    /// The request was malformed in a way gRPC has no better code for.
+    pub const INTERNAL: u32 = 13;
+    /// Try later: no backend, a rate limit, the filter could not do its job.
+    pub const UNAVAILABLE: u32 = 14;
+}
+
 /// A response the filter sends itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -139,13 +153,15 @@ impl ReplyReason {
 
     fn grpc_status(self) -> Option<u32> {
         match self {
-            ReplyReason::NoListener | ReplyReason::NoRoute => Some(12),
+            ReplyReason::NoListener | ReplyReason::NoRoute => Some(grpc_code::UNIMPLEMENTED),
             ReplyReason::InvalidBackend
             | ReplyReason::NoBackends
             | ReplyReason::Internal
-            | ReplyReason::RateLimited => Some(14),
-            ReplyReason::BadRequest => Some(13),
-            ReplyReason::RegexBudgetUri | ReplyReason::RegexBudgetHeader => Some(8),
+            | ReplyReason::RateLimited => Some(grpc_code::UNAVAILABLE),
+            ReplyReason::BadRequest => Some(grpc_code::INTERNAL),
+            ReplyReason::RegexBudgetUri | ReplyReason::RegexBudgetHeader => {
+                Some(grpc_code::RESOURCE_EXHAUSTED)
+            }
             ReplyReason::Misdirected
             | ReplyReason::Redirect
             | ReplyReason::CorsPreflight

@@ -338,7 +338,7 @@ pub fn conclude(
     fail_closed: bool,
     host: &mut impl Host,
 ) -> Result<Conclusion, HostError> {
-    let response = (status == 0)
+    let response = (status == crate::engine::grpc_code::OK)
         .then(|| rls::RateLimitResponse::decode(body.unwrap_or_default()).ok())
         .flatten();
     let Some(response) = response else {
