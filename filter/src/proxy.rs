@@ -121,7 +121,7 @@ impl Context for Http {
         };
         let config = Rc::clone(config);
         // A successful unary call delivers its message; a failed one only its status.
-        let body = if status_code == 0 {
+        let body = if status_code == crate::engine::grpc_code::OK {
             hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
                 .ok()
                 .flatten()
