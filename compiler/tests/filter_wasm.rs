@@ -211,3 +211,49 @@ fn a_refused_plugin_keeps_its_failure_mode() {
         "fail-open passes the request on"
     );
 }
+
+/// ARCHITECTURE.md's promise, checked on the host side: a request's headers cross into the
+/// module only when some rule can look at them (`Router::header_names`), never as a whole map,
+/// however many the client sends.
+#[test]
+fn the_filter_reads_only_the_headers_its_rules_can_look_at() {
+    let shop = shop();
+    let router = gatewasm_filter::engine::Router::from_blob(&shop.blob).expect("decodes");
+    let mut envoy = Envoy::builder(&module())
+        .plugin_config(shop.blob.clone())
+        .trace(true)
+        .build()
+        .expect("the host starts");
+    envoy.configure_result().expect("configures");
+    let request = https("/api/v1/orders", "app.example.com")
+        .header("authorization", "Bearer secret")
+        .header("cookie", "session=1")
+        .header("x-user", "42");
+    let ex = envoy.send(request);
+    assert_eq!(
+        ex.upstream.map(|u| u.cluster).as_deref(),
+        Some("shop/api-v1:8080")
+    );
+    let trace = envoy.trace(0);
+    let read: Vec<&str> = trace
+        .iter()
+        .filter_map(|l| l.strip_prefix("[vm->host]   map 0 key "))
+        .collect();
+    assert!(
+        !read.is_empty(),
+        "the trace records header reads: {trace:?}"
+    );
+    for key in &read {
+        assert!(
+            router.header_names().iter().any(|n| n == key),
+            "read {key:?}, which no rule names ({:?})",
+            router.header_names()
+        );
+    }
+    assert!(
+        !trace
+            .iter()
+            .any(|l| l.starts_with("[vm->host] proxy_get_header_map_pairs(0")),
+        "the request's whole header map was read"
+    );
+}

@@ -93,6 +93,13 @@ fn get_value(
     rn: i32,
 ) -> Result<i32> {
     let key = memory::read(c, kp, kn)?;
+    // Which header the module asked for: tests check it reads only what its rules name.
+    c.data_mut().trace(|| {
+        format!(
+            "[vm->host]   map {kind} key {}",
+            String::from_utf8_lossy(&key)
+        )
+    });
     let value = match readable(c.data_mut(), kind) {
         Readable::Map(m) => match m.get_bytes(&key) {
             Some(v) => v.to_vec(),
