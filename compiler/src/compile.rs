@@ -7,7 +7,7 @@ use crate::load::Loaded;
 use crate::model::ServiceProtocol;
 use crate::resolve::{self, Options};
 use crate::status::StatusReport;
-use crate::valid::Validated;
+use crate::valid::{Gateway, Valid, Validated};
 use crate::{lower, validate};
 use gatewasm_filter::blob::{self, Backend, RouteTable};
 
@@ -27,6 +27,8 @@ pub struct Compiled {
     /// The validated input, for emitters that need more than the table (Service ports and
     /// app protocols, BackendTLSPolicies, listener certificates).
     pub validated: Validated,
+    /// The compiled Gateway: its index in `validated.gateways` (see [`Compiled::gateway`]).
+    gateway: usize,
     /// Every other TCP Service port of the input, named by the cluster-name template. Their
     /// clusters are emitted too, so a later routes update that first routes to one of them
     /// finds its cluster warm instead of racing its arrival.
@@ -53,6 +55,18 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     })?;
     diagnostics.sort();
     let standby = standby_backends(&validated, &table, options);
+    let gateway = validated
+        .gateways
+        .iter()
+        .position(|g| format!("{}/{}", g.meta.namespace, g.meta.name) == table.gateway)
+        .ok_or_else(|| {
+            let mut d = Diagnostics::new();
+            d.push(crate::diag::Diagnostic::error(format!(
+                "internal: the compiled Gateway {} is not in the input",
+                table.gateway
+            )));
+            d
+        })?;
     Ok(Compiled {
         blob,
         table,
@@ -60,8 +74,16 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         rule_sources,
         diagnostics,
         validated,
+        gateway,
         standby,
     })
+}
+
+impl Compiled {
+    /// The Gateway the table was compiled for.
+    pub fn gateway(&self) -> &Valid<Gateway> {
+        &self.validated.gateways[self.gateway]
+    }
 }
 
 /// The input's TCP Service ports no rule of `table` names.

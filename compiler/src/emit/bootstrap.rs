@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{forward, gateway, gateway_name, layout, listener_certificates, plugin, EmitOptions};
+use super::{forward, gateway_name, layout, listener_certificates, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
@@ -30,7 +30,7 @@ use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 /// BackendTLSPolicy the emitter cannot read.
 pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     let (namespace, name) = gateway_name(compiled);
-    let gateway = gateway(compiled)?;
+    let gateway = compiled.gateway();
     let mut listeners = gateway_listeners(gateway, compiled.table.mirror_slots(), options);
     listeners.push(stats_listener());
     listeners.push(readiness_listener());

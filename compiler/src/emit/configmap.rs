@@ -13,9 +13,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{
-    clusters, gateway, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions,
-};
+use super::{clusters, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
 use crate::compile::Compiled;
 use gatewasm_filter::blob::FORMAT_VERSION;
 
@@ -54,7 +52,7 @@ fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
         layout::CDS_KEY.to_owned(),
         Value::String(yaml(&cds(compiled)?)?),
     );
-    for cert in gateway_certificates(gateway(compiled)?) {
+    for cert in gateway_certificates(compiled.gateway()) {
         data.insert(
             layout::sds_key(&cert.namespace, &cert.name),
             Value::String(yaml(&sds(&cert.namespace, &cert.name))?),

@@ -10,9 +10,7 @@
 
 use serde_json::{json, Value};
 
-use super::{
-    clusters, forward, gateway, gateway_name, http_ports, layout, plugin, EmitOptions, ListenPort,
-};
+use super::{clusters, forward, gateway_name, http_ports, layout, plugin, EmitOptions, ListenPort};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::model::GATEWAY_GROUP;
@@ -34,7 +32,7 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
     let shifted;
     let options = if options.listen_ports.is_empty() {
         shifted = EmitOptions {
-            listen_ports: shifted_ports(gateway(compiled)?),
+            listen_ports: shifted_ports(compiled.gateway()),
             ..options.clone()
         };
         &shifted
@@ -83,7 +81,8 @@ fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
     let (namespace, name) = gateway_name(compiled);
     let route = forward::first_route(compiled.table.mirror_slots());
     // Envoy Gateway names a listener's route table `<namespace>/<gateway>/<listener>`.
-    let mut patches: Vec<Value> = gateway(compiled)?
+    let mut patches: Vec<Value> = compiled
+        .gateway()
         .spec
         .listeners
         .iter()

@@ -202,7 +202,7 @@ impl EmitOptions {
     /// HTTPS listener ports, and no two Envoy listeners (nor the admin, stats and readiness
     /// listeners) end up on one port.
     fn check_listen_ports(&self, compiled: &Compiled) -> Result<(), String> {
-        let ports = http_ports(gateway(compiled)?);
+        let ports = http_ports(compiled.gateway());
         let mut bound: Vec<(u16, String)> = vec![
             (layout::ADMIN_PORT, "Envoy's admin".to_owned()),
             (layout::STATS_PORT, "the stats listener".to_owned()),
@@ -252,11 +252,8 @@ pub fn backend_clusters(compiled: &Compiled) -> Vec<String> {
 }
 
 /// The ports of the compiled Gateway that Envoy listens on (see [`http_ports`]).
-///
-/// # Errors
-/// The compiled Gateway missing from the input (it never is after a compile).
-pub fn listener_ports(compiled: &Compiled) -> Result<Vec<u16>, String> {
-    Ok(http_ports(gateway(compiled)?))
+pub fn listener_ports(compiled: &Compiled) -> Vec<u16> {
+    http_ports(compiled.gateway())
 }
 
 /// The Gateway's ports with HTTP or HTTPS listeners, ascending: the ones Envoy listens on
@@ -298,22 +295,8 @@ fn yaml(doc: &serde_json::Value) -> Result<String, String> {
 
 /// The compiled Gateway as `(namespace, name)`.
 fn gateway_name(compiled: &Compiled) -> (&str, &str) {
-    compiled
-        .table
-        .gateway
-        .split_once('/')
-        .unwrap_or(("default", compiled.table.gateway.as_str()))
-}
-
-/// The compiled Gateway's validated object.
-fn gateway(compiled: &Compiled) -> Result<&Valid<Gateway>, String> {
-    let (namespace, name) = gateway_name(compiled);
-    compiled
-        .validated
-        .gateways
-        .iter()
-        .find(|g| g.meta.namespace == namespace && g.meta.name == name)
-        .ok_or_else(|| format!("Gateway {namespace}/{name} is not in the input"))
+    let meta = &compiled.gateway().meta;
+    (&meta.namespace, &meta.name)
 }
 
 /// The certificate Secrets a listener terminates TLS with (other certificate kinds are not

@@ -197,7 +197,7 @@ impl EnvoyDriver {
             ),
         };
         let listen_ports = if run.setting.attached {
-            crate::emit::listener_ports(c)?
+            crate::emit::listener_ports(c)
                 .into_iter()
                 .map(|gateway| {
                     Ok(ListenPort {
@@ -414,11 +414,9 @@ impl Driver for EnvoyDriver {
     }
 
     fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
-        let same_ports = || -> Result<bool, String> {
-            let mapped: Vec<u16> = self.listen_ports.iter().map(|l| l.gateway).collect();
-            Ok(!self.attached || crate::emit::listener_ports(c)? == mapped)
-        };
-        if setup.workers != self.workers || !same_ports()? {
+        let mapped: Vec<u16> = self.listen_ports.iter().map(|l| l.gateway).collect();
+        let same_ports = !self.attached || crate::emit::listener_ports(c) == mapped;
+        if setup.workers != self.workers || !same_ports {
             return Ok(false);
         }
         // New backends arrive by CDS with the routes: the upstream serves them first.
