@@ -160,57 +160,9 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
     let blob = base64::engine::general_purpose::STANDARD
         .decode(json.blob.trim())
         .map_err(|e| fail(format!("\"blob\" is not valid base64: {e}")))?;
-    let header = match json.cluster_header {
-        Some(h)
-            if h.is_empty()
-                || h.bytes()
-                    .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) =>
-        {
-            return Err(fail(format!(
-                "\"clusterHeader\" {} is not a valid header name",
-                quote(&h)
-            )));
-        }
-        Some(h) => h.to_ascii_lowercase(),
-        None => DEFAULT_CLUSTER_HEADER.to_owned(),
-    };
-    let defaults = ServiceSettings::default();
-    let rate_limit = match json.rate_limit {
-        None => defaults,
-        Some(rl) => ServiceSettings {
-            cluster: match rl.cluster {
-                Some(c) if c.is_empty() => {
-                    return Err(fail("\"rateLimit.cluster\" is empty".to_owned()))
-                }
-                Some(c) => c,
-                None => defaults.cluster,
-            },
-            timeout: rl
-                .timeout_ms
-                .map_or(defaults.timeout, std::time::Duration::from_millis),
-            fail_closed: rl.fail_closed,
-        },
-    };
-    let mut listen_ports = Vec::with_capacity(json.listen_ports.len());
-    for (envoy, gateway) in &json.listen_ports {
-        match envoy.parse::<u16>() {
-            Ok(e) if e > 0 && *gateway > 0 => listen_ports.push((e, *gateway)),
-            _ => {
-                return Err(fail(format!(
-                    "\"listenPorts\" maps {} to {gateway}: both must be ports (1-65535)",
-                    quote(envoy)
-                )))
-            }
-        }
-    }
-    // Keys that differ only in spelling ("080" and "80") would name one port twice.
-    listen_ports.sort_unstable();
-    if let Some(w) = listen_ports.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(fail(format!(
-            "\"listenPorts\" maps Envoy port {} twice",
-            w[0].0
-        )));
-    }
+    let header = cluster_header(json.cluster_header).map_err(fail)?;
+    let rate_limit = rate_limit(json.rate_limit).map_err(fail)?;
+    let listen_ports = listen_ports(&json.listen_ports).map_err(fail)?;
     #[cfg(feature = "bench-engines")]
     let engine = json.engine;
     #[cfg(not(feature = "bench-engines"))]
@@ -220,6 +172,68 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
         listen_ports,
         ..c
     })
+}
+
+/// `clusterHeader`, lowercase, or the default.
+fn cluster_header(header: Option<String>) -> Result<String, String> {
+    match header {
+        Some(h)
+            if h.is_empty()
+                || h.bytes()
+                    .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) =>
+        {
+            Err(format!(
+                "\"clusterHeader\" {} is not a valid header name",
+                quote(&h)
+            ))
+        }
+        Some(h) => Ok(h.to_ascii_lowercase()),
+        None => Ok(DEFAULT_CLUSTER_HEADER.to_owned()),
+    }
+}
+
+/// `rateLimit`, each field defaulted on its own.
+fn rate_limit(json: Option<JsonRateLimit>) -> Result<ServiceSettings, String> {
+    let defaults = ServiceSettings::default();
+    let Some(rl) = json else {
+        return Ok(defaults);
+    };
+    Ok(ServiceSettings {
+        cluster: match rl.cluster {
+            Some(c) if c.is_empty() => return Err("\"rateLimit.cluster\" is empty".to_owned()),
+            Some(c) => c,
+            None => defaults.cluster,
+        },
+        timeout: rl
+            .timeout_ms
+            .map_or(defaults.timeout, std::time::Duration::from_millis),
+        fail_closed: rl.fail_closed,
+    })
+}
+
+/// `listenPorts` as sorted `(Envoy port, Gateway port)` pairs.
+fn listen_ports(map: &std::collections::BTreeMap<String, u16>) -> Result<Vec<(u16, u16)>, String> {
+    let mut ports = Vec::with_capacity(map.len());
+    for (envoy, gateway) in map {
+        match envoy.parse::<u16>() {
+            Ok(e) if e > 0 && *gateway > 0 => ports.push((e, *gateway)),
+            _ => {
+                return Err(format!(
+                    "\"listenPorts\" maps {} to {gateway}: both must be ports (1-65535)",
+                    quote(envoy)
+                ))
+            }
+        }
+    }
+    // Keys that differ only in spelling ("080" and "80") would name one port twice.
+    ports.sort_unstable();
+    match ports.windows(2).find_map(|w| match w {
+        [(a, _), (b, _)] if a == b => Some(*a),
+        _ => None,
+    }) {
+        Some(twice) => Err(format!("\"listenPorts\" maps Envoy port {twice} twice")),
+        None => Ok(ports),
+    }
 }
 
 fn with_blob(
