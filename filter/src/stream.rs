@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig};
-use crate::engine::{Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
+use crate::engine::{
+    grpc_code, Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy,
+};
 use crate::ratelimit;
 
 /// Something the host could not do (a failed host call).
@@ -181,13 +183,7 @@ impl Stream {
             ListenerRole::Gateway(port) => port,
             ListenerRole::Socket(port) => config.gateway_port(port),
         };
-        // Only the headers some rule can look at cross the host boundary.
-        let mut headers = Vec::with_capacity(config.router.header_names().len());
-        for name in config.router.header_names() {
-            if let Some(value) = host.request_header(name)? {
-                headers.push((name.clone(), value));
-            }
-        }
+        let headers = read_headers(config, host)?;
         let sni = host.sni()?;
         let text = |name: &str| -> &str {
             headers
@@ -226,47 +222,59 @@ impl Stream {
             return Ok(Verdict::Stop);
         }
         self.limit_headers = admission.headers;
-        let Some(call) = admission.global else {
-            return match decision {
-                Decision::Reply(reply) => {
-                    answer(config, host, &reply)?;
-                    Ok(Verdict::Stop)
-                }
-                Decision::Forward(fwd) => {
-                    apply_forward(config, &fwd, host)?;
-                    self.response = Some(ResponseEdits {
-                        rule: fwd.rule,
-                        backend: fwd.backend_index,
-                        cors: fwd.cors_headers,
-                    });
-                    Ok(Verdict::Continue)
-                }
-            };
-        };
-        let then = match decision {
-            Decision::Reply(reply) => Then::Reply(reply),
+        let then = self.carry_out(config, decision, host)?;
+        match (admission.global, then) {
+            (Some(call), then) => Ok(self.call_service(config, call, then, host)),
+            (None, Then::Reply(reply)) => {
+                answer(config, host, &reply)?;
+                Ok(Verdict::Stop)
+            }
+            (None, Then::Forward) => Ok(Verdict::Continue),
+        }
+    }
+
+    /// Writes a forwarded request's edits and keeps its response edits for later; a reply is
+    /// only returned, since a global rate limit may still have to admit the request first.
+    fn carry_out(
+        &mut self,
+        config: &PluginConfig,
+        decision: Decision<'_>,
+        host: &mut impl Host,
+    ) -> Result<Then, HostError> {
+        match decision {
+            Decision::Reply(reply) => Ok(Then::Reply(reply)),
             Decision::Forward(fwd) => {
                 apply_forward(config, &fwd, host)?;
                 self.response = Some(ResponseEdits {
                     rule: fwd.rule,
                     backend: fwd.backend_index,
-                    cors: fwd.cors_headers.clone(),
+                    cors: fwd.cors_headers,
                 });
-                Then::Forward
+                Ok(Then::Forward)
             }
-        };
+        }
+    }
+
+    /// Asks the rate limit service about `call`; the request waits for its answer.
+    fn call_service(
+        &mut self,
+        config: &PluginConfig,
+        call: ratelimit::Pending,
+        then: Then,
+        host: &mut impl Host,
+    ) -> Verdict {
         let rl = &config.rate_limit;
-        if host
-            .dispatch_rate_limit(&rl.cluster, &call.message, rl.timeout)
-            .is_err()
-        {
+        let dispatched = host.dispatch_rate_limit(&rl.cluster, &call.message, rl.timeout);
+        self.waiting = Some(Waiting { call, then });
+        match dispatched {
+            Ok(()) => Verdict::Wait,
             // The service cannot even be called (e.g. an unknown cluster): the same as a
             // failed call.
-            self.waiting = Some(Waiting { call, then });
-            return Ok(self.on_rate_limit_response(config, 14, None, host));
+            Err(e) => {
+                log_failure(host, &e, "treated as a failed rate limit call");
+                self.on_rate_limit_response(config, grpc_code::UNAVAILABLE, None, host)
+            }
         }
-        self.waiting = Some(Waiting { call, then });
-        Ok(Verdict::Wait)
     }
 
     /// Handles the rate limit service's answer to the call [`Verdict::Wait`] waits for:
@@ -361,6 +369,20 @@ impl Stream {
         }
         Verdict::Continue
     }
+}
+
+/// The request headers some rule can look at: only these cross the host boundary.
+fn read_headers(
+    config: &PluginConfig,
+    host: &mut impl Host,
+) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+    let mut headers = Vec::with_capacity(config.router.header_names().len());
+    for name in config.router.header_names() {
+        if let Some(value) = host.request_header(name)? {
+            headers.push((name.clone(), value));
+        }
+    }
+    Ok(headers)
 }
 
 /// Passing a request on undecided must not let the client pick a cluster or a mirror itself
