@@ -8,17 +8,20 @@
 //!   token buckets in shared data and calls to Envoy's rate limit service.
 //! * [`quote`] — untrusted values in messages: escaped, cut, their length stated.
 //! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
-//! * [`stream`] — one HTTP stream's handling against an abstract [`stream::Host`]: read the
-//!   request, ask the engine, apply the decision. The proxy-wasm glue and the CLI's native
-//!   test runner both drive it, so they cannot disagree.
+//! * [`host`] — the host boundary: the [`host::Host`] trait, all the filter needs from a
+//!   proxy.
+//! * [`stream`] — one HTTP stream's handling against a [`host::Host`]: read the request, ask
+//!   the engine, apply the decision. The proxy-wasm glue and the CLI's native test runner
+//!   both drive it, so they cannot disagree.
 //! * `proxy` (wasm32-wasip1 only) — the thin proxy-wasm adapter that implements
-//!   [`stream::Host`] with the SDK's host calls.
+//!   [`host::Host`] with the SDK's host calls.
 
 #![deny(missing_docs)]
 
 pub mod blob;
 pub mod config;
 pub mod engine;
+pub mod host;
 pub mod quote;
 pub mod ratelimit;
 pub mod stream;

@@ -16,7 +16,8 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
-use crate::stream::{Host, HostError, ListenerRole, Side, Stream, Verdict};
+use crate::host::{Host, HostError, ListenerRole, Side};
+use crate::stream::{Stream, Verdict};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);

@@ -9,82 +9,13 @@
 //! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
 //! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
-use std::time::Duration;
-
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig};
 use crate::engine::{
     grpc_code, Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy,
 };
+use crate::host::{Host, HostError, ListenerRole, Side};
 use crate::ratelimit;
-
-/// Something the host could not do (a failed host call).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostError(pub String);
-
-/// Which header map an edit applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// Headers going upstream.
-    Request,
-    /// Headers going back to the client.
-    Response,
-}
-
-/// What an Envoy listener serves, from the `gatewasm.port` value in its metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListenerRole {
-    /// The Gateway listeners of the port the listener's metadata names.
-    Gateway(u16),
-    /// A listener without that metadata (one the filter was attached to): the connection's
-    /// destination port (0 when unknown), which the configuration's `listenPorts` maps to
-    /// a Gateway port.
-    Socket(u16),
-    /// The readiness probe (`port: ready`): answered 200 by a filter that holds a route
-    /// table. Without one, the request reaches the listener's own 503 route, or Envoy's 500
-    /// for a filter whose configuration it refused, so the pod is not Ready.
-    Readiness,
-}
-
-/// The proxy operations a stream needs.
-pub trait Host {
-    /// The first value of a request header (`name` lowercase).
-    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
-    /// What the listener the request arrived on serves (see [`ListenerRole`]).
-    fn listener(&mut self) -> Result<ListenerRole, HostError>;
-    /// The TLS SNI of the downstream connection.
-    fn sni(&mut self) -> Result<Option<String>, HostError>;
-    /// Replaces every value of a header with one value.
-    fn set_header(&mut self, side: Side, name: &str, value: &[u8]) -> Result<(), HostError>;
-    /// Appends a value to a header.
-    fn add_header(&mut self, side: Side, name: &str, value: &[u8]) -> Result<(), HostError>;
-    /// Removes a header.
-    fn remove_header(&mut self, side: Side, name: &str) -> Result<(), HostError>;
-    /// Sends a local reply and ends the request phase.
-    fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError>;
-    /// The client address (`source.address`, `ip:port`), for source CIDR rate limits.
-    fn source_address(&mut self) -> Result<Option<String>, HostError>;
-    /// The host's wall clock in nanoseconds since the Unix epoch.
-    fn now_nanos(&mut self) -> Result<u64, HostError>;
-    /// A shared-data value and its CAS (`None` values: the key is absent or empty).
-    fn shared_get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError>;
-    /// Writes a shared-data value if its CAS is still `cas` (a missing key is created);
-    /// `Ok(false)` when another writer got there first.
-    fn shared_set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<bool, HostError>;
-    /// Calls `ShouldRateLimit` on the rate limit service cluster; the answer arrives through
-    /// [`Stream::on_rate_limit_response`].
-    fn dispatch_rate_limit(
-        &mut self,
-        cluster: &str,
-        message: &[u8],
-        timeout: Duration,
-    ) -> Result<(), HostError>;
-    /// Adds 1 to the counter `name` (defined on first use).
-    fn count(&mut self, name: &str) -> Result<(), HostError>;
-    /// Writes one line to the proxy's log at error level (a failed host call; nothing to
-    /// report if this fails too).
-    fn log_error(&mut self, message: &str);
-}
 
 /// Logs a failed host call once, with what the filter does about it: a fail-closed 503 or a
 /// header edit that did not happen must leave a trace.
@@ -554,6 +485,8 @@ fn edit_headers(host: &mut impl Host, side: Side, m: &HeaderModifier) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::blob::{self, RouteTable};
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use gatewasm_filter::config::PluginConfig;
 use gatewasm_filter::engine::{Dice, Reply};
-use gatewasm_filter::stream::{Host, HostError, ListenerRole, Side, Stream, Verdict};
+use gatewasm_filter::host::{Host, HostError, ListenerRole, Side};
+use gatewasm_filter::stream::{Stream, Verdict};
 
 use super::check::{Mirrored, Observed};
 use super::driver::{BackendNames, Driver, RateLimitService, SentRequest};

@@ -21,7 +21,7 @@
 //! once per window, as Envoy's LRU of dynamic descriptors does; it is counted, never a
 //! denial of the newcomer.
 
-use crate::stream::{Host, HostError};
+use crate::host::{Host, HostError};
 
 /// Neighbouring slots a Distinct client's bucket may live in.
 pub const WAYS: u32 = 4;

@@ -28,7 +28,7 @@ pub use select::{parse_client, select, Entry, Facts};
 
 use crate::blob::{ListenerId, RlPolicy, RlRule, RuleId, Selector};
 use crate::engine::{Input, Reply, ReplyReason, Router};
-use crate::stream::{Host, HostError};
+use crate::host::{Host, HostError};
 
 /// Where the filter finds the rate limit service, and what to do when it cannot.
 #[derive(Debug, Clone, PartialEq, Eq)]
