@@ -78,7 +78,10 @@ pub fn swap_wasm(root: &Path, module: Vec<u8>) -> Result<Vec<String>, String> {
 
 /// The `gatewasm-routes` ConfigMap's files (key and content), relocated under `root`, with
 /// the backend clusters pointing at the echo upstream.
-fn routes_files(compiled: &Compiled, d: &Deployment<'_>) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn routes_files(
+    compiled: &Compiled,
+    d: &Deployment<'_>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     let root = d
         .root
         .to_str()

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 
 use super::client::{Client, Outgoing, Protocol};
-use super::deploy::{lay_out, swap_routes, swap_wasm, Deployment};
+use super::deploy::{lay_out, routes_files, swap_wasm, Deployment};
 use super::kubelet;
 use super::process::{free_port, Envoy, Launch};
 use super::upstream::EchoUpstream;
@@ -223,34 +223,23 @@ impl Pod {
     }
 
     /// Switches the routes volume to `c`'s files, with the ECDS file's blob replaced by
-    /// `blob` when given (a damaged one).
+    /// `blob` when given (a damaged one): one switch either way, so Envoy sees one update.
     fn switch(&self, c: &Compiled, blob: Option<&[u8]>) {
         let endpoint = |cluster: &str| self.upstream.port(cluster);
         let d = self.deployment(&endpoint);
-        if blob.is_none() {
-            swap_routes(c, &d).unwrap();
-            return;
-        }
-        // Lay the good files out, then put the damaged blob in the ECDS file's place.
-        let dir = self.dir.join("routes");
-        swap_routes(c, &d).unwrap();
-        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let key = entry.file_name().to_string_lossy().into_owned();
-            if key.starts_with("..") {
-                continue;
+        let mut files = routes_files(c, &d).unwrap();
+        if let Some(blob) = blob {
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            for (key, bytes) in &mut files {
+                if key == layout::ECDS_KEY {
+                    let text = String::from_utf8(std::mem::take(bytes)).unwrap();
+                    let bad = text.replace(&b64(&c.blob), &b64(blob));
+                    assert_ne!(text, bad, "the ECDS file carries the blob");
+                    *bytes = bad.into_bytes();
+                }
             }
-            let mut bytes = std::fs::read(entry.path()).unwrap();
-            if key == layout::ECDS_KEY {
-                let text = String::from_utf8(bytes).unwrap();
-                let bad = text.replace(&b64(&c.blob), &b64(blob.unwrap_or_default()));
-                assert_ne!(text, bad, "the ECDS file carries the blob");
-                bytes = bad.into_bytes();
-            }
-            files.push((key, bytes));
         }
-        kubelet::update(&dir, &files).unwrap();
+        kubelet::update(&self.dir.join("routes"), &files).unwrap();
     }
 }
 
