@@ -201,7 +201,6 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         rule: &valid::HttpRule,
         diagnostics: &mut Diagnostics,
     ) {
-        let ns = route.namespace();
         let prefix = match rule.matches.as_slice() {
             [HttpMatch {
                 path: PathMatch::PathPrefix(p),
@@ -209,30 +208,16 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             }] => Some(trim_prefix(p)),
             _ => None,
         };
-        let mut unsupported = false;
-        let filters = self.http_filters(&rule.filters, ns, prefix.as_deref(), &mut unsupported);
-        let mut backends = Vec::new();
-        for b in &rule.backends {
-            let mut backend_unsupported = false;
-            let filters =
-                self.http_filters(&b.filters, ns, prefix.as_deref(), &mut backend_unsupported);
-            let backend = if backend_unsupported {
-                None
-            } else {
-                self.resolve(Kind::HttpRoute, ns, &b.backend)
-            };
-            backends.push(blob::WeightedBackend {
-                weight: b.weight,
-                backend,
-                filters,
-            });
-        }
+        let ns = route.namespace();
+        let core = self.rule_core(
+            Kind::HttpRoute,
+            ns,
+            &rule.filters,
+            &rule.backends,
+            |this, list, unsupported| this.http_filters(list, ns, prefix.as_deref(), unsupported),
+        );
         if rule.retry.as_ref().is_some_and(|r| r.backoff.is_some()) {
             diagnostics.push(rule_warning(route, index, "sets retry.backoff, which Envoy's router headers cannot carry: retries use Envoy's default backoff (25 ms base)"));
-        }
-        if unsupported {
-            diagnostics.push(rule_warning(route, index, "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500"));
-            backends.clear();
         }
         let matches = rule
             .matches
@@ -262,27 +247,22 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 }
             })
             .collect();
-        self.push_rule(
-            route.source_of(&format!("spec.rules[{index}]")),
-            blob::Rule {
-                route: route_id,
-                index: index as u16,
-                name: rule.name.clone(),
-                filters,
-                backends,
-                retry: rule.retry.as_ref().map(|r| {
-                    Box::new(blob::Retry {
-                        codes: r.codes.clone(),
-                        attempts: r.attempts,
-                    })
-                }),
-                timeouts: blob::Timeouts {
-                    request_ms: rule.timeouts.request.map(|d| d.as_millis() as u64),
-                    backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
-                },
+        let parts = RuleParts {
+            name: rule.name.clone(),
+            retry: rule.retry.as_ref().map(|r| {
+                Box::new(blob::Retry {
+                    codes: r.codes.clone(),
+                    attempts: r.attempts,
+                })
+            }),
+            timeouts: blob::Timeouts {
+                request_ms: rule.timeouts.request.map(|d| d.as_millis() as u64),
+                backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
             },
             matches,
-        );
+            unsupported: "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500",
+        };
+        self.finish_rule(route, route_id, index, core, parts, diagnostics);
     }
 
     fn add_grpc_rule(
@@ -294,31 +274,13 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         diagnostics: &mut Diagnostics,
     ) {
         let ns = route.namespace();
-        let mut unsupported = false;
-        let filters = self.grpc_filters(&rule.filters, ns, &mut unsupported);
-        let mut backends = Vec::new();
-        for b in &rule.backends {
-            let mut backend_unsupported = false;
-            let filters = self.grpc_filters(&b.filters, ns, &mut backend_unsupported);
-            let backend = if backend_unsupported {
-                None
-            } else {
-                self.resolve(Kind::GrpcRoute, ns, &b.backend)
-            };
-            backends.push(blob::WeightedBackend {
-                weight: b.weight,
-                backend,
-                filters,
-            });
-        }
-        if unsupported {
-            diagnostics.push(rule_warning(
-                route,
-                index,
-                "uses an ExtensionRef filter gatewasm cannot run; the rule answers 500",
-            ));
-            backends.clear();
-        }
+        let core = self.rule_core(
+            Kind::GrpcRoute,
+            ns,
+            &rule.filters,
+            &rule.backends,
+            |this, list, unsupported| this.grpc_filters(list, ns, unsupported),
+        );
         let any = [valid::GrpcMatch {
             method: None,
             headers: Vec::new(),
@@ -359,18 +321,79 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 }
             })
             .collect();
+        let parts = RuleParts {
+            name: rule.name.clone(),
+            retry: None,
+            timeouts: blob::Timeouts::default(),
+            matches,
+            unsupported: "uses an ExtensionRef filter gatewasm cannot run; the rule answers 500",
+        };
+        self.finish_rule(route, route_id, index, core, parts, diagnostics);
+    }
+
+    /// What HTTP and gRPC rules build alike: the rule's filters and its weighted backends.
+    /// `filters` turns a filter list into the blob's, flagging one gatewasm cannot run; a
+    /// backend whose own filters cannot run gets no Service (its share answers 500).
+    fn rule_core<F>(
+        &mut self,
+        kind: Kind,
+        ns: &str,
+        rule_filters: &[F],
+        refs: &[valid::WeightedBackend<F>],
+        mut filters: impl FnMut(&mut Self, &[F], &mut bool) -> blob::Filters,
+    ) -> RuleCore {
+        let mut unsupported = false;
+        let rule_filters = filters(self, rule_filters, &mut unsupported);
+        let mut backends = Vec::with_capacity(refs.len());
+        for b in refs {
+            let mut backend_unsupported = false;
+            let own = filters(self, &b.filters, &mut backend_unsupported);
+            let backend = if backend_unsupported {
+                None
+            } else {
+                self.resolve(kind, ns, &b.backend)
+            };
+            backends.push(blob::WeightedBackend {
+                weight: b.weight,
+                backend,
+                filters: own,
+            });
+        }
+        RuleCore {
+            filters: rule_filters,
+            backends,
+            unsupported,
+        }
+    }
+
+    /// Adds the rule; one whose filters gatewasm cannot run keeps no backends (it answers
+    /// 500) and gets the warning `parts.unsupported`.
+    fn finish_rule(
+        &mut self,
+        route: RouteRef<'_>,
+        route_id: RouteId,
+        index: usize,
+        core: RuleCore,
+        parts: RuleParts,
+        diagnostics: &mut Diagnostics,
+    ) {
+        let mut backends = core.backends;
+        if core.unsupported {
+            diagnostics.push(rule_warning(route, index, parts.unsupported));
+            backends.clear();
+        }
         self.push_rule(
             route.source_of(&format!("spec.rules[{index}]")),
             blob::Rule {
                 route: route_id,
                 index: index as u16,
-                name: rule.name.clone(),
-                filters,
+                name: parts.name,
+                filters: core.filters,
                 backends,
-                timeouts: blob::Timeouts::default(),
-                retry: None,
+                retry: parts.retry,
+                timeouts: parts.timeouts,
             },
-            matches,
+            parts.matches,
         );
     }
 
@@ -460,6 +483,24 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         }
         out
     }
+}
+
+/// A rule's filters and backends, built the same way for HTTP and gRPC.
+struct RuleCore {
+    filters: blob::Filters,
+    backends: Vec<blob::WeightedBackend>,
+    /// A filter of the rule itself cannot run.
+    unsupported: bool,
+}
+
+/// The rest of a rule, which HTTP and gRPC build differently.
+struct RuleParts {
+    name: Option<String>,
+    retry: Option<Box<blob::Retry>>,
+    timeouts: blob::Timeouts,
+    matches: Vec<blob::Match>,
+    /// The warning when a filter of the rule cannot run.
+    unsupported: &'static str,
 }
 
 fn rule_warning(route: RouteRef<'_>, index: usize, message: &str) -> Diagnostic {
