@@ -226,14 +226,7 @@ impl Stream {
         match conclusion {
             Ok(ratelimit::Conclusion::Allow(headers)) => {
                 self.limit_headers = headers;
-                match then {
-                    Then::Reply(reply) => {
-                        let r = answer(config, host, &reply);
-                        report(host, r, "the reply could not be sent");
-                        Verdict::Stop
-                    }
-                    Then::Forward => Verdict::Continue,
-                }
+                go_on(config, then, host)
             }
             Ok(ratelimit::Conclusion::Deny(reply)) => {
                 self.response = None;
@@ -246,14 +239,7 @@ impl Stream {
             // forwarded request is the filter's own, and a reply is answered.
             Err(e) if config.fail_open => {
                 log_failure(host, &e, "fail-open: admitting the request");
-                match then {
-                    Then::Reply(reply) => {
-                        let r = answer(config, host, &reply);
-                        report(host, r, "the reply could not be sent");
-                        Verdict::Stop
-                    }
-                    Then::Forward => Verdict::Continue,
-                }
+                go_on(config, then, host)
             }
             Err(e) => {
                 log_failure(host, &e, "fail-closed: answering 503");
@@ -299,6 +285,18 @@ impl Stream {
             report(host, r, "the response goes on without it");
         }
         Verdict::Continue
+    }
+}
+
+/// What an admitted request does next: its reply, or on to the backend.
+fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
+    match then {
+        Then::Reply(reply) => {
+            let r = answer(config, host, &reply);
+            report(host, r, "the reply could not be sent");
+            Verdict::Stop
+        }
+        Then::Forward => Verdict::Continue,
     }
 }
 
