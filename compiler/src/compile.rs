@@ -46,6 +46,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     diagnostics.append(resolved.diagnostics.clone());
     let status = resolved.status.clone();
     let rule_sources = resolved.rule_sources.clone();
+    let gateway = resolved.gateway;
     let (table, warnings) = lower::lower(resolved);
     diagnostics.append(warnings);
     let blob = blob::encode(&table).map_err(|e| {
@@ -55,18 +56,6 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     })?;
     diagnostics.sort();
     let standby = standby_backends(&validated, &table, options);
-    let gateway = validated
-        .gateways
-        .iter()
-        .position(|g| format!("{}/{}", g.meta.namespace, g.meta.name) == table.gateway)
-        .ok_or_else(|| {
-            let mut d = Diagnostics::new();
-            d.push(crate::diag::Diagnostic::error(format!(
-                "internal: the compiled Gateway {} is not in the input",
-                table.gateway
-            )));
-            d
-        })?;
     Ok(Compiled {
         blob,
         table,
@@ -88,7 +77,8 @@ impl Compiled {
 
 /// The input's TCP Service ports no rule of `table` names.
 fn standby_backends(validated: &Validated, table: &RouteTable, options: &Options) -> Vec<Backend> {
-    let routed: HashSet<&str> = table.backends.iter().map(|b| b.cluster.as_str()).collect();
+    // Clusters already emitted: the routed ones, then each standby as it is added.
+    let mut seen: HashSet<String> = table.backends.iter().map(|b| b.cluster.clone()).collect();
     let mut out: Vec<Backend> = Vec::new();
     for service in &validated.services {
         for p in &service.spec.ports {
@@ -99,10 +89,7 @@ fn standby_backends(validated: &Validated, table: &RouteTable, options: &Options
             };
             let (namespace, name) = (&service.meta.namespace, &service.meta.name);
             let cluster = options.cluster_template.render(namespace, name, port);
-            if port > 0
-                && !routed.contains(cluster.as_str())
-                && !out.iter().any(|b| b.cluster == cluster)
-            {
+            if port > 0 && seen.insert(cluster.clone()) {
                 out.push(Backend {
                     namespace: namespace.clone(),
                     name: name.clone(),

@@ -78,6 +78,8 @@ pub struct Resolved {
     pub status: StatusReport,
     /// Warnings and notes (never errors).
     pub diagnostics: Diagnostics,
+    /// The compiled Gateway's index in the input's `gateways`.
+    pub gateway: usize,
 }
 
 /// Runs the stage.
@@ -85,7 +87,8 @@ pub struct Resolved {
 /// # Errors
 /// When the input has no Gateway, several and no `--gateway`, or not the named one.
 pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnostics> {
-    let gateway = select_gateway(input, options)?;
+    let index = select_gateway(input, options)?;
+    let gateway = &input.gateways[index];
     let mut diagnostics = Diagnostics::new();
     let refs = backends::Resolver::new(input, options, &mut diagnostics);
     let world = attach::attach_all(input, options, &refs, &mut diagnostics);
@@ -93,7 +96,7 @@ pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnos
     for (route, hosts_by_listener) in world.attached_to(gateway) {
         builder.add_route(route, hosts_by_listener, &mut diagnostics);
     }
-    let mut resolved = builder.finish();
+    let mut resolved = builder.finish(index);
     ratelimit::build(
         input,
         gateway,
@@ -108,16 +111,14 @@ pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnos
     })
 }
 
-fn select_gateway<'v>(
-    input: &'v Validated,
-    options: &Options,
-) -> Result<&'v Valid<crate::valid::Gateway>, Diagnostics> {
+/// The index in `input.gateways` of the Gateway to compile.
+fn select_gateway(input: &Validated, options: &Options) -> Result<usize, Diagnostics> {
     let name = |g: &Valid<crate::valid::Gateway>| format!("{}/{}", g.meta.namespace, g.meta.name);
     let mut diagnostics = Diagnostics::new();
     match (&options.gateway, input.gateways.as_slice()) {
         (Some(want), gateways) => {
-            if let Some(g) = gateways.iter().find(|g| &name(g) == want) {
-                return Ok(g);
+            if let Some(i) = gateways.iter().position(|g| &name(g) == want) {
+                return Ok(i);
             }
             let known: Vec<String> = gateways.iter().map(&name).collect();
             diagnostics.push(
@@ -129,7 +130,7 @@ fn select_gateway<'v>(
                     }),
             );
         }
-        (None, [only]) => return Ok(only),
+        (None, [_]) => return Ok(0),
         (None, []) => diagnostics.push(
             Diagnostic::error("the input holds no Gateway to compile routes for")
                 .with_help("add the manifest that defines your Gateway (kind: Gateway)"),

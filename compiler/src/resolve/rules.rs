@@ -111,8 +111,10 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
     }
 
     /// Returns the table and what lower and explanations need alongside it.
-    pub fn finish(self) -> super::Resolved {
+    /// The table and its side records; `gateway` is the Gateway's index in the input.
+    pub fn finish(self, gateway: usize) -> super::Resolved {
         super::Resolved {
+            gateway,
             table: self.table,
             attachments: self.attachments,
             ages: self.ages,
