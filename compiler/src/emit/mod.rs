@@ -187,9 +187,7 @@ impl EmitOptions {
             RateLimitSetting::Missing | RateLimitSetting::FailOpen => Ok(None),
         }
     }
-}
 
-impl EmitOptions {
     /// The port Envoy binds for the Gateway's `port`.
     fn envoy_port(&self, port: u16) -> u16 {
         self.listen_ports
