@@ -15,6 +15,7 @@ use crate::compile::Compiled;
 use crate::emit::{
     emit, layout, EmitKind, EmitOptions, ListenPort, RateLimitService, RateLimitSetting,
 };
+use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
 /// Where the deployment goes and what it talks to.
 pub struct Deployment<'a> {
@@ -23,8 +24,8 @@ pub struct Deployment<'a> {
     pub admin_port: u16,
     /// Cluster name → the loopback port serving it.
     pub endpoint: &'a dyn Fn(&str) -> Option<u16>,
-    /// The filter's rate limit cluster and the `HOST:PORT` of its service.
-    pub rate_limit: (&'a str, &'a str),
+    /// `HOST:PORT` of the rate limit service the emitted bootstrap's cluster points at.
+    pub rate_limit: &'a str,
     /// Ports the Gateway listeners bind instead of the kernel's choice (`--listen-port`).
     pub listen_ports: &'a [ListenPort],
     /// The Gateway listeners carry no gatewasm metadata: only `listenPorts` tells the filter
@@ -124,7 +125,7 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
             compiled,
             &EmitOptions {
                 rate_limit: RateLimitSetting::At(RateLimitService {
-                    address: d.rate_limit.1.to_owned(),
+                    address: d.rate_limit.to_owned(),
                     ..RateLimitService::default()
                 }),
                 listen_ports: d.listen_ports.to_vec(),
@@ -159,27 +160,21 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
     Ok(bootstrap)
 }
 
-/// Every cluster points at its test endpoint: the admin, the run's rate limit service, or the
-/// echo upstream's port for a backend.
+/// Every cluster points at its test endpoint: the admin's test port, or the echo upstream's
+/// port for a backend. The rate limit service's cluster is emitted pointing at the run's
+/// service already.
 fn localize_clusters(clusters: &mut [Value], d: &Deployment<'_>) -> Result<(), String> {
     for cluster in clusters {
         let name = cluster["name"].as_str().unwrap_or_default().to_owned();
-        let (host, port) = if name == layout::ADMIN_CLUSTER {
-            ("127.0.0.1", d.admin_port)
-        } else if name == d.rate_limit.0 {
-            d.rate_limit
-                .1
-                .rsplit_once(':')
-                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
-                .ok_or_else(|| {
-                    format!("rate limit service {:?} is not HOST:PORT", d.rate_limit.1)
-                })?
+        if name == RATE_LIMIT_CLUSTER {
+            continue;
+        }
+        let port = if name == layout::ADMIN_CLUSTER {
+            d.admin_port
         } else {
-            let port = (d.endpoint)(&name)
-                .ok_or_else(|| format!("no test upstream for cluster {name}"))?;
-            ("127.0.0.1", port)
+            (d.endpoint)(&name).ok_or_else(|| format!("no test upstream for cluster {name}"))?
         };
-        point_at(cluster, &name, host, port);
+        point_at(cluster, &name, "127.0.0.1", port);
         // The echo upstream speaks plain text; BackendTLSPolicy is checked by --emit's own
         // tests, not by routing cases.
         if let Some(c) = cluster.as_object_mut() {

@@ -217,7 +217,7 @@ impl EnvoyDriver {
                 wasm: &run.wasm,
                 admin_port,
                 endpoint: &endpoint,
-                rate_limit: (RATE_LIMIT_CLUSTER, &rate_limit_address),
+                rate_limit: &rate_limit_address,
                 listen_ports: &listen_ports,
                 attached: run.setting.attached,
             },
@@ -432,7 +432,7 @@ impl Driver for EnvoyDriver {
             wasm: &self.wasm,
             admin_port: self.admin_port,
             endpoint: &endpoint,
-            rate_limit: (RATE_LIMIT_CLUSTER, &self.rate_limit_address),
+            rate_limit: &self.rate_limit_address,
             listen_ports: &self.listen_ports,
             attached: self.attached,
         };

@@ -202,7 +202,7 @@ impl Pod {
             wasm: Path::new(""),
             admin_port: self.admin_port,
             endpoint,
-            rate_limit: ("ratelimit", "127.0.0.1:9"),
+            rate_limit: "127.0.0.1:9",
             listen_ports: &[],
             attached: false,
         }
@@ -275,7 +275,7 @@ fn hot_swaps_under_load_lose_no_request() {
             wasm: &wasm,
             admin_port,
             endpoint: &endpoint,
-            rate_limit: ("ratelimit", "127.0.0.1:9"),
+            rate_limit: "127.0.0.1:9",
             listen_ports: &[],
             attached: false,
         },

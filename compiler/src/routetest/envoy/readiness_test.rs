@@ -46,7 +46,7 @@ fn a_pod_started_with_a_refused_route_table_is_live_but_not_ready() {
             wasm: &wasm,
             admin_port,
             endpoint: &closed,
-            rate_limit: ("ratelimit", "127.0.0.1:9"),
+            rate_limit: "127.0.0.1:9",
             listen_ports: &[],
             attached: false,
         },
