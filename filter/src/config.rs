@@ -59,7 +59,9 @@ impl PluginConfig {
     pub fn gateway_port(&self, port: u16) -> u16 {
         self.listen_ports
             .binary_search_by_key(&port, |&(envoy, _)| envoy)
-            .map_or(port, |i| self.listen_ports[i].1)
+            .ok()
+            .and_then(|i| self.listen_ports.get(i))
+            .map_or(port, |&(_, gateway)| gateway)
     }
 }
 
