@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use crate::diag::Diagnostics;
 use crate::load::Loaded;
 use crate::model::ServiceProtocol;
+use crate::resolve::ids::TooMany;
 use crate::resolve::{self, Options};
 use crate::status::StatusReport;
 use crate::valid::{Gateway, Valid, Validated};
@@ -45,9 +46,12 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     let resolved = resolve::resolve(&validated, options)?;
     diagnostics.append(resolved.diagnostics.clone());
     let status = resolved.status.clone();
-    let rule_sources = resolved.rule_sources.clone();
     let gateway = resolved.gateway;
-    let (table, warnings) = lower::lower(resolved);
+    let lower::Lowered {
+        table,
+        rule_sources,
+        warnings,
+    } = lower::lower(resolved).map_err(TooMany::diagnostics)?;
     diagnostics.append(warnings);
     let blob = blob::encode(&table).map_err(|e| {
         let mut d = Diagnostics::new();

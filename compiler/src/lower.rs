@@ -19,30 +19,83 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use gatewasm_filter::blob::{
-    HostGroup, HostGroupId, HostPattern, Match, MatchId, PathMatch, RouteTable, StringMatch,
+    HostGroup, HostGroupId, HostPattern, Match, MatchId, PathMatch, RouteId, RouteTable,
+    StringMatch,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::resolve::Resolved;
+use crate::resolve::ids::{self, TooMany};
+use crate::resolve::{Attachment, Resolved};
 
-/// Orders the table of `resolved` and returns it, with a warning for every rule that no
-/// request can reach.
-pub fn lower(resolved: Resolved) -> (RouteTable, Diagnostics) {
+/// The finished table and what explanations need alongside it.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The table the blob carries.
+    pub table: RouteTable,
+    /// For each rule of the table, where it is written (`file:line`).
+    pub rule_sources: Vec<String>,
+    /// A warning for every rule that no request can reach.
+    pub warnings: Diagnostics,
+}
+
+/// Builds the table of `resolved` with every listener's matches in precedence order.
+///
+/// # Errors
+/// The table has more matches or host groups than the blob can number.
+pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
     let Resolved {
-        mut table,
+        name,
+        listeners,
+        routes,
+        rules,
+        backends,
+        regexes,
+        rate_limits,
         attachments,
-        ages,
-        match_positions,
-        rule_sources,
         ..
     } = resolved;
+    let mut table = RouteTable {
+        gateway: name,
+        listeners,
+        backends,
+        regexes: regexes.into_list(),
+        rate_limits,
+        ..RouteTable::default()
+    };
+    let mut created = Vec::with_capacity(routes.len());
+    for r in routes {
+        table.routes.push(r.route);
+        created.push(r.created);
+    }
     // Matches of each route, in rule then match order.
     let mut by_route: Vec<Vec<MatchId>> = vec![Vec::new(); table.routes.len()];
-    for (i, m) in table.matches.iter().enumerate() {
-        let route = table.rules[m.rule].route;
-        by_route[route.index()].push(MatchId(i as u32));
+    let mut rule_sources = Vec::with_capacity(rules.len());
+    for r in rules {
+        for m in r.matches {
+            let id = ids::push(&mut table.matches, m, MatchId::from_index, "matches")?;
+            by_route[r.rule.route.index()].push(id);
+        }
+        table.rules.push(r.rule);
+        rule_sources.push(r.source);
     }
-    for (l, listener) in table.listeners.iter_mut().enumerate() {
+    group(&mut table, &attachments, &by_route, &created)?;
+    let warnings = shadowed(&table, &rule_sources);
+    Ok(Lowered {
+        table,
+        rule_sources,
+        warnings,
+    })
+}
+
+/// Gives each listener its host groups, most specific first, each in precedence order.
+/// `created` is each route's creation timestamp.
+fn group(
+    table: &mut RouteTable,
+    attachments: &[Attachment],
+    by_route: &[Vec<MatchId>],
+    created: &[Option<String>],
+) -> Result<(), TooMany> {
+    for l in 0..table.listeners.len() {
         let mut groups: BTreeMap<GroupKey, (Option<HostPattern>, Vec<MatchId>)> = BTreeMap::new();
         for a in attachments.iter().filter(|a| a.listener.index() == l) {
             for host in &a.hosts {
@@ -54,29 +107,47 @@ pub fn lower(resolved: Resolved) -> (RouteTable, Diagnostics) {
             }
         }
         for (host, mut matches) in groups.into_values() {
-            matches.sort_by_cached_key(|&m| {
-                let mm = &table.matches[m];
-                let rule = &table.rules[mm.rule];
-                let route = &table.routes[rule.route];
-                let age = &ages[rule.route.index()];
-                (
-                    criteria(mm, &table.regexes),
-                    age.created.is_none(),
-                    age.created.clone(),
-                    format!("{}/{}", route.namespace, route.name),
-                    rule.route,
-                    rule.index,
-                    match_positions[m.index()],
-                )
-            });
-            listener
-                .host_groups
-                .push(HostGroupId(table.host_groups.len() as u32));
-            table.host_groups.push(HostGroup { host, matches });
+            matches.sort_by_cached_key(|&m| precedence(table, created, m));
+            let group = HostGroup { host, matches };
+            let id = ids::push(
+                &mut table.host_groups,
+                group,
+                HostGroupId::from_index,
+                "host groups",
+            )?;
+            table.listeners[l].host_groups.push(id);
         }
     }
-    let warnings = shadowed(&table, &rule_sources);
-    (table, warnings)
+    Ok(())
+}
+
+/// A match's place in its host group: criteria, then age (routes without a timestamp
+/// last), `namespace/name`, route, rule and match order. Smaller sorts first, i.e. wins.
+type Precedence = (
+    Criteria,
+    bool,
+    Option<String>,
+    String,
+    RouteId,
+    u16,
+    MatchId,
+);
+
+fn precedence(table: &RouteTable, created: &[Option<String>], m: MatchId) -> Precedence {
+    let mm = &table.matches[m];
+    let rule = &table.rules[mm.rule];
+    let route = &table.routes[rule.route];
+    let created = &created[rule.route.index()];
+    (
+        criteria(mm, &table.regexes),
+        created.is_none(),
+        created.clone(),
+        format!("{}/{}", route.namespace, route.name),
+        rule.route,
+        rule.index,
+        // A rule's matches have increasing ids in the order they are written.
+        m,
+    )
 }
 
 /// Rules none of whose matches can ever win: in every host group where a match appears, an

@@ -19,30 +19,30 @@ fn sample() -> RouteTable {
             port: 80,
             tls: false,
             hostname: None,
-            host_groups: vec![HostGroupId(0)],
+            host_groups: vec![HostGroupId::from_index(0).unwrap()],
         }],
         host_groups: vec![HostGroup {
             host: Some(HostPattern::Exact("app.example.com".into())),
-            matches: vec![MatchId(0)],
+            matches: vec![MatchId::from_index(0).unwrap()],
         }],
         matches: vec![Match {
-            rule: RuleId(0),
+            rule: RuleId::from_index(0).unwrap(),
             path: PathMatch::Prefix("/api".into()),
             method: None,
             headers: vec![blob::HeaderMatch {
                 name: "x-env".into(),
-                value: StringMatch::Regex(RegexId(0)),
+                value: StringMatch::Regex(RegexId::from_index(0).unwrap()),
             }],
             query: vec![],
         }],
         rules: vec![Rule {
-            route: RouteId(0),
+            route: RouteId::from_index(0).unwrap(),
             index: 0,
             name: None,
             filters: Default::default(),
             backends: vec![WeightedBackend {
                 weight: 1,
-                backend: Some(BackendId(0)),
+                backend: Some(BackendId::from_index(0).unwrap()),
                 filters: Default::default(),
             }],
             timeouts: Default::default(),
@@ -174,31 +174,35 @@ fn refuses_trailing_payload_bytes() {
 #[test]
 fn refuses_dangling_ids() {
     let mut t = sample();
-    t.matches[0].rule = RuleId(5);
+    t.matches[0].rule = RuleId::from_index(5).unwrap();
     assert_eq!(
         err(&encode_raw(&t)),
         "matches[0] refers to rule 5, but the table has 1"
     );
     let mut t = sample();
-    t.rules[0].backends[0].backend = Some(BackendId(1));
+    t.rules[0].backends[0].backend = Some(BackendId::from_index(1).unwrap());
     assert_eq!(
         err(&encode_raw(&t)),
         "rules[0].backends[0] refers to backend 1, but the table has 1"
     );
     let mut t = sample();
-    t.listeners[0].host_groups.push(HostGroupId(9));
+    t.listeners[0]
+        .host_groups
+        .push(HostGroupId::from_index(9).unwrap());
     assert_eq!(
         err(&encode_raw(&t)),
         "listeners[0] refers to host group 9, but the table has 1"
     );
     let mut t = sample();
-    t.host_groups[0].matches.push(MatchId(3));
+    t.host_groups[0]
+        .matches
+        .push(MatchId::from_index(3).unwrap());
     assert_eq!(
         err(&encode_raw(&t)),
         "host_groups[0] refers to match 3, but the table has 1"
     );
     let mut t = sample();
-    t.matches[0].headers[0].value = StringMatch::Regex(RegexId(2));
+    t.matches[0].headers[0].value = StringMatch::Regex(RegexId::from_index(2).unwrap());
     assert_eq!(
         err(&encode_raw(&t)),
         "matches[0] refers to regex 2, but the table has 1"

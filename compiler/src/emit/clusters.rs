@@ -30,8 +30,7 @@ pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
         if !seen.insert(backend.cluster.as_str()) {
             continue;
         }
-        let id = BackendId(index as u32);
-        out.push(cluster(compiled, backend, grpc.contains(&id))?);
+        out.push(cluster(compiled, backend, grpc.contains(&index))?);
     }
     for backend in &compiled.standby {
         if seen.insert(backend.cluster.as_str()) {
@@ -55,8 +54,9 @@ pub fn names(compiled: &Compiled) -> Vec<String> {
     names
 }
 
-/// Backends a GRPCRoute forwards or mirrors to: they need HTTP/2 whatever the Service says.
-fn grpc_backends(table: &RouteTable) -> BTreeSet<BackendId> {
+/// Positions in `table.backends` of the backends a GRPCRoute forwards or mirrors to: they
+/// need HTTP/2 whatever the Service says.
+fn grpc_backends(table: &RouteTable) -> BTreeSet<usize> {
     table
         .rules
         .iter()
@@ -69,6 +69,7 @@ fn grpc_backends(table: &RouteTable) -> BTreeSet<BackendId> {
                 .iter()
                 .filter_map(|b| b.backend)
                 .chain(mirrors)
+                .map(BackendId::index)
                 .collect::<Vec<_>>()
         })
         .collect()

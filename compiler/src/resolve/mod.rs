@@ -16,7 +16,9 @@
 mod attach;
 mod backends;
 mod hostnames;
+pub mod ids;
 pub mod ratelimit;
+mod regexes;
 mod rules;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -25,6 +27,7 @@ use crate::valid::{Valid, Validated};
 use gatewasm_filter::blob::{self, HostPattern, ListenerId, RouteId};
 
 pub use backends::ClusterTemplate;
+pub use regexes::Regexes;
 
 /// How resolve treats references it cannot check.
 #[derive(Debug, Clone, Default)]
@@ -54,26 +57,46 @@ pub struct Attachment {
     pub hosts: Vec<Option<HostPattern>>,
 }
 
-/// Precedence facts about a route that the blob does not carry.
-#[derive(Debug, Clone)]
-pub struct RouteAge {
+/// A route of the table, with the precedence fact the blob does not carry.
+#[derive(Debug)]
+pub struct ResolvedRoute {
+    /// The route as the blob stores it.
+    pub route: blob::Route,
     /// `metadata.creationTimestamp`, if written.
     pub created: Option<String>,
 }
 
-/// What resolve hands to lower.
+/// A rule of the table with its matches, in the order they are written.
+#[derive(Debug)]
+pub struct ResolvedRule {
+    /// The rule as the blob stores it.
+    pub rule: blob::Rule,
+    /// Its matches; each one's `rule` is this rule's id.
+    pub matches: Vec<blob::Match>,
+    /// Where it is written (`file:line`).
+    pub source: String,
+}
+
+/// What resolve hands to lower: everything of the route table but its precedence order.
+/// Ids are positions in these lists; the rate limits are already bound to rules.
 #[derive(Debug)]
 pub struct Resolved {
-    /// The table without host groups (lower orders those).
-    pub table: blob::RouteTable,
+    /// `namespace/name` of the compiled Gateway.
+    pub name: String,
+    /// Its HTTP and HTTPS listeners, without host groups (lower orders those).
+    pub listeners: Vec<blob::Listener>,
+    /// The attached routes.
+    pub routes: Vec<ResolvedRoute>,
+    /// Their rules, route by route.
+    pub rules: Vec<ResolvedRule>,
+    /// The backends rules and mirrors send to.
+    pub backends: Vec<blob::Backend>,
+    /// The regular expressions of matches and rate limit selectors.
+    pub regexes: Regexes,
+    /// BackendTrafficPolicy limits bound to the rules they govern.
+    pub rate_limits: blob::RateLimits,
     /// Which routes serve which listener hostnames.
     pub attachments: Vec<Attachment>,
-    /// Per route in `table.routes`, its age for precedence.
-    pub ages: Vec<RouteAge>,
-    /// For each match in `table.matches`, its position in the rule's `matches`.
-    pub match_positions: Vec<usize>,
-    /// For each rule in `table.rules`, where it is written (`file:line`).
-    pub rule_sources: Vec<String>,
     /// Status of everything in the input.
     pub status: StatusReport,
     /// Warnings and notes (never errors).
@@ -85,30 +108,39 @@ pub struct Resolved {
 /// Runs the stage.
 ///
 /// # Errors
-/// When the input has no Gateway, several and no `--gateway`, or not the named one.
+/// When the input has no Gateway, several and no `--gateway`, or not the named one; when
+/// the table needs more ids than the blob can number.
 pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnostics> {
     let index = select_gateway(input, options)?;
-    let gateway = &input.gateways[index];
     let mut diagnostics = Diagnostics::new();
     let refs = backends::Resolver::new(input, options, &mut diagnostics);
     let world = attach::attach_all(input, options, &refs, &mut diagnostics);
-    let mut builder = rules::TableBuilder::new(gateway, &refs);
-    for (route, hosts_by_listener) in world.attached_to(gateway) {
-        builder.add_route(route, hosts_by_listener, &mut diagnostics);
-    }
-    let mut resolved = builder.finish(index);
-    ratelimit::build(
-        input,
-        gateway,
-        &mut resolved.table,
-        &resolved.attachments,
-        &mut diagnostics,
-    );
+    let resolved =
+        table(input, index, &refs, &world, &mut diagnostics).map_err(ids::TooMany::diagnostics)?;
     Ok(Resolved {
         status: world.status,
         diagnostics,
         ..resolved
     })
+}
+
+/// The table of `input.gateways[index]`: the routes `world` attached to it, then the rate
+/// limits bound to their rules.
+fn table(
+    input: &Validated,
+    index: usize,
+    refs: &backends::Resolver<'_>,
+    world: &attach::World<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Result<Resolved, ids::TooMany> {
+    let gateway = &input.gateways[index];
+    let mut builder = rules::TableBuilder::new(gateway, index, refs)?;
+    for (route, hosts_by_listener) in world.attached_to(gateway) {
+        builder.add_route(route, hosts_by_listener, diagnostics)?;
+    }
+    let mut resolved = builder.finish();
+    ratelimit::build(input, gateway, &mut resolved, diagnostics)?;
+    Ok(resolved)
 }
 
 /// The index in `input.gateways` of the Gateway to compile.

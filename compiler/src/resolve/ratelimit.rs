@@ -12,17 +12,18 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use gatewasm_filter::blob::{
-    self, ListenerId, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, RouteKind, RouteTable,
-    RuleId, Selector, ValueMatch,
+    self, ListenerId, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, RouteKind, RuleId,
+    Selector, ValueMatch,
 };
 
 use super::attach::selector_matches;
-use super::Attachment;
+use super::ids::{self, TooMany};
+use super::{Regexes, Resolved, ResolvedRule};
 use crate::diag::{Diagnostics, Severity};
 use crate::quote::quote;
 use crate::valid::{
-    self, BackendTrafficPolicy, Gateway, PathMatch, RateLimitSelector, SelectorValue, TargetKind,
-    Valid, Validated,
+    self, BackendTrafficPolicy, Gateway, PathMatch, PolicyTarget, RateLimitSelector, SelectorValue,
+    TargetKind, TargetSelector, Valid, Validated,
 };
 
 /// The rate limit service domain every global descriptor is sent in.
@@ -37,21 +38,61 @@ enum Level {
     Gateway,
 }
 
-/// Fills `table.rate_limits` for the routes attached to `gateway`.
+/// A rule on a listener: the listener, and the rule's position in [`Resolved::rules`].
+type RuleOn = (ListenerId, usize);
+
+/// Fills `resolved.rate_limits` for the routes attached to `gateway`; the policies' regular
+/// expressions join the table's.
 pub fn build(
     input: &Validated,
     gateway: &Valid<Gateway>,
-    table: &mut RouteTable,
-    attachments: &[Attachment],
+    resolved: &mut Resolved,
     diagnostics: &mut Diagnostics,
-) {
+) -> Result<(), TooMany> {
     let policies = &input.backend_traffic_policies;
-    // For each (listener, rule): the best (level, policy position) found so far.
-    let mut best: BTreeMap<(ListenerId, RuleId), (Level, usize)> = BTreeMap::new();
+    let best = bind(input, gateway, resolved, diagnostics);
+    // Policy position in the input → its position in `out.policies`.
+    let mut index: HashMap<usize, u32> = HashMap::new();
+    let mut out = blob::RateLimits {
+        domain: DOMAIN.to_owned(),
+        ..blob::RateLimits::default()
+    };
+    for ((listener, rule), (_, pi)) in best {
+        let policy = match index.entry(pi) {
+            std::collections::hash_map::Entry::Occupied(o) => *o.get(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let p = policy_blob(&policies[pi], &mut resolved.regexes)?;
+                *v.insert(ids::push(
+                    &mut out.policies,
+                    p,
+                    |i| u32::try_from(i).ok(),
+                    "rate limit policies",
+                )?)
+            }
+        };
+        out.bindings.push(RlBinding {
+            listener,
+            rule: RuleId::from_index(rule).ok_or(TooMany("rules"))?,
+            policy,
+        });
+    }
+    resolved.rate_limits = out;
+    Ok(())
+}
+
+/// For each rule on each listener: the level and input position of the policy that governs
+/// it. Two policies at the same level are reported; the older one keeps the rule.
+fn bind(
+    input: &Validated,
+    gateway: &Valid<Gateway>,
+    resolved: &Resolved,
+    diagnostics: &mut Diagnostics,
+) -> BTreeMap<RuleOn, (Level, usize)> {
+    let mut best: BTreeMap<RuleOn, (Level, usize)> = BTreeMap::new();
     let mut conflicts: Vec<(usize, usize)> = Vec::new();
-    for (pi, p) in policies.iter().enumerate() {
-        for (level, listener, rule) in targets(input, gateway, table, attachments, p, diagnostics) {
-            match best.entry((listener, rule)) {
+    for (pi, p) in input.backend_traffic_policies.iter().enumerate() {
+        for (level, on) in targets(input, gateway, resolved, p, diagnostics) {
+            match best.entry(on) {
                 Entry::Vacant(v) => {
                     v.insert((level, pi));
                 }
@@ -69,7 +110,17 @@ pub fn build(
     }
     conflicts.sort_unstable();
     conflicts.dedup();
-    for (winner, loser) in conflicts {
+    warn_conflicts(&input.backend_traffic_policies, &conflicts, diagnostics);
+    best
+}
+
+/// Warns the younger policy of each (older, younger) pair.
+fn warn_conflicts(
+    policies: &[Valid<BackendTrafficPolicy>],
+    conflicts: &[(usize, usize)],
+    diagnostics: &mut Diagnostics,
+) {
+    for &(winner, loser) in conflicts {
         let (w, l) = (&policies[winner], &policies[loser]);
         let mut d = l.source.diagnostic(
             Severity::Warning,
@@ -88,175 +139,186 @@ pub fn build(
         ));
         diagnostics.push(d);
     }
-    let mut index: HashMap<usize, u32> = HashMap::new();
-    let mut regexes: HashMap<String, RegexId> = table
-        .regexes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.clone(), RegexId(i as u32)))
-        .collect();
-    let mut out = blob::RateLimits {
-        domain: DOMAIN.to_owned(),
-        ..blob::RateLimits::default()
-    };
-    for ((listener, rule), (_, pi)) in best {
-        let policy = *index.entry(pi).or_insert_with(|| {
-            let p = &policies[pi];
-            out.policies
-                .push(policy_blob(p, &mut table.regexes, &mut regexes));
-            (out.policies.len() - 1) as u32
-        });
-        out.bindings.push(RlBinding {
-            listener,
-            rule,
-            policy,
-        });
-    }
-    table.rate_limits = out;
 }
 
-/// Every (level, listener, rule) the policy reaches on this Gateway.
+/// Every (level, rule on a listener) the policy reaches on this Gateway.
 fn targets(
     input: &Validated,
     gateway: &Valid<Gateway>,
-    table: &RouteTable,
-    attachments: &[Attachment],
+    resolved: &Resolved,
     p: &Valid<BackendTrafficPolicy>,
     diagnostics: &mut Diagnostics,
-) -> Vec<(Level, ListenerId, RuleId)> {
-    let ns = &p.meta.namespace;
-    let on_gateway = gateway.meta.namespace == *ns;
-    let mut out = Vec::new();
-    let rules_of = |route: usize| {
-        table
-            .rules
-            .iter()
-            .enumerate()
-            .filter(move |(_, r)| r.route.index() == route)
-            .map(|(i, r)| (RuleId(i as u32), r))
-    };
-    let reach_route = |out: &mut Vec<_>, route: usize, section: Option<&str>| -> bool {
-        let mut hit = false;
-        for a in attachments.iter().filter(|a| a.route.index() == route) {
-            for (id, r) in rules_of(route) {
-                match section {
-                    Some(s) if r.name.as_deref() != Some(s) => {}
-                    Some(_) => {
-                        out.push((Level::RouteRule, a.listener, id));
-                        hit = true;
-                    }
-                    None => {
-                        out.push((Level::Route, a.listener, id));
-                        hit = true;
-                    }
-                }
-            }
-        }
-        hit
-    };
-    let reach_listeners = |out: &mut Vec<_>, section: Option<&str>| -> bool {
-        let mut hit = false;
-        for a in attachments {
-            let l = &table.listeners[a.listener];
-            if section.is_some_and(|s| s != l.name) {
-                continue;
-            }
-            let level = if section.is_some() {
-                Level::Listener
-            } else {
-                Level::Gateway
-            };
-            for (id, _) in rules_of(a.route.index()) {
-                out.push((level, a.listener, id));
-                hit = true;
-            }
-        }
-        hit
-    };
-    let route_index = |kind: TargetKind, name: &str| {
-        let want = match kind {
-            TargetKind::HttpRoute => RouteKind::Http,
-            TargetKind::GrpcRoute => RouteKind::Grpc,
-            TargetKind::Gateway => return None,
-        };
-        table
-            .routes
-            .iter()
-            .position(|r| r.kind == want && r.namespace == *ns && r.name == name)
+) -> Vec<(Level, RuleOn)> {
+    let mut reach = Reach {
+        input,
+        gateway,
+        resolved,
+        policy: p,
+        found: Vec::new(),
     };
     for (i, t) in p.spec.targets.iter().enumerate() {
-        let reached = match t.kind {
-            TargetKind::Gateway if on_gateway && t.name == gateway.meta.name => {
-                let hit = reach_listeners(&mut out, t.section_name.as_deref());
-                if !hit && t.section_name.is_some() {
-                    diagnostics.push(p.source.diagnostic(
-                        Severity::Warning,
-                        &p.label(),
-                        &format!("spec.targetRefs[{i}].sectionName"),
-                        format!(
-                            "Gateway {}/{} has no listener {} with attached routes",
-                            gateway.meta.namespace,
-                            gateway.meta.name,
-                            quote(t.section_name.as_deref().unwrap_or_default())
-                        ),
-                    ));
-                }
-                true
-            }
-            TargetKind::Gateway => false,
-            kind => match route_index(kind, &t.name) {
-                Some(r) => {
-                    if !reach_route(&mut out, r, t.section_name.as_deref()) {
-                        diagnostics.push(p.source.diagnostic(
-                            Severity::Warning,
-                            &p.label(),
-                            &format!("spec.targetRefs[{i}].sectionName"),
-                            format!(
-                                "route {}/{} has no rule named {}",
-                                ns,
-                                t.name,
-                                quote(t.section_name.as_deref().unwrap_or_default())
-                            ),
-                        ));
-                    }
-                    true
-                }
-                None => route_exists(input, kind, ns, &t.name),
-            },
-        };
-        if !reached {
+        if !reach.target(i, t, diagnostics) {
             diagnostics.push(p.source.diagnostic(
                 Severity::Note,
                 &p.label(),
                 &format!("spec.targetRefs[{i}]"),
                 format!(
                     "target {}/{} is not attached to Gateway {}/{} in the input: the policy does not apply to it here",
-                    ns, t.name, gateway.meta.namespace, gateway.meta.name
+                    p.meta.namespace, t.name, gateway.meta.namespace, gateway.meta.name
                 ),
             ));
         }
     }
     for s in &p.spec.selectors {
-        match s.kind {
-            TargetKind::Gateway => {
-                if on_gateway && selector_matches(&s.labels, &gateway.meta.labels) {
-                    reach_listeners(&mut out, None);
+        reach.selected(s);
+    }
+    reach.found
+}
+
+/// What one policy reaches on the compiled Gateway, gathered target by target.
+struct Reach<'a> {
+    input: &'a Validated,
+    gateway: &'a Valid<Gateway>,
+    resolved: &'a Resolved,
+    policy: &'a Valid<BackendTrafficPolicy>,
+    found: Vec<(Level, RuleOn)>,
+}
+
+impl Reach<'_> {
+    /// Follows `spec.targetRefs[i]`; false when the target is not in the input (it may
+    /// belong to another Gateway). A section that names nothing is warned about here.
+    fn target(&mut self, i: usize, t: &PolicyTarget, diagnostics: &mut Diagnostics) -> bool {
+        let (p, gateway) = (self.policy, self.gateway);
+        let ns = &p.meta.namespace;
+        let section = t.section_name.as_deref();
+        let missing = match t.kind {
+            TargetKind::Gateway if gateway.meta.namespace == *ns && t.name == gateway.meta.name => {
+                if self.listeners(section) || section.is_none() {
+                    return true;
                 }
+                format!(
+                    "Gateway {}/{} has no listener {} with attached routes",
+                    gateway.meta.namespace,
+                    gateway.meta.name,
+                    quote(section.unwrap_or_default())
+                )
             }
-            kind => {
-                for (ri, r) in table.routes.iter().enumerate() {
-                    let labels = route_labels(input, r.kind, &r.namespace, &r.name);
-                    if r.namespace == *ns
-                        && route_index(kind, &r.name) == Some(ri)
-                        && labels.is_some_and(|l| selector_matches(&s.labels, l))
-                    {
-                        reach_route(&mut out, ri, None);
+            TargetKind::Gateway => return false,
+            kind => match self.route_index(kind, &t.name) {
+                Some(r) => {
+                    if self.route(r, section) {
+                        return true;
                     }
+                    format!(
+                        "route {}/{} has no rule named {}",
+                        ns,
+                        t.name,
+                        quote(section.unwrap_or_default())
+                    )
                 }
+                None => return route_exists(self.input, kind, ns, &t.name),
+            },
+        };
+        diagnostics.push(p.source.diagnostic(
+            Severity::Warning,
+            &p.label(),
+            &format!("spec.targetRefs[{i}].sectionName"),
+            missing,
+        ));
+        true
+    }
+
+    /// Follows a label selector: the Gateway, or routes of the policy's namespace.
+    fn selected(&mut self, s: &TargetSelector) {
+        let (input, gateway, ns) = (self.input, self.gateway, &self.policy.meta.namespace);
+        if s.kind == TargetKind::Gateway {
+            if gateway.meta.namespace == *ns && selector_matches(&s.labels, &gateway.meta.labels) {
+                self.listeners(None);
+            }
+            return;
+        }
+        for (ri, r) in self.resolved.routes.iter().enumerate() {
+            let r = &r.route;
+            let labels = route_labels(input, r.kind, &r.namespace, &r.name);
+            if r.namespace == *ns
+                && self.route_index(s.kind, &r.name) == Some(ri)
+                && labels.is_some_and(|l| selector_matches(&s.labels, l))
+            {
+                self.route(ri, None);
             }
         }
     }
-    out
+
+    /// The rules of route `route` on each listener it is attached to: all of them, or the
+    /// one named `section`. False when none was reached.
+    fn route(&mut self, route: usize, section: Option<&str>) -> bool {
+        let level = if section.is_some() {
+            Level::RouteRule
+        } else {
+            Level::Route
+        };
+        let mut hit = false;
+        let resolved = self.resolved;
+        for a in resolved
+            .attachments
+            .iter()
+            .filter(|a| a.route.index() == route)
+        {
+            for (id, r) in rules_of(resolved, route) {
+                if section.is_none_or(|s| r.rule.name.as_deref() == Some(s)) {
+                    self.found.push((level, (a.listener, id)));
+                    hit = true;
+                }
+            }
+        }
+        hit
+    }
+
+    /// Every rule on every listener, or on the listener named `section`. False when none
+    /// was reached.
+    fn listeners(&mut self, section: Option<&str>) -> bool {
+        let level = if section.is_some() {
+            Level::Listener
+        } else {
+            Level::Gateway
+        };
+        let mut hit = false;
+        let resolved = self.resolved;
+        for a in &resolved.attachments {
+            let l = &resolved.listeners[a.listener.index()];
+            if section.is_some_and(|s| s != l.name) {
+                continue;
+            }
+            for (id, _) in rules_of(resolved, a.route.index()) {
+                self.found.push((level, (a.listener, id)));
+                hit = true;
+            }
+        }
+        hit
+    }
+
+    /// The position in the table of the policy's route `kind` `name`.
+    fn route_index(&self, kind: TargetKind, name: &str) -> Option<usize> {
+        let want = match kind {
+            TargetKind::HttpRoute => RouteKind::Http,
+            TargetKind::GrpcRoute => RouteKind::Grpc,
+            TargetKind::Gateway => return None,
+        };
+        let ns = &self.policy.meta.namespace;
+        self.resolved.routes.iter().position(|r| {
+            let r = &r.route;
+            r.kind == want && r.namespace == *ns && r.name == name
+        })
+    }
+}
+
+/// The rules of route number `route`, with their positions.
+fn rules_of(resolved: &Resolved, route: usize) -> impl Iterator<Item = (usize, &ResolvedRule)> {
+    resolved
+        .rules
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| r.rule.route.index() == route)
 }
 
 fn route_exists(input: &Validated, kind: TargetKind, ns: &str, name: &str) -> bool {
@@ -290,26 +352,19 @@ fn route_labels<'v>(
 
 fn policy_blob(
     p: &Valid<BackendTrafficPolicy>,
-    regex_table: &mut Vec<String>,
-    regexes: &mut HashMap<String, RegexId>,
-) -> RlPolicy {
-    let mut regex = |pattern: &str| {
-        *regexes.entry(pattern.to_owned()).or_insert_with(|| {
-            regex_table.push(pattern.to_owned());
-            RegexId((regex_table.len() - 1) as u32)
-        })
-    };
-    let mut rules = |list: &[valid::RateLimitRule]| -> Vec<RlRule> {
+    regexes: &mut Regexes,
+) -> Result<RlPolicy, TooMany> {
+    let mut rules = |list: &[valid::RateLimitRule]| -> Result<Vec<RlRule>, TooMany> {
         list.iter()
             .enumerate()
             .map(|(i, r)| {
                 let selectors: Vec<Selector> = r
                     .selectors
                     .iter()
-                    .map(|s| selector(s, &mut regex))
-                    .collect();
+                    .map(|s| selector(s, &mut |pattern| regexes.id(pattern)))
+                    .collect::<Result<_, _>>()?;
                 let distinct = selectors.iter().any(Selector::is_distinct);
-                RlRule {
+                Ok(RlRule {
                     index: i as u16,
                     selectors,
                     requests: r.requests,
@@ -318,35 +373,40 @@ fn policy_blob(
                     shared: r.shared,
                     headers: r.headers,
                     slots: if distinct { p.spec.slots } else { 0 },
-                }
+                })
             })
             .collect()
     };
-    let local = rules(&p.spec.local);
-    let global = rules(&p.spec.global);
-    RlPolicy {
+    let local = rules(&p.spec.local)?;
+    let global = rules(&p.spec.global)?;
+    Ok(RlPolicy {
         namespace: p.meta.namespace.clone(),
         name: p.meta.name.clone(),
         source: format!("{}:{}", p.source.file.name, p.source.line()),
         local,
         global,
-    }
+    })
 }
 
-fn selector(s: &RateLimitSelector, regex: &mut impl FnMut(&str) -> RegexId) -> Selector {
-    let mut value = |v: &SelectorValue| match v {
-        SelectorValue::Exact(x) => ValueMatch::Exact(x.clone()),
-        SelectorValue::Regex(x) => ValueMatch::Regex(regex(x)),
-        SelectorValue::Distinct => ValueMatch::Distinct,
+fn selector(
+    s: &RateLimitSelector,
+    regex: &mut impl FnMut(&str) -> Result<RegexId, TooMany>,
+) -> Result<Selector, TooMany> {
+    let mut value = |v: &SelectorValue| {
+        Ok(match v {
+            SelectorValue::Exact(x) => ValueMatch::Exact(x.clone()),
+            SelectorValue::Regex(x) => ValueMatch::Regex(regex(x)?),
+            SelectorValue::Distinct => ValueMatch::Distinct,
+        })
     };
-    match s {
+    Ok(match s {
         RateLimitSelector::Header {
             name,
             value: v,
             invert,
         } => Selector::Header {
             name: name.clone(),
-            value: value(v),
+            value: value(v)?,
             invert: *invert,
         },
         RateLimitSelector::Query {
@@ -355,7 +415,7 @@ fn selector(s: &RateLimitSelector, regex: &mut impl FnMut(&str) -> RegexId) -> S
             invert,
         } => Selector::Query {
             name: name.clone(),
-            value: value(v),
+            value: value(v)?,
             invert: *invert,
         },
         RateLimitSelector::Methods { methods, invert } => Selector::Methods {
@@ -366,7 +426,7 @@ fn selector(s: &RateLimitSelector, regex: &mut impl FnMut(&str) -> RegexId) -> S
             path: match path {
                 PathMatch::Exact(v) => PathCondition::Exact(v.clone()),
                 PathMatch::PathPrefix(v) => PathCondition::Prefix(v.clone()),
-                PathMatch::RegularExpression(v) => PathCondition::Regex(regex(v)),
+                PathMatch::RegularExpression(v) => PathCondition::Regex(regex(v)?),
             },
             invert: *invert,
         },
@@ -379,5 +439,5 @@ fn selector(s: &RateLimitSelector, regex: &mut impl FnMut(&str) -> RegexId) -> S
             distinct: *distinct,
             invert: *invert,
         },
-    }
+    })
 }

@@ -1,10 +1,10 @@
-//! Builds the route table of the selected Gateway: listeners, routes, rules, matches,
+//! Builds what lower needs of the selected Gateway: listeners, routes, rules, matches,
 //! filters and backends, with ids assigned and references resolved.
 
 use std::collections::{BTreeMap, HashMap};
 
 use gatewasm_filter::blob::{
-    self, BackendId, ListenerId, RegexId, RouteId, RouteKind, RouteTable, RuleId, StringMatch,
+    self, BackendId, ListenerId, RegexId, RouteId, RouteKind, RuleId, StringMatch,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -18,53 +18,66 @@ use crate::valid::{
 use super::attach::{HostsByListener, RouteRef};
 use super::backends::{BackendKey, Resolver};
 use super::hostnames;
-use super::{Attachment, RouteAge};
+use super::ids::{self, TooMany};
+use super::{Attachment, Resolved, ResolvedRoute, ResolvedRule};
 
 /// Accumulates the table.
 pub struct TableBuilder<'r, 'v> {
     refs: &'r Resolver<'v>,
-    table: RouteTable,
+    out: Resolved,
+    /// Listener index in the Gateway → its id (only HTTP and HTTPS listeners have one).
     listener_ids: HashMap<usize, ListenerId>,
-    backends: BTreeMap<BackendKey, BackendId>,
-    regexes: HashMap<String, RegexId>,
-    attachments: Vec<Attachment>,
-    ages: Vec<RouteAge>,
-    match_positions: Vec<usize>,
-    rule_sources: Vec<String>,
+    backend_ids: BTreeMap<BackendKey, BackendId>,
 }
 
 impl<'r, 'v> TableBuilder<'r, 'v> {
-    /// Starts a table for `gateway` with its HTTP and HTTPS listeners.
-    pub fn new(gateway: &Valid<Gateway>, refs: &'r Resolver<'v>) -> Self {
-        let mut table = RouteTable {
-            gateway: format!("{}/{}", gateway.meta.namespace, gateway.meta.name),
-            ..RouteTable::default()
-        };
+    /// Starts a table for `gateway`, the input's Gateway number `index`, with its HTTP and
+    /// HTTPS listeners.
+    pub fn new(
+        gateway: &Valid<Gateway>,
+        index: usize,
+        refs: &'r Resolver<'v>,
+    ) -> Result<Self, TooMany> {
+        let mut listeners = Vec::new();
         let mut listener_ids = HashMap::new();
         for (i, l) in gateway.spec.listeners.iter().enumerate() {
             if !matches!(l.protocol, ProtocolType::Http | ProtocolType::Https) {
                 continue;
             }
-            listener_ids.insert(i, ListenerId(table.listeners.len() as u32));
-            table.listeners.push(blob::Listener {
+            let listener = blob::Listener {
                 name: l.name.clone(),
                 port: l.port,
                 tls: l.protocol == ProtocolType::Https,
                 hostname: l.hostname.as_deref().map(hostnames::pattern),
                 host_groups: Vec::new(),
-            });
+            };
+            let id = ids::push(
+                &mut listeners,
+                listener,
+                ListenerId::from_index,
+                "listeners",
+            )?;
+            listener_ids.insert(i, id);
         }
-        TableBuilder {
-            refs,
-            table,
-            listener_ids,
-            backends: BTreeMap::new(),
-            regexes: HashMap::new(),
+        let out = Resolved {
+            name: format!("{}/{}", gateway.meta.namespace, gateway.meta.name),
+            listeners,
+            routes: Vec::new(),
+            rules: Vec::new(),
+            backends: Vec::new(),
+            regexes: super::Regexes::default(),
+            rate_limits: blob::RateLimits::default(),
             attachments: Vec::new(),
-            ages: Vec::new(),
-            match_positions: Vec::new(),
-            rule_sources: Vec::new(),
-        }
+            status: crate::status::StatusReport::default(),
+            diagnostics: Diagnostics::new(),
+            gateway: index,
+        };
+        Ok(TableBuilder {
+            refs,
+            out,
+            listener_ids,
+            backend_ids: BTreeMap::new(),
+        })
     }
 
     /// Adds an attached route with its hostnames per listener index.
@@ -73,23 +86,23 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         route: RouteRef<'_>,
         hosts_by_listener: &HostsByListener,
         diagnostics: &mut Diagnostics,
-    ) {
-        let route_id = RouteId(self.table.routes.len() as u32);
-        self.table.routes.push(blob::Route {
-            kind: match route {
-                RouteRef::Http(_) => RouteKind::Http,
-                RouteRef::Grpc(_) => RouteKind::Grpc,
+    ) -> Result<(), TooMany> {
+        let entry = ResolvedRoute {
+            route: blob::Route {
+                kind: match route {
+                    RouteRef::Http(_) => RouteKind::Http,
+                    RouteRef::Grpc(_) => RouteKind::Grpc,
+                },
+                namespace: route.namespace().to_owned(),
+                name: route.name().to_owned(),
+                source: route.source(),
             },
-            namespace: route.namespace().to_owned(),
-            name: route.name().to_owned(),
-            source: route.source(),
-        });
-        self.ages.push(RouteAge {
             created: route.created().map(str::to_owned),
-        });
+        };
+        let route_id = ids::push(&mut self.out.routes, entry, RouteId::from_index, "routes")?;
         for (l, hosts) in hosts_by_listener {
             if let Some(&listener) = self.listener_ids.get(l) {
-                self.attachments.push(Attachment {
+                self.out.attachments.push(Attachment {
                     listener,
                     route: route_id,
                     hosts: hosts.clone(),
@@ -99,55 +112,39 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         match route {
             RouteRef::Http(r) => {
                 for (index, rule) in r.spec.rules.iter().enumerate() {
-                    self.add_http_rule(route, route_id, index, rule, diagnostics);
+                    self.add_http_rule(route, route_id, index, rule, diagnostics)?;
                 }
             }
             RouteRef::Grpc(r) => {
                 for (index, rule) in r.spec.rules.iter().enumerate() {
-                    self.add_grpc_rule(route, route_id, index, rule, diagnostics);
+                    self.add_grpc_rule(route, route_id, index, rule, diagnostics)?;
                 }
             }
         }
+        Ok(())
     }
 
-    /// Returns the table and what lower and explanations need alongside it.
-    /// The table and its side records; `gateway` is the Gateway's index in the input.
-    pub fn finish(self, gateway: usize) -> super::Resolved {
-        super::Resolved {
-            gateway,
-            table: self.table,
-            attachments: self.attachments,
-            ages: self.ages,
-            match_positions: self.match_positions,
-            rule_sources: self.rule_sources,
-            status: crate::status::StatusReport::default(),
-            diagnostics: Diagnostics::new(),
-        }
+    /// The table so far, without rate limits.
+    pub fn finish(self) -> Resolved {
+        self.out
     }
 
-    fn regex(&mut self, pattern: &str) -> RegexId {
-        if let Some(&id) = self.regexes.get(pattern) {
-            return id;
-        }
-        let id = RegexId(self.table.regexes.len() as u32);
-        self.table.regexes.push(pattern.to_owned());
-        self.regexes.insert(pattern.to_owned(), id);
-        id
+    fn regex(&mut self, pattern: &str) -> Result<RegexId, TooMany> {
+        self.out.regexes.id(pattern)
     }
 
-    fn string_match(&mut self, m: &valid::StringMatch) -> StringMatch {
-        match m {
+    fn string_match(&mut self, m: &valid::StringMatch) -> Result<StringMatch, TooMany> {
+        Ok(match m {
             valid::StringMatch::Exact(v) => StringMatch::Exact(v.clone()),
-            valid::StringMatch::RegularExpression(p) => StringMatch::Regex(self.regex(p)),
-        }
+            valid::StringMatch::RegularExpression(p) => StringMatch::Regex(self.regex(p)?),
+        })
     }
 
-    fn backend(&mut self, key: BackendKey) -> BackendId {
-        if let Some(&id) = self.backends.get(&key) {
-            return id;
+    fn backend(&mut self, key: BackendKey) -> Result<BackendId, TooMany> {
+        if let Some(&id) = self.backend_ids.get(&key) {
+            return Ok(id);
         }
-        let id = BackendId(self.table.backends.len() as u32);
-        self.table.backends.push(blob::Backend {
+        let backend = blob::Backend {
             cluster: self
                 .refs
                 .template
@@ -155,34 +152,40 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             namespace: key.namespace.clone(),
             name: key.name.clone(),
             port: key.port,
-        });
-        self.backends.insert(key, id);
-        id
+        };
+        let id = ids::push(
+            &mut self.out.backends,
+            backend,
+            BackendId::from_index,
+            "backends",
+        )?;
+        self.backend_ids.insert(key, id);
+        Ok(id)
     }
 
-    fn resolve(&mut self, kind: Kind, ns: &str, r: &valid::BackendRef) -> Option<BackendId> {
-        self.refs
-            .check(kind, ns, r)
-            .ok()
-            .map(|key| self.backend(key))
-    }
-
-    /// Adds a rule and its matches; the matches' `rule` is set here.
-    fn push_rule(&mut self, source: String, rule: blob::Rule, matches: Vec<blob::Match>) {
-        let rule_id = RuleId(self.table.rules.len() as u32);
-        self.table.rules.push(rule);
-        self.rule_sources.push(source);
-        for (position, m) in matches.into_iter().enumerate() {
-            self.table.matches.push(blob::Match { rule: rule_id, ..m });
-            self.match_positions.push(position);
+    /// The backend `r` names, `None` when the reference is invalid (its share answers 500).
+    fn resolve(
+        &mut self,
+        kind: Kind,
+        ns: &str,
+        r: &valid::BackendRef,
+    ) -> Result<Option<BackendId>, TooMany> {
+        match self.refs.check(kind, ns, r) {
+            Ok(key) => self.backend(key).map(Some),
+            Err(_) => Ok(None),
         }
+    }
+
+    /// The id the next rule gets; its matches carry it before the rule is added.
+    fn next_rule(&self) -> Result<RuleId, TooMany> {
+        RuleId::from_index(self.out.rules.len()).ok_or(TooMany("rules"))
     }
 
     fn header_matches(
         &mut self,
         list: &[valid::HeaderMatch],
         lowercase: bool,
-    ) -> Vec<(String, StringMatch)> {
+    ) -> Result<Vec<(String, StringMatch)>, TooMany> {
         list.iter()
             .map(|h| {
                 let name = if lowercase {
@@ -190,7 +193,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 } else {
                     h.name.clone()
                 };
-                (name, self.string_match(&h.value))
+                Ok((name, self.string_match(&h.value)?))
             })
             .collect()
     }
@@ -202,7 +205,8 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         index: usize,
         rule: &valid::HttpRule,
         diagnostics: &mut Diagnostics,
-    ) {
+    ) -> Result<(), TooMany> {
+        let rule_id = self.next_rule()?;
         let prefix = match rule.matches.as_slice() {
             [HttpMatch {
                 path: PathMatch::PathPrefix(p),
@@ -217,7 +221,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             &rule.filters,
             &rule.backends,
             |this, list, unsupported| this.http_filters(list, ns, prefix.as_deref(), unsupported),
-        );
+        )?;
         if rule.retry.as_ref().is_some_and(|r| r.backoff.is_some()) {
             diagnostics.push(rule_warning(route, index, "sets retry.backoff, which Envoy's router headers cannot carry: retries use Envoy's default backoff (25 ms base)"));
         }
@@ -228,27 +232,27 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 let path = match &m.path {
                     PathMatch::Exact(v) => blob::PathMatch::Exact(v.clone()),
                     PathMatch::PathPrefix(v) => blob::PathMatch::Prefix(trim_prefix(v)),
-                    PathMatch::RegularExpression(p) => blob::PathMatch::Regex(self.regex(p)),
+                    PathMatch::RegularExpression(p) => blob::PathMatch::Regex(self.regex(p)?),
                 };
                 let headers = self
-                    .header_matches(&m.headers, true)
+                    .header_matches(&m.headers, true)?
                     .into_iter()
                     .map(|(name, value)| blob::HeaderMatch { name, value })
                     .collect();
                 let query = self
-                    .header_matches(&m.query_params, false)
+                    .header_matches(&m.query_params, false)?
                     .into_iter()
                     .map(|(name, value)| blob::QueryMatch { name, value })
                     .collect();
-                blob::Match {
-                    rule: RuleId(0),
+                Ok(blob::Match {
+                    rule: rule_id,
                     path,
                     method: m.method.map(|x| method_name(x).to_owned()),
                     headers,
                     query,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let parts = RuleParts {
             name: rule.name.clone(),
             retry: rule.retry.as_ref().map(|r| {
@@ -265,6 +269,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             unsupported: "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500",
         };
         self.finish_rule(route, route_id, index, core, parts, diagnostics);
+        Ok(())
     }
 
     fn add_grpc_rule(
@@ -274,7 +279,8 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         index: usize,
         rule: &valid::GrpcRule,
         diagnostics: &mut Diagnostics,
-    ) {
+    ) -> Result<(), TooMany> {
+        let rule_id = self.next_rule()?;
         let ns = route.namespace();
         let core = self.rule_core(
             Kind::GrpcRoute,
@@ -282,7 +288,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             &rule.filters,
             &rule.backends,
             |this, list, unsupported| this.grpc_filters(list, ns, unsupported),
-        );
+        )?;
         let any = [valid::GrpcMatch {
             method: None,
             headers: Vec::new(),
@@ -299,30 +305,34 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     None => (None, None),
                     Some(mm) => {
                         let part = |this: &mut Self, v: &Option<String>| {
-                            v.as_ref().map(|v| match mm.r#type {
-                                StringMatchType::Exact => StringMatch::Exact(v.clone()),
-                                StringMatchType::RegularExpression => {
-                                    StringMatch::Regex(this.regex(v))
-                                }
-                            })
+                            v.as_ref()
+                                .map(|v| {
+                                    Ok(match mm.r#type {
+                                        StringMatchType::Exact => StringMatch::Exact(v.clone()),
+                                        StringMatchType::RegularExpression => {
+                                            StringMatch::Regex(this.regex(v)?)
+                                        }
+                                    })
+                                })
+                                .transpose()
                         };
-                        (part(self, &mm.service), part(self, &mm.method))
+                        (part(self, &mm.service)?, part(self, &mm.method)?)
                     }
                 };
                 let headers = self
-                    .header_matches(&m.headers, true)
+                    .header_matches(&m.headers, true)?
                     .into_iter()
                     .map(|(name, value)| blob::HeaderMatch { name, value })
                     .collect();
-                blob::Match {
-                    rule: RuleId(0),
+                Ok(blob::Match {
+                    rule: rule_id,
                     path: blob::PathMatch::Grpc { service, method },
                     method: None,
                     headers,
                     query: Vec::new(),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, TooMany>>()?;
         let parts = RuleParts {
             name: rule.name.clone(),
             retry: None,
@@ -331,6 +341,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             unsupported: "uses an ExtensionRef filter gatewasm cannot run; the rule answers 500",
         };
         self.finish_rule(route, route_id, index, core, parts, diagnostics);
+        Ok(())
     }
 
     /// What HTTP and gRPC rules build alike: the rule's filters and its weighted backends.
@@ -342,18 +353,18 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         ns: &str,
         rule_filters: &[F],
         refs: &[valid::WeightedBackend<F>],
-        mut filters: impl FnMut(&mut Self, &[F], &mut bool) -> blob::Filters,
-    ) -> RuleCore {
+        mut filters: impl FnMut(&mut Self, &[F], &mut bool) -> Result<blob::Filters, TooMany>,
+    ) -> Result<RuleCore, TooMany> {
         let mut unsupported = false;
-        let rule_filters = filters(self, rule_filters, &mut unsupported);
+        let rule_filters = filters(self, rule_filters, &mut unsupported)?;
         let mut backends = Vec::with_capacity(refs.len());
         for b in refs {
             let mut backend_unsupported = false;
-            let own = filters(self, &b.filters, &mut backend_unsupported);
+            let own = filters(self, &b.filters, &mut backend_unsupported)?;
             let backend = if backend_unsupported {
                 None
             } else {
-                self.resolve(kind, ns, &b.backend)
+                self.resolve(kind, ns, &b.backend)?
             };
             backends.push(blob::WeightedBackend {
                 weight: b.weight,
@@ -361,11 +372,11 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 filters: own,
             });
         }
-        RuleCore {
+        Ok(RuleCore {
             filters: rule_filters,
             backends,
             unsupported,
-        }
+        })
     }
 
     /// Adds the rule; one whose filters gatewasm cannot run keeps no backends (it answers
@@ -384,9 +395,8 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             diagnostics.push(rule_warning(route, index, parts.unsupported));
             backends.clear();
         }
-        self.push_rule(
-            route.source_of(&format!("spec.rules[{index}]")),
-            blob::Rule {
+        self.out.rules.push(ResolvedRule {
+            rule: blob::Rule {
                 route: route_id,
                 index: index as u16,
                 name: parts.name,
@@ -395,16 +405,17 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 retry: parts.retry,
                 timeouts: parts.timeouts,
             },
-            parts.matches,
-        );
+            matches: parts.matches,
+            source: route.source_of(&format!("spec.rules[{index}]")),
+        });
     }
 
-    fn mirror(&mut self, kind: Kind, ns: &str, m: &Mirror) -> blob::Mirror {
-        blob::Mirror {
-            backend: self.resolve(kind, ns, &m.backend),
+    fn mirror(&mut self, kind: Kind, ns: &str, m: &Mirror) -> Result<blob::Mirror, TooMany> {
+        Ok(blob::Mirror {
+            backend: self.resolve(kind, ns, &m.backend)?,
             numerator: m.fraction.numerator,
             denominator: m.fraction.denominator,
-        }
+        })
     }
 
     fn http_filters(
@@ -413,7 +424,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         ns: &str,
         prefix: Option<&str>,
         unsupported: &mut bool,
-    ) -> blob::Filters {
+    ) -> Result<blob::Filters, TooMany> {
         let mut out = blob::Filters::default();
         for f in list {
             match f {
@@ -424,7 +435,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     out.response_headers = Some(Box::new(modifier(m)))
                 }
                 HttpFilter::RequestMirror(m) => {
-                    let mirror = self.mirror(Kind::HttpRoute, ns, m);
+                    let mirror = self.mirror(Kind::HttpRoute, ns, m)?;
                     out.mirrors.push(mirror);
                 }
                 HttpFilter::RequestRedirect(r) => {
@@ -458,7 +469,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 HttpFilter::ExternalAuth(_) | HttpFilter::ExtensionRef(_) => *unsupported = true,
             }
         }
-        out
+        Ok(out)
     }
 
     fn grpc_filters(
@@ -466,7 +477,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         list: &[GrpcFilter],
         ns: &str,
         unsupported: &mut bool,
-    ) -> blob::Filters {
+    ) -> Result<blob::Filters, TooMany> {
         let mut out = blob::Filters::default();
         for f in list {
             match f {
@@ -477,13 +488,13 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     out.response_headers = Some(Box::new(modifier(m)))
                 }
                 GrpcFilter::RequestMirror(m) => {
-                    let mirror = self.mirror(Kind::GrpcRoute, ns, m);
+                    let mirror = self.mirror(Kind::GrpcRoute, ns, m)?;
                     out.mirrors.push(mirror);
                 }
                 GrpcFilter::ExtensionRef(_) => *unsupported = true,
             }
         }
-        out
+        Ok(out)
     }
 }
 

@@ -3,6 +3,10 @@
 //! The blob stores references as `u32` positions instead of pointers; a newtype per table
 //! keeps a rule index from being used as a backend index. Decoding checks every id against
 //! its table, so once a table is validated, `table.rules[id]` cannot go out of range.
+//!
+//! The position is private: an id is minted only by [`RuleId::from_index`] (and its
+//! siblings), which refuses a position a `u32` cannot hold instead of wrapping onto an id
+//! already in use.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +15,15 @@ macro_rules! ids {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub u32);
+        pub struct $name(u32);
 
         impl $name {
+            /// The id of position `index` in its table; `None` past `u32::MAX`, which the
+            /// wire format cannot carry.
+            pub fn from_index(index: usize) -> Option<Self> {
+                u32::try_from(index).ok().map(Self)
+            }
+
             /// The position in its table.
             pub fn index(self) -> usize {
                 self.0 as usize

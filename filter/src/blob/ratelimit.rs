@@ -291,7 +291,10 @@ fn selector(at: &str, s: &Selector, regexes: usize) -> Result<(), DecodeError> {
         if id.index() < regexes {
             Ok(())
         } else {
-            Err(DecodeError::new(format!("{at} refers to regex {}", id.0)))
+            Err(DecodeError::new(format!(
+                "{at} refers to regex {}",
+                id.index()
+            )))
         }
     };
     match s {

@@ -90,7 +90,7 @@ struct Check<'t> {
     table: &'t RouteTable,
 }
 
-fn out_of_range(at: &str, what: &str, id: u32, len: usize) -> DecodeError {
+fn out_of_range(at: &str, what: &str, id: usize, len: usize) -> DecodeError {
     DecodeError::new(format!(
         "{at} refers to {what} {id}, but the table has {len}"
     ))
@@ -98,27 +98,27 @@ fn out_of_range(at: &str, what: &str, id: u32, len: usize) -> DecodeError {
 
 impl Check<'_> {
     fn route(&self, at: &str, id: RouteId) -> Result<(), DecodeError> {
-        in_range(at, "route", id.0, self.table.routes.len())
+        in_range(at, "route", id.index(), self.table.routes.len())
     }
 
     fn rule(&self, at: &str, id: RuleId) -> Result<(), DecodeError> {
-        in_range(at, "rule", id.0, self.table.rules.len())
+        in_range(at, "rule", id.index(), self.table.rules.len())
     }
 
     fn backend(&self, at: &str, id: BackendId) -> Result<(), DecodeError> {
-        in_range(at, "backend", id.0, self.table.backends.len())
+        in_range(at, "backend", id.index(), self.table.backends.len())
     }
 
     fn regex(&self, at: &str, id: RegexId) -> Result<(), DecodeError> {
-        in_range(at, "regex", id.0, self.table.regexes.len())
+        in_range(at, "regex", id.index(), self.table.regexes.len())
     }
 
     fn match_id(&self, at: &str, id: MatchId) -> Result<(), DecodeError> {
-        in_range(at, "match", id.0, self.table.matches.len())
+        in_range(at, "match", id.index(), self.table.matches.len())
     }
 
     fn host_group(&self, at: &str, id: HostGroupId) -> Result<(), DecodeError> {
-        in_range(at, "host group", id.0, self.table.host_groups.len())
+        in_range(at, "host group", id.index(), self.table.host_groups.len())
     }
 
     fn host(&self, at: &str, host: &HostPattern) -> Result<(), DecodeError> {
@@ -212,8 +212,8 @@ impl Check<'_> {
     }
 }
 
-fn in_range(at: &str, what: &str, id: u32, len: usize) -> Result<(), DecodeError> {
-    if (id as usize) < len {
+fn in_range(at: &str, what: &str, id: usize, len: usize) -> Result<(), DecodeError> {
+    if id < len {
         Ok(())
     } else {
         Err(out_of_range(at, what, id, len))

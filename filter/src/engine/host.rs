@@ -63,8 +63,7 @@ pub fn best_listener(listeners: &[Listener], port: u16, host: &str) -> Option<Li
             best = Some((rank, i));
         }
     }
-    best.and_then(|(_, i)| u32::try_from(i).ok())
-        .map(ListenerId)
+    best.and_then(|(_, i)| ListenerId::from_index(i))
 }
 
 #[cfg(test)]
@@ -107,7 +106,7 @@ mod tests {
             listener(80, Some(HostPattern::Exact("a.foo.example.com".into()))),
             listener(8080, Some(HostPattern::Exact("x.example.com".into()))),
         ];
-        let pick = |host| best_listener(&ls, 80, host).map(|id| id.0);
+        let pick = |host| best_listener(&ls, 80, host).map(|id| id.index());
         assert_eq!(pick("a.foo.example.com"), Some(3));
         assert_eq!(pick("b.foo.example.com"), Some(2));
         assert_eq!(pick("b.example.com"), Some(1));
