@@ -234,20 +234,53 @@ pub fn attach_all<'v>(
     refs: &Resolver<'_>,
     diagnostics: &mut Diagnostics,
 ) -> World<'v> {
-    let namespaces = Namespaces {
-        labels: input
-            .namespaces
-            .iter()
-            .map(|n| (n.meta.name.as_str(), &n.meta.labels))
-            .collect(),
-    };
-    let gateways: Vec<&Valid<Gateway>> = input.gateways.iter().collect();
-    let gateway_index: HashMap<(&str, &str), usize> = gateways
+    let parents = Parents::new(input);
+    let routes = routes_in_order(input);
+    let mut outcomes: Vec<Vec<(ParentRef, ParentOutcome)>> = routes
         .iter()
-        .enumerate()
-        .map(|(i, g)| ((g.meta.namespace.as_str(), g.meta.name.as_str()), i))
+        .map(|route| parents.attach(*route, diagnostics))
         .collect();
-    let mut routes: Vec<RouteRef<'v>> = input
+    let gateways = parents.gateways;
+    settle_conflicts(&routes, &gateways, &mut outcomes);
+    let mut attached_count: HashMap<(usize, usize), u32> = HashMap::new();
+    let mut report = StatusReport::default();
+    let mut attached = Vec::new();
+    for (route, outcomes) in routes.iter().zip(outcomes) {
+        let resolved = resolved_refs(*route, refs);
+        let mut parents = Vec::new();
+        for (p, outcome) in outcomes {
+            parents.push(parent_status(*route, &p, &outcome, &resolved));
+            report_parent(*route, &p, &outcome, diagnostics);
+            if let (Some(g), None) = (outcome.gateway, &outcome.refused) {
+                for &l in outcome.listeners.keys() {
+                    *attached_count.entry((g, l)).or_default() += 1;
+                }
+                attached.push((g, *route, outcome.listeners));
+            }
+        }
+        report.routes.push(RouteStatus {
+            kind: route.kind().name().to_owned(),
+            namespace: route.namespace().to_owned(),
+            name: route.name().to_owned(),
+            source: route.source(),
+            parents,
+        });
+    }
+    for (g, gateway) in gateways.iter().enumerate() {
+        report
+            .gateways
+            .push(gateway_status(gateway, g, &attached_count, options));
+    }
+    World {
+        status: report,
+        attached,
+        gateways,
+    }
+}
+
+/// HTTPRoutes and GRPCRoutes in input order.
+fn routes_in_order(input: &Validated) -> Vec<RouteRef<'_>> {
+    let mut routes: Vec<RouteRef<'_>> = input
         .http_routes
         .iter()
         .map(RouteRef::Http)
@@ -257,10 +290,45 @@ pub fn attach_all<'v>(
         RouteRef::Http(r) => r.source.order,
         RouteRef::Grpc(r) => r.source.order,
     });
+    routes
+}
 
-    // Pass 1: each parentRef on its own.
-    let mut outcomes: Vec<Vec<(ParentRef, ParentOutcome)>> = Vec::new();
-    for route in &routes {
+/// What a parentRef can name: the input's Gateways, and the namespaces routes come from.
+struct Parents<'v> {
+    gateways: Vec<&'v Valid<Gateway>>,
+    by_name: HashMap<(&'v str, &'v str), usize>,
+    namespaces: Namespaces<'v>,
+}
+
+impl<'v> Parents<'v> {
+    fn new(input: &'v Validated) -> Self {
+        let gateways: Vec<&Valid<Gateway>> = input.gateways.iter().collect();
+        let by_name = gateways
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.meta.namespace.as_str(), g.meta.name.as_str()), i))
+            .collect();
+        let namespaces = Namespaces {
+            labels: input
+                .namespaces
+                .iter()
+                .map(|n| (n.meta.name.as_str(), &n.meta.labels))
+                .collect(),
+        };
+        Parents {
+            gateways,
+            by_name,
+            namespaces,
+        }
+    }
+
+    /// Each Gateway parentRef of `route` on its own, before conflicts between routes are
+    /// settled; other parents are noted and left alone.
+    fn attach(
+        &self,
+        route: RouteRef<'_>,
+        diagnostics: &mut Diagnostics,
+    ) -> Vec<(ParentRef, ParentOutcome)> {
         let mut per_parent = Vec::new();
         for p in route.parent_refs() {
             if p.group != GATEWAY_GROUP || p.kind != "Gateway" {
@@ -278,7 +346,8 @@ pub fn attach_all<'v>(
                 ));
                 continue;
             }
-            let gateway = gateway_index
+            let gateway = self
+                .by_name
                 .get(&(p.namespace.as_str(), p.name.as_str()))
                 .copied();
             let outcome = match gateway {
@@ -291,15 +360,21 @@ pub fn attach_all<'v>(
                         format!("Gateway {}/{} is not in the input", p.namespace, p.name),
                     )),
                 },
-                Some(g) => attach_parent(gateways[g], *route, p, &namespaces, g),
+                Some(g) => attach_parent(self.gateways[g], route, p, &self.namespaces, g),
             };
             per_parent.push((p.clone(), outcome));
         }
-        outcomes.push(per_parent);
+        per_parent
     }
+}
 
-    // Pass 2: an HTTPRoute and a GRPCRoute may not serve the same hostname on one listener;
-    // the older keeps it.
+/// An HTTPRoute and a GRPCRoute may not serve the same hostname on one listener: the older
+/// route keeps it, and the other loses that listener.
+fn settle_conflicts(
+    routes: &[RouteRef<'_>],
+    gateways: &[&Valid<Gateway>],
+    outcomes: &mut [Vec<(ParentRef, ParentOutcome)>],
+) {
     let mut by_age: Vec<usize> = (0..routes.len()).collect();
     by_age.sort_by_key(|&i| routes[i].age_key());
     let mut claimed: HashMap<(usize, usize), Vec<Claim>> = HashMap::new();
@@ -337,105 +412,91 @@ pub fn attach_all<'v>(
             }
         }
     }
+}
 
-    // Pass 3: status.
-    let mut attached_count: HashMap<(usize, usize), u32> = HashMap::new();
-    let mut report = StatusReport::default();
-    let mut attached = Vec::new();
-    for (i, route) in routes.iter().enumerate() {
-        let resolved = resolved_refs(*route, refs);
-        let generation = route.generation();
-        let mut parents = Vec::new();
-        for (p, outcome) in outcomes[i].drain(..) {
-            let accepted = match &outcome.refused {
-                None => Condition::new(
-                    "Accepted",
-                    true,
-                    "Accepted",
-                    "accepted by the Gateway",
-                    generation,
-                ),
-                Some((reason, msg)) => {
-                    Condition::new("Accepted", false, reason, msg.clone(), generation)
-                }
-            };
-            let refs_condition = match &resolved {
-                None => Condition::new(
-                    "ResolvedRefs",
-                    true,
-                    "ResolvedRefs",
-                    "all references resolved",
-                    generation,
-                ),
-                Some((reason, msg)) => {
-                    Condition::new("ResolvedRefs", false, reason, msg.clone(), generation)
-                }
-            };
-            for h in &outcome.unused_hostnames {
-                diagnostics.push(crate::diag::Diagnostic::new(
-                    Severity::Warning,
-                    format!(
-                        "{} {}/{} ({}): hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
-                        route.kind().name(),
-                        route.namespace(),
-                        route.name(),
-                        route.source_of("spec.hostnames"),
-                        p.namespace,
-                        p.name
-                    ),
-                ));
-            }
-            if let (Some(g), None) = (outcome.gateway, &outcome.refused) {
-                for &l in outcome.listeners.keys() {
-                    *attached_count.entry((g, l)).or_default() += 1;
-                }
-                attached.push((g, *route, outcome.listeners));
-            } else if let Some((reason, msg)) = &outcome.refused {
-                diagnostics.push(crate::diag::Diagnostic::new(
-                    Severity::Warning,
-                    format!(
-                        "{} {}/{} ({}) is not accepted by {}/{}: {reason}: {msg}",
-                        route.kind().name(),
-                        route.namespace(),
-                        route.name(),
-                        route.source(),
-                        p.namespace,
-                        p.name
-                    ),
-                ));
-            }
-            parents.push(RouteParentStatus {
-                parent_ref: ParentRefStatus {
-                    group: p.group.clone(),
-                    kind: p.kind.clone(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    section_name: p.section_name.clone(),
-                    port: p.port,
-                },
-                conditions: vec![accepted, refs_condition],
-            });
+/// The status of `route` under parent `p`: `Accepted` from the outcome, `ResolvedRefs` from
+/// the route's first invalid reference (`resolved`).
+fn parent_status(
+    route: RouteRef<'_>,
+    p: &ParentRef,
+    outcome: &ParentOutcome,
+    resolved: &Option<(&'static str, String)>,
+) -> RouteParentStatus {
+    let generation = route.generation();
+    let accepted = match &outcome.refused {
+        None => Condition::new(
+            "Accepted",
+            true,
+            "Accepted",
+            "accepted by the Gateway",
+            generation,
+        ),
+        Some((reason, msg)) => Condition::new("Accepted", false, reason, msg.clone(), generation),
+    };
+    let refs_condition = match resolved {
+        None => Condition::new(
+            "ResolvedRefs",
+            true,
+            "ResolvedRefs",
+            "all references resolved",
+            generation,
+        ),
+        Some((reason, msg)) => {
+            Condition::new("ResolvedRefs", false, reason, msg.clone(), generation)
         }
-        report.routes.push(RouteStatus {
-            kind: route.kind().name().to_owned(),
-            namespace: route.namespace().to_owned(),
-            name: route.name().to_owned(),
-            source: route.source(),
-            parents,
-        });
-    }
-    for (g, gateway) in gateways.iter().enumerate() {
-        report
-            .gateways
-            .push(gateway_status(gateway, g, &attached_count, options));
-    }
-    World {
-        status: report,
-        attached,
-        gateways,
+    };
+    RouteParentStatus {
+        parent_ref: ParentRefStatus {
+            group: p.group.clone(),
+            kind: p.kind.clone(),
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            section_name: p.section_name.clone(),
+            port: p.port,
+        },
+        conditions: vec![accepted, refs_condition],
     }
 }
 
+/// Warns about route hostnames the parent does not serve, and about a refused parent.
+fn report_parent(
+    route: RouteRef<'_>,
+    p: &ParentRef,
+    outcome: &ParentOutcome,
+    diagnostics: &mut Diagnostics,
+) {
+    for h in &outcome.unused_hostnames {
+        diagnostics.push(crate::diag::Diagnostic::new(
+            Severity::Warning,
+            format!(
+                "{} {}/{} ({}): hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
+                route.kind().name(),
+                route.namespace(),
+                route.name(),
+                route.source_of("spec.hostnames"),
+                p.namespace,
+                p.name
+            ),
+        ));
+    }
+    if let Some((reason, msg)) = &outcome.refused {
+        diagnostics.push(crate::diag::Diagnostic::new(
+            Severity::Warning,
+            format!(
+                "{} {}/{} ({}) is not accepted by {}/{}: {reason}: {msg}",
+                route.kind().name(),
+                route.namespace(),
+                route.name(),
+                route.source(),
+                p.namespace,
+                p.name
+            ),
+        ));
+    }
+}
+
+/// One parentRef that names a Gateway of the input (number `g`): the listeners that take
+/// the route, with the hostnames it gets on each.
 fn attach_parent(
     gateway: &Valid<Gateway>,
     route: RouteRef<'_>,
@@ -443,6 +504,12 @@ fn attach_parent(
     namespaces: &Namespaces<'_>,
     g: usize,
 ) -> ParentOutcome {
+    let mut outcome = ParentOutcome {
+        gateway: Some(g),
+        listeners: BTreeMap::new(),
+        refused: None,
+        unused_hostnames: Vec::new(),
+    };
     let candidates: Vec<(usize, &Listener)> = gateway
         .spec
         .listeners
@@ -451,28 +518,8 @@ fn attach_parent(
         .filter(|(_, l)| p.section_name.as_ref().is_none_or(|s| *s == l.name))
         .filter(|(_, l)| p.port.is_none_or(|port| port == l.port))
         .collect();
-    let mut outcome = ParentOutcome {
-        gateway: Some(g),
-        listeners: BTreeMap::new(),
-        refused: None,
-        unused_hostnames: Vec::new(),
-    };
     if candidates.is_empty() {
-        outcome.refused = Some((
-            "NoMatchingParent",
-            format!(
-                "Gateway {}/{} has no listener{}{}",
-                p.namespace,
-                p.name,
-                p.section_name
-                    .as_ref()
-                    .map(|s| format!(" named {s}"))
-                    .unwrap_or_default(),
-                p.port
-                    .map(|port| format!(" on port {port}"))
-                    .unwrap_or_default()
-            ),
-        ));
+        outcome.refused = Some(("NoMatchingParent", no_listener(p)));
         return outcome;
     }
     let mut allowed_any = false;
@@ -491,7 +538,9 @@ fn attach_parent(
             *u |= hostnames::intersect(std::slice::from_ref(h), l.hostname.as_deref()).is_some();
         }
     }
-    if !outcome.listeners.is_empty() {
+    if outcome.listeners.is_empty() {
+        outcome.refused = Some(no_listener_takes(route, p, allowed_any));
+    } else {
         outcome.unused_hostnames = route
             .hostnames()
             .iter()
@@ -500,29 +549,52 @@ fn attach_parent(
             .map(|(h, _)| h.clone())
             .collect();
     }
-    if outcome.listeners.is_empty() {
-        outcome.refused = Some(if allowed_any {
-            (
-                "NoMatchingListenerHostname",
-                format!(
-                    "no hostname of the route intersects a listener of Gateway {}/{}",
-                    p.namespace, p.name
-                ),
-            )
-        } else {
-            (
-                "NotAllowedByListeners",
-                format!(
-                    "no listener of Gateway {}/{} allows {} from namespace {}",
-                    p.namespace,
-                    p.name,
-                    route.kind().name(),
-                    route.namespace()
-                ),
-            )
-        });
-    }
     outcome
+}
+
+/// Why a parentRef's sectionName and port select no listener of its Gateway.
+fn no_listener(p: &ParentRef) -> String {
+    format!(
+        "Gateway {}/{} has no listener{}{}",
+        p.namespace,
+        p.name,
+        p.section_name
+            .as_ref()
+            .map(|s| format!(" named {s}"))
+            .unwrap_or_default(),
+        p.port
+            .map(|port| format!(" on port {port}"))
+            .unwrap_or_default()
+    )
+}
+
+/// Why no selected listener takes the route: none allows it (`allowed_any` false), or none
+/// shares a hostname with it.
+fn no_listener_takes(
+    route: RouteRef<'_>,
+    p: &ParentRef,
+    allowed_any: bool,
+) -> (&'static str, String) {
+    if allowed_any {
+        (
+            "NoMatchingListenerHostname",
+            format!(
+                "no hostname of the route intersects a listener of Gateway {}/{}",
+                p.namespace, p.name
+            ),
+        )
+    } else {
+        (
+            "NotAllowedByListeners",
+            format!(
+                "no listener of Gateway {}/{} allows {} from namespace {}",
+                p.namespace,
+                p.name,
+                route.kind().name(),
+                route.namespace()
+            ),
+        )
+    }
 }
 
 /// The first invalid reference of a route (reason, message), in rule order.
@@ -563,6 +635,8 @@ fn resolved_refs(route: RouteRef<'_>, refs: &Resolver<'_>) -> Option<(&'static s
     }
 }
 
+/// The status of Gateway number `g`; `attached` counts the routes on each (Gateway,
+/// listener).
 fn gateway_status(
     gateway: &Valid<Gateway>,
     g: usize,
@@ -575,75 +649,14 @@ fn gateway_status(
         .listeners
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            let kinds = listener_kinds(l);
-            let mut conditions = Vec::new();
-            let supported = !protocol_kinds(l.protocol).is_empty();
-            conditions.push(if supported {
-                Condition::new(
-                    "Accepted",
-                    true,
-                    "Accepted",
-                    "listener accepted",
-                    generation,
-                )
-            } else {
-                Condition::new(
-                    "Accepted",
-                    false,
-                    "UnsupportedProtocol",
-                    format!(
-                        "gatewasm routes HTTP and HTTPS listeners, not {}",
-                        l.protocol.as_str()
-                    ),
-                    generation,
-                )
-            });
-            let missing: Vec<String> = l
-                .tls
+        .map(|(i, l)| ListenerStatus {
+            name: l.name.clone(),
+            supported_kinds: listener_kinds(l)
                 .iter()
-                .flat_map(|t| t.certificate_refs.iter())
-                .filter(|s| !secret_known(&s.namespace, &s.name, options))
-                .map(|s| format!("{}/{}", s.namespace, s.name))
-                .collect();
-            conditions.push(if missing.is_empty() {
-                Condition::new(
-                    "ResolvedRefs",
-                    true,
-                    "ResolvedRefs",
-                    "references resolved",
-                    generation,
-                )
-            } else {
-                Condition::new(
-                    "ResolvedRefs",
-                    false,
-                    "InvalidCertificateRef",
-                    format!("certificate Secret {} does not exist", missing.join(", ")),
-                    generation,
-                )
-            });
-            let programmed = supported && missing.is_empty();
-            conditions.push(Condition::new(
-                "Programmed",
-                programmed,
-                if programmed { "Programmed" } else { "Invalid" },
-                if programmed {
-                    "compiled into the route table"
-                } else {
-                    "listener is not usable"
-                },
-                generation,
-            ));
-            ListenerStatus {
-                name: l.name.clone(),
-                supported_kinds: kinds
-                    .iter()
-                    .map(|k| format!("{}/{}", k.group(), k.name()))
-                    .collect(),
-                attached_routes: attached.get(&(g, i)).copied().unwrap_or(0),
-                conditions,
-            }
+                .map(|k| format!("{}/{}", k.group(), k.name()))
+                .collect(),
+            attached_routes: attached.get(&(g, i)).copied().unwrap_or(0),
+            conditions: listener_conditions(l, options, generation),
         })
         .collect();
     let all_programmed = listeners
@@ -679,6 +692,69 @@ fn gateway_status(
         ],
         listeners,
     }
+}
+
+/// A listener's `Accepted` (its protocol), `ResolvedRefs` (its certificates) and
+/// `Programmed` (both) conditions.
+fn listener_conditions(l: &Listener, options: &Options, generation: i64) -> Vec<Condition> {
+    let supported = !protocol_kinds(l.protocol).is_empty();
+    let accepted = if supported {
+        Condition::new(
+            "Accepted",
+            true,
+            "Accepted",
+            "listener accepted",
+            generation,
+        )
+    } else {
+        Condition::new(
+            "Accepted",
+            false,
+            "UnsupportedProtocol",
+            format!(
+                "gatewasm routes HTTP and HTTPS listeners, not {}",
+                l.protocol.as_str()
+            ),
+            generation,
+        )
+    };
+    let missing: Vec<String> = l
+        .tls
+        .iter()
+        .flat_map(|t| t.certificate_refs.iter())
+        .filter(|s| !secret_known(&s.namespace, &s.name, options))
+        .map(|s| format!("{}/{}", s.namespace, s.name))
+        .collect();
+    let resolved = if missing.is_empty() {
+        Condition::new(
+            "ResolvedRefs",
+            true,
+            "ResolvedRefs",
+            "references resolved",
+            generation,
+        )
+    } else {
+        Condition::new(
+            "ResolvedRefs",
+            false,
+            "InvalidCertificateRef",
+            format!("certificate Secret {} does not exist", missing.join(", ")),
+            generation,
+        )
+    };
+    let programmed = supported && missing.is_empty();
+    let programmed = Condition::new(
+        "Programmed",
+        programmed,
+        if programmed { "Programmed" } else { "Invalid" },
+        if programmed {
+            "compiled into the route table"
+        } else {
+            "listener is not usable"
+        },
+        generation,
+    );
+    vec![accepted, resolved, programmed]
 }
 
 /// Whether a certificate Secret exists: named by `--assume-secret`, or, when none is named,
