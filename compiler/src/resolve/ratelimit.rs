@@ -58,16 +58,18 @@ pub fn build(
         ..blob::RateLimits::default()
     };
     for ((listener, rule), (_, pi)) in best {
-        let policy = match index.entry(pi) {
-            std::collections::hash_map::Entry::Occupied(o) => *o.get(),
-            std::collections::hash_map::Entry::Vacant(v) => {
+        let policy = match index.get(&pi) {
+            Some(&policy) => policy,
+            None => {
                 let p = policy_blob(&policies[pi], &mut resolved.regexes)?;
-                *v.insert(ids::push(
+                let policy = ids::push(
                     &mut out.policies,
                     p,
                     |i| u32::try_from(i).ok(),
                     "rate limit policies",
-                )?)
+                )?;
+                index.insert(pi, policy);
+                policy
             }
         };
         out.bindings.push(RlBinding {
