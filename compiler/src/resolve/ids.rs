@@ -34,3 +34,28 @@ pub fn push<T, I>(
     table.push(item);
     Ok(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_without_ids_left_takes_nothing() {
+        let mut table = vec!["a"];
+        let full = push(&mut table, "b", |_| None::<u32>, "things");
+        assert!(matches!(full, Err(TooMany("things"))));
+        assert_eq!(table, ["a"]);
+        let error = TooMany("things").diagnostics().to_string();
+        assert!(error.contains("4294967295 things"), "{error}");
+    }
+
+    #[test]
+    fn the_id_is_the_position_taken() {
+        let mut table = vec!["a"];
+        assert_eq!(
+            push(&mut table, "b", |i| u32::try_from(i).ok(), "things").ok(),
+            Some(1)
+        );
+        assert_eq!(table, ["a", "b"]);
+    }
+}

@@ -57,3 +57,18 @@ ids! {
     /// A regular expression in [`super::RouteTable::regexes`].
     RegexId => String;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_holds_any_u32_position_and_refuses_the_next() {
+        assert_eq!(RuleId::from_index(7).map(RuleId::index), Some(7));
+        let last = u32::MAX as usize;
+        assert_eq!(RuleId::from_index(last).map(RuleId::index), Some(last));
+        if let Some(past) = last.checked_add(1) {
+            assert_eq!(RuleId::from_index(past), None);
+        }
+    }
+}
