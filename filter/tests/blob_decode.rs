@@ -252,7 +252,7 @@ fn the_deployed_filter_refuses_an_engine_mode() {
     let blob = base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).unwrap());
     for engine in ["off", "linear", "indexed"] {
         let json = format!(r#"{{"blob": "{blob}", "engine": "{engine}", "failOpen": true}}"#);
-        let e = gatewasm_filter::config::parse(Some(json.as_bytes())).unwrap_err();
+        let e = gatewasm_filter::config::parse(Some(json.into_bytes())).unwrap_err();
         assert!(
             e.message.contains("unknown field `engine`"),
             "{}",
@@ -260,7 +260,7 @@ fn the_deployed_filter_refuses_an_engine_mode() {
         );
     }
     let json = format!(r#"{{"blob": "{blob}"}}"#);
-    assert!(gatewasm_filter::config::parse(Some(json.as_bytes())).is_ok());
+    assert!(gatewasm_filter::config::parse(Some(json.into_bytes())).is_ok());
 }
 
 /// What `on_configure` logs for a refused configuration: one short line, whatever the
@@ -318,7 +318,7 @@ fn configure_errors_are_short_and_escaped() {
         ),
     ];
     for (what, bytes, want) in cases {
-        let message = match config::parse(Some(&bytes)) {
+        let message = match config::parse(Some(bytes.clone())) {
             Ok(_) => panic!("{what}: accepted"),
             Err(e) => e.to_string(),
         };
@@ -344,7 +344,7 @@ fn listen_ports_are_ports() {
         base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).expect("encodes"));
     let parse = |ports: &str| {
         config::parse(Some(
-            format!("{{\"blob\": \"{b64}\", \"listenPorts\": {ports}}}").as_bytes(),
+            format!("{{\"blob\": \"{b64}\", \"listenPorts\": {ports}}}").into_bytes(),
         ))
     };
     let ok = parse(r#"{"10080": 80, "8443": 443}"#).expect("a map of ports");

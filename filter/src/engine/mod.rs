@@ -63,7 +63,11 @@ impl Router {
     /// # Errors
     /// Whatever [`blob::decode`] refuses.
     pub fn from_blob(bytes: &[u8]) -> Result<Router, DecodeError> {
-        let table = blob::decode(bytes)?;
+        blob::decode(bytes).map(Router::new)
+    }
+
+    /// A router over a table [`blob::decode`] has validated: evaluation relies on its checks.
+    pub(crate) fn new(table: RouteTable) -> Router {
         let regexes = table
             .regexes
             .iter()
@@ -76,13 +80,13 @@ impl Router {
             .collect();
         let header_names = request::names_read(&table);
         let index = index::Index::build(&table);
-        Ok(Router {
+        Router {
             table,
             regexes,
             regex_sizes,
             header_names,
             index,
-        })
+        }
     }
 
     /// The request headers evaluation can look at, lowercase and sorted: the pseudo-headers,
