@@ -209,7 +209,7 @@ fn refuses_dangling_ids() {
 fn refuses_bad_regexes_and_values() {
     let mut t = sample();
     t.regexes[0] = "(unclosed".into();
-    assert!(err(&encode_raw(&t)).starts_with("regexes[0] \"(unclosed\" does not compile"));
+    assert!(err(&encode_raw(&t)).starts_with("regexes[0] \"(unclosed\" does not parse"));
     let mut t = sample();
     t.matches[0].headers[0].name = "X-Env".into();
     assert_eq!(
@@ -307,7 +307,7 @@ fn configure_errors_are_short_and_escaped() {
             "matches[0] has an invalid header name \"\\u{0}xxx",
         ),
         (
-            "1 MB regex that does not compile",
+            "1 MB regex that does not parse",
             with(&|t| t.regexes[0] = format!("({huge}\u{1b}")),
             "regexes[0] \"(xxx",
         ),
