@@ -396,7 +396,7 @@ pub fn driver_factory(options: &RunOptions) -> Result<(Factory, String), String>
         (None, None) => Ok((
             Box::new(move |c: &Compiled, setup: &Setup| {
                 let mut config =
-                    gatewasm_filter::config::parse(Some(&c.blob)).map_err(|e| e.message)?;
+                    gatewasm_filter::config::parse(Some(c.blob.clone())).map_err(|e| e.message)?;
                 config.rate_limit.timeout =
                     std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
                 let native =

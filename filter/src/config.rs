@@ -10,7 +10,7 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::blob::MAGIC;
+use crate::blob::{self, DecodeError, MAGIC};
 use crate::engine::Router;
 use crate::quote::{clean, quote};
 use crate::ratelimit::ServiceSettings;
@@ -100,8 +100,11 @@ impl std::fmt::Display for ConfigError {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct JsonConfig {
-    blob: String,
+struct JsonConfig<'a> {
+    /// Borrowed from the configuration bytes (base64 needs no JSON escapes), so the encoded
+    /// table is not copied before it is decoded.
+    #[serde(borrow)]
+    blob: std::borrow::Cow<'a, str>,
     #[serde(default)]
     cluster_header: Option<String>,
     #[serde(default)]
@@ -131,9 +134,13 @@ struct JsonRateLimit {
 
 /// Parses the plugin configuration bytes (`None` when Envoy passed none).
 ///
+/// Takes the bytes by value: a VM's linear memory never shrinks, so its size is the peak of
+/// configure, and each copy of the table (the configuration text, the decoded blob, the
+/// table) is dropped as soon as the next one exists.
+///
 /// # Errors
 /// A [`ConfigError`] naming what is missing or malformed.
-pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
+pub fn parse(bytes: Option<Vec<u8>>) -> Result<PluginConfig, ConfigError> {
     let bytes = bytes.filter(|b| !b.is_empty()).ok_or_else(|| ConfigError {
         message:
             "no plugin configuration: expected a gatewasm blob or JSON {\"blob\": \"<base64>\"}"
@@ -141,14 +148,37 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
         fail_open: None,
     })?;
     if bytes.starts_with(&MAGIC) {
-        return with_blob(
-            bytes,
-            DEFAULT_CLUSTER_HEADER.to_owned(),
-            false,
-            EngineMode::Indexed,
-        );
+        return with_blob(bytes, Settings::default());
     }
-    let json: JsonConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError {
+    let (blob, settings) = from_json(&bytes)?;
+    drop(bytes);
+    with_blob(blob, settings)
+}
+
+/// Everything a configuration sets besides the table.
+struct Settings {
+    cluster_header: String,
+    fail_open: bool,
+    engine: EngineMode,
+    rate_limit: ServiceSettings,
+    listen_ports: Vec<(u16, u16)>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            cluster_header: DEFAULT_CLUSTER_HEADER.to_owned(),
+            fail_open: false,
+            engine: EngineMode::Indexed,
+            rate_limit: ServiceSettings::default(),
+            listen_ports: Vec::new(),
+        }
+    }
+}
+
+/// The blob and settings of a JSON configuration.
+fn from_json(bytes: &[u8]) -> Result<(Vec<u8>, Settings), ConfigError> {
+    let json: JsonConfig<'_> = serde_json::from_slice(bytes).map_err(|e| ConfigError {
         message: format!(
             "plugin configuration is neither a gatewasm blob nor valid JSON: {}",
             clean(&e.to_string(), MESSAGE)
@@ -162,18 +192,18 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<PluginConfig, ConfigError> {
     let blob = base64::engine::general_purpose::STANDARD
         .decode(json.blob.trim())
         .map_err(|e| fail(format!("\"blob\" is not valid base64: {e}")))?;
-    let header = cluster_header(json.cluster_header).map_err(fail)?;
-    let rate_limit = rate_limit(json.rate_limit).map_err(fail)?;
-    let listen_ports = listen_ports(&json.listen_ports).map_err(fail)?;
     #[cfg(feature = "bench-engines")]
     let engine = json.engine;
     #[cfg(not(feature = "bench-engines"))]
     let engine = EngineMode::Indexed;
-    with_blob(&blob, header, json.fail_open, engine).map(|c| PluginConfig {
-        rate_limit,
-        listen_ports,
-        ..c
-    })
+    let settings = Settings {
+        cluster_header: cluster_header(json.cluster_header).map_err(fail)?,
+        fail_open: json.fail_open,
+        engine,
+        rate_limit: rate_limit(json.rate_limit).map_err(fail)?,
+        listen_ports: listen_ports(&json.listen_ports).map_err(fail)?,
+    };
+    Ok((blob, settings))
 }
 
 /// `clusterHeader`, lowercase, or the default.
@@ -238,24 +268,22 @@ fn listen_ports(map: &std::collections::BTreeMap<String, u16>) -> Result<Vec<(u1
     }
 }
 
-fn with_blob(
-    blob: &[u8],
-    cluster_header: String,
-    fail_open: bool,
-    engine: EngineMode,
-) -> Result<PluginConfig, ConfigError> {
-    let router = Router::from_blob(blob).map_err(|e| ConfigError {
+fn with_blob(blob: Vec<u8>, settings: Settings) -> Result<PluginConfig, ConfigError> {
+    let refused = |e: DecodeError| ConfigError {
         message: format!("invalid route blob: {e}"),
-        fail_open: Some(fail_open),
-    })?;
-    let mirror_headers = mirror_headers(&cluster_header, router.table().mirror_slots());
+        fail_open: Some(settings.fail_open),
+    };
+    let table = blob::decode(&blob).map_err(refused)?;
+    drop(blob);
+    let router = Router::new(table);
+    let mirror_headers = mirror_headers(&settings.cluster_header, router.table().mirror_slots());
     Ok(PluginConfig {
         router,
-        cluster_header,
+        cluster_header: settings.cluster_header,
         mirror_headers,
-        fail_open,
-        engine,
-        rate_limit: ServiceSettings::default(),
-        listen_ports: Vec::new(),
+        fail_open: settings.fail_open,
+        engine: settings.engine,
+        rate_limit: settings.rate_limit,
+        listen_ports: settings.listen_ports,
     })
 }

@@ -55,7 +55,7 @@ impl RootContext for Root {
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten();
-        match config::parse(bytes.as_deref()) {
+        match config::parse(bytes) {
             Ok(cfg) => {
                 let t = cfg.router.table();
                 log(

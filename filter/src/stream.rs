@@ -547,7 +547,7 @@ mod tests {
 
     fn config(fail_open: bool) -> PluginConfig {
         let blob = blob::encode(&RouteTable::default()).unwrap_or_default();
-        let mut config = crate::config::parse(Some(&blob)).unwrap_or_else(|e| panic!("{e}"));
+        let mut config = crate::config::parse(Some(blob)).unwrap_or_else(|e| panic!("{e}"));
         config.fail_open = fail_open;
         config
     }

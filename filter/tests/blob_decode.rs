@@ -213,7 +213,7 @@ fn refuses_dangling_ids() {
 fn refuses_bad_regexes_and_values() {
     let mut t = sample();
     t.regexes[0] = "(unclosed".into();
-    assert!(err(&encode_raw(&t)).starts_with("regexes[0] \"(unclosed\" does not compile"));
+    assert!(err(&encode_raw(&t)).starts_with("regexes[0] \"(unclosed\" does not parse"));
     let mut t = sample();
     t.matches[0].headers[0].name = "X-Env".into();
     assert_eq!(
@@ -256,7 +256,7 @@ fn the_deployed_filter_refuses_an_engine_mode() {
     let blob = base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).unwrap());
     for engine in ["off", "linear", "indexed"] {
         let json = format!(r#"{{"blob": "{blob}", "engine": "{engine}", "failOpen": true}}"#);
-        let e = gatewasm_filter::config::parse(Some(json.as_bytes())).unwrap_err();
+        let e = gatewasm_filter::config::parse(Some(json.into_bytes())).unwrap_err();
         assert!(
             e.message.contains("unknown field `engine`"),
             "{}",
@@ -264,7 +264,7 @@ fn the_deployed_filter_refuses_an_engine_mode() {
         );
     }
     let json = format!(r#"{{"blob": "{blob}"}}"#);
-    assert!(gatewasm_filter::config::parse(Some(json.as_bytes())).is_ok());
+    assert!(gatewasm_filter::config::parse(Some(json.into_bytes())).is_ok());
 }
 
 /// What `on_configure` logs for a refused configuration: one short line, whatever the
@@ -311,7 +311,7 @@ fn configure_errors_are_short_and_escaped() {
             "matches[0] has an invalid header name \"\\u{0}xxx",
         ),
         (
-            "1 MB regex that does not compile",
+            "1 MB regex that does not parse",
             with(&|t| t.regexes[0] = format!("({huge}\u{1b}")),
             "regexes[0] \"(xxx",
         ),
@@ -322,7 +322,7 @@ fn configure_errors_are_short_and_escaped() {
         ),
     ];
     for (what, bytes, want) in cases {
-        let message = match config::parse(Some(&bytes)) {
+        let message = match config::parse(Some(bytes.clone())) {
             Ok(_) => panic!("{what}: accepted"),
             Err(e) => e.to_string(),
         };
@@ -348,7 +348,7 @@ fn listen_ports_are_ports() {
         base64::engine::general_purpose::STANDARD.encode(blob::encode(&sample()).expect("encodes"));
     let parse = |ports: &str| {
         config::parse(Some(
-            format!("{{\"blob\": \"{b64}\", \"listenPorts\": {ports}}}").as_bytes(),
+            format!("{{\"blob\": \"{b64}\", \"listenPorts\": {ports}}}").into_bytes(),
         ))
     };
     let ok = parse(r#"{"10080": 80, "8443": 443}"#).expect("a map of ports");

@@ -12,16 +12,21 @@ use super::model::{
 use super::wire::DecodeError;
 use crate::quote::{clean, quote};
 
-/// Validates `table`; every regular expression is compiled once to prove it compiles.
+/// Validates `table`. Every regular expression is parsed, which is far cheaper than compiling
+/// it: a table of thousands is configured without building thousands of programs, and the
+/// router compiles each on first use (an expression the parser accepts but regex-lite does not
+/// matches nothing; the compiler only writes expressions regex-lite compiles).
 pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
     for (i, pattern) in table.regexes.iter().enumerate() {
-        regex_lite::Regex::new(&anchored(pattern)).map_err(|e| {
-            DecodeError::new(format!(
-                "regexes[{i}] {} does not compile: {}",
-                quote(pattern),
-                clean(&e.to_string(), 300)
-            ))
-        })?;
+        regex_syntax::ast::parse::Parser::new()
+            .parse(pattern)
+            .map_err(|e| {
+                DecodeError::new(format!(
+                    "regexes[{i}] {} does not parse: {}",
+                    quote(pattern),
+                    clean(&e.kind().to_string(), 300)
+                ))
+            })?;
     }
     let check = Check { table };
     for (i, backend) in table.backends.iter().enumerate() {
@@ -37,11 +42,11 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
         }
     }
     for (i, rule) in table.rules.iter().enumerate() {
-        let at = format!("rules[{i}]");
+        let at = At::new("rules", i);
         check.route(&at, rule.route)?;
         check.filters(&at, &rule.filters)?;
         for (j, wb) in rule.backends.iter().enumerate() {
-            let at = format!("{at}.backends[{j}]");
+            let at = at.child("backends", j);
             if let Some(b) = wb.backend {
                 check.backend(&at, b)?;
             }
@@ -49,10 +54,10 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
         }
     }
     for (i, m) in table.matches.iter().enumerate() {
-        check.match_(&format!("matches[{i}]"), m)?;
+        check.match_(&At::new("matches", i), m)?;
     }
     for (i, group) in table.host_groups.iter().enumerate() {
-        let at = format!("host_groups[{i}]");
+        let at = At::new("host_groups", i);
         if let Some(host) = &group.host {
             check.host(&at, host)?;
         }
@@ -61,7 +66,7 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
         }
     }
     for (i, listener) in table.listeners.iter().enumerate() {
-        let at = format!("listeners[{i}]");
+        let at = At::new("listeners", i);
         if listener.port == 0 {
             return Err(DecodeError::new(format!("{at} has port 0")));
         }
@@ -86,42 +91,78 @@ pub fn anchored(pattern: &str) -> String {
     format!("^(?:{pattern})$")
 }
 
+/// Where in the table a check is, written out only for an error message: formatting a path
+/// for each of tens of thousands of entries cost more than the checks.
+#[derive(Clone, Copy)]
+struct At {
+    list: &'static str,
+    index: usize,
+    child: Option<(&'static str, usize)>,
+}
+
+impl At {
+    fn new(list: &'static str, index: usize) -> At {
+        At {
+            list,
+            index,
+            child: None,
+        }
+    }
+
+    fn child(self, list: &'static str, index: usize) -> At {
+        At {
+            child: Some((list, index)),
+            ..self
+        }
+    }
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.list, self.index)?;
+        match self.child {
+            Some((list, index)) => write!(f, ".{list}[{index}]"),
+            None => Ok(()),
+        }
+    }
+}
+
 struct Check<'t> {
     table: &'t RouteTable,
 }
 
-fn out_of_range(at: &str, what: &str, id: usize, len: usize) -> DecodeError {
+fn out_of_range(at: &At, what: &str, id: usize, len: usize) -> DecodeError {
     DecodeError::new(format!(
         "{at} refers to {what} {id}, but the table has {len}"
     ))
 }
 
 impl Check<'_> {
-    fn route(&self, at: &str, id: RouteId) -> Result<(), DecodeError> {
+    fn route(&self, at: &At, id: RouteId) -> Result<(), DecodeError> {
         in_range(at, "route", id.index(), self.table.routes.len())
     }
 
-    fn rule(&self, at: &str, id: RuleId) -> Result<(), DecodeError> {
+    fn rule(&self, at: &At, id: RuleId) -> Result<(), DecodeError> {
         in_range(at, "rule", id.index(), self.table.rules.len())
     }
 
-    fn backend(&self, at: &str, id: BackendId) -> Result<(), DecodeError> {
+    fn backend(&self, at: &At, id: BackendId) -> Result<(), DecodeError> {
         in_range(at, "backend", id.index(), self.table.backends.len())
     }
 
-    fn regex(&self, at: &str, id: RegexId) -> Result<(), DecodeError> {
+    fn regex(&self, at: &At, id: RegexId) -> Result<(), DecodeError> {
         in_range(at, "regex", id.index(), self.table.regexes.len())
     }
 
-    fn match_id(&self, at: &str, id: MatchId) -> Result<(), DecodeError> {
+    fn match_id(&self, at: &At, id: MatchId) -> Result<(), DecodeError> {
         in_range(at, "match", id.index(), self.table.matches.len())
     }
 
-    fn host_group(&self, at: &str, id: HostGroupId) -> Result<(), DecodeError> {
+    fn host_group(&self, at: &At, id: HostGroupId) -> Result<(), DecodeError> {
         in_range(at, "host group", id.index(), self.table.host_groups.len())
     }
 
-    fn host(&self, at: &str, host: &HostPattern) -> Result<(), DecodeError> {
+    fn host(&self, at: &At, host: &HostPattern) -> Result<(), DecodeError> {
         let (name, written) = match host {
             HostPattern::Exact(name) => (name.as_str(), name),
             HostPattern::Wildcard(suffix) => (suffix.strip_prefix('.').unwrap_or(""), suffix),
@@ -139,14 +180,14 @@ impl Check<'_> {
         Ok(())
     }
 
-    fn string_match(&self, at: &str, m: &StringMatch) -> Result<(), DecodeError> {
+    fn string_match(&self, at: &At, m: &StringMatch) -> Result<(), DecodeError> {
         match m {
             StringMatch::Exact(_) => Ok(()),
             StringMatch::Regex(id) => self.regex(at, *id),
         }
     }
 
-    fn match_(&self, at: &str, m: &Match) -> Result<(), DecodeError> {
+    fn match_(&self, at: &At, m: &Match) -> Result<(), DecodeError> {
         self.rule(at, m.rule)?;
         match &m.path {
             PathMatch::Exact(p) | PathMatch::Prefix(p) if !p.starts_with('/') => {
@@ -176,7 +217,7 @@ impl Check<'_> {
         Ok(())
     }
 
-    fn filters(&self, at: &str, f: &Filters) -> Result<(), DecodeError> {
+    fn filters(&self, at: &At, f: &Filters) -> Result<(), DecodeError> {
         for modifier in [&f.request_headers, &f.response_headers]
             .into_iter()
             .flatten()
@@ -212,7 +253,7 @@ impl Check<'_> {
     }
 }
 
-fn in_range(at: &str, what: &str, id: usize, len: usize) -> Result<(), DecodeError> {
+fn in_range(at: &At, what: &str, id: usize, len: usize) -> Result<(), DecodeError> {
     if id < len {
         Ok(())
     } else {
@@ -220,7 +261,7 @@ fn in_range(at: &str, what: &str, id: usize, len: usize) -> Result<(), DecodeErr
     }
 }
 
-fn lowercase_name(at: &str, name: &str) -> Result<(), DecodeError> {
+fn lowercase_name(at: &At, name: &str) -> Result<(), DecodeError> {
     if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase() || b <= b' ') {
         return Err(DecodeError::new(format!(
             "{at} has an invalid header name {}",
@@ -230,7 +271,7 @@ fn lowercase_name(at: &str, name: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn header_modifier(at: &str, m: &HeaderModifier) -> Result<(), DecodeError> {
+fn header_modifier(at: &At, m: &HeaderModifier) -> Result<(), DecodeError> {
     for (name, _) in m.set.iter().chain(&m.add) {
         lowercase_name(at, name)?;
     }
@@ -240,7 +281,7 @@ fn header_modifier(at: &str, m: &HeaderModifier) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn path_modifier(at: &str, p: &PathModifier) -> Result<(), DecodeError> {
+fn path_modifier(at: &At, p: &PathModifier) -> Result<(), DecodeError> {
     let matched = match p {
         PathModifier::Full(_) => return Ok(()),
         PathModifier::Prefix { matched, .. } => matched,

@@ -38,13 +38,19 @@ use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
 #[derive(Debug)]
 pub struct Router {
     table: RouteTable,
-    /// Compiled on first use: `decode` has already checked that each compiles, and a table
-    /// of thousands of expressions would otherwise hold all their programs from the start.
-    regexes: Vec<std::cell::OnceCell<Option<regex_lite::Regex>>>,
-    /// [`budget::program_size`] of each expression: what running it costs per input byte.
-    regex_sizes: Vec<u32>,
+    /// Each expression's [`budget::program_size`] (what running it costs per input byte) and
+    /// program, made on first use: `decode` has parsed every one, and a table of thousands
+    /// would otherwise build all their programs before serving its first request.
+    regexes: Vec<std::cell::OnceCell<CompiledRegex>>,
     header_names: Vec<String>,
     index: index::Index,
+}
+
+/// An expression ready to run.
+#[derive(Debug)]
+struct CompiledRegex {
+    size: u32,
+    program: Option<regex_lite::Regex>,
 }
 
 /// How candidate matches are found; both give the same verdicts.
@@ -63,26 +69,24 @@ impl Router {
     /// # Errors
     /// Whatever [`blob::decode`] refuses.
     pub fn from_blob(bytes: &[u8]) -> Result<Router, DecodeError> {
-        let table = blob::decode(bytes)?;
+        blob::decode(bytes).map(Router::new)
+    }
+
+    /// A router over a table [`blob::decode`] has validated: evaluation relies on its checks.
+    pub(crate) fn new(table: RouteTable) -> Router {
         let regexes = table
             .regexes
             .iter()
             .map(|_| std::cell::OnceCell::new())
             .collect();
-        let regex_sizes = table
-            .regexes
-            .iter()
-            .map(|p| budget::program_size(p).unwrap_or(u32::MAX))
-            .collect();
         let header_names = request::names_read(&table);
         let index = index::Index::build(&table);
-        Ok(Router {
+        Router {
             table,
             regexes,
-            regex_sizes,
             header_names,
             index,
-        })
+        }
     }
 
     /// The request headers evaluation can look at, lowercase and sorted: the pseudo-headers,
@@ -210,12 +214,18 @@ impl Router {
         kind: Input,
         budget: &Budget,
     ) -> bool {
-        budget.charge(self.regex_sizes[id.index()], input, kind)
-            && self.regexes[id.index()]
-                .get_or_init(|| {
-                    regex_lite::Regex::new(&blob::anchored(&self.table.regexes[id.index()])).ok()
-                })
-                .as_ref()
-                .is_some_and(|r| r.is_match(input))
+        let Some(pattern) = self.table.regexes.get(id.index()) else {
+            return false;
+        };
+        let compiled = self.regexes.get(id.index()).map(|cell| {
+            cell.get_or_init(|| CompiledRegex {
+                size: budget::program_size(pattern).unwrap_or(u32::MAX),
+                program: regex_lite::Regex::new(&blob::anchored(pattern)).ok(),
+            })
+        });
+        compiled.is_some_and(|c| {
+            budget.charge(c.size, input, kind)
+                && c.program.as_ref().is_some_and(|r| r.is_match(input))
+        })
     }
 }
