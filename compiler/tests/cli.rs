@@ -115,7 +115,8 @@ fn several_gateways_need_a_choice() {
         "{err}"
     );
     assert!(
-        err.contains("ns/gw (<stdin>:1)") && err.contains("ns/gw2 (<stdin>:14)"),
+        err.contains("\nnote: <stdin>:1: Gateway ns/gw\n")
+            && err.contains("\nnote: <stdin>:14: Gateway ns/gw2\n"),
         "{err}"
     );
     let o = gatewasm(

@@ -45,17 +45,15 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
     let mut first: HashMap<ObjectKey, &Source> = HashMap::new();
     for object in &objects {
         if let Some(earlier) = first.get(&object.key()) {
-            let mut d = object.source.diagnostic(
-                Severity::Error,
-                &object.label(),
-                "",
-                "defined more than once",
-            );
-            d.help = Some(format!(
-                "first defined at {}:{}",
-                earlier.file.name,
-                earlier.line()
-            ));
+            let d = object
+                .source
+                .diagnostic(
+                    Severity::Error,
+                    &object.label(),
+                    "",
+                    "defined more than once",
+                )
+                .with_related(earlier.related("", "first defined here"));
             diagnostics.push(d);
         } else {
             first.insert(object.key(), &object.source);
