@@ -159,6 +159,12 @@ struct Refs {
     regex_warn_size: u32,
 }
 
+impl Input {
+    fn options(&self) -> Options {
+        self.refs.options(self.gateway.clone())
+    }
+}
+
 impl Refs {
     fn options(&self, gateway: Option<String>) -> Options {
         let template = match self.cluster_name.as_str() {
@@ -185,9 +191,15 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let report = run(Cli::parse().command);
     let mut err = std::io::stderr().lock();
-    let result = match cli.command {
+    cli::print(&report, &mut err);
+    let _ = err.flush();
+    ExitCode::from(report.code)
+}
+
+fn run(command: Command) -> cli::Report {
+    match command {
         Command::Compile {
             input,
             output,
@@ -200,7 +212,6 @@ fn main() -> ExitCode {
             listen_port,
             strict,
         } => {
-            let options = input.refs.options(input.gateway.clone());
             let rate_limit = match (ratelimit_service, ratelimit_fail_open) {
                 (Some(address), _) => RateLimitSetting::At(RateLimitService {
                     address,
@@ -218,22 +229,17 @@ fn main() -> ExitCode {
             };
             cli::compile(
                 &input.paths,
-                &options,
+                &input.options(),
                 output.as_deref(),
                 &emit,
                 strict,
-                &mut err,
             )
         }
-        Command::Status { input, output } => {
-            let options = input.refs.options(input.gateway.clone());
-            cli::status(
-                &input.paths,
-                &options,
-                matches!(output, Format::Json),
-                &mut err,
-            )
-        }
+        Command::Status { input, output } => cli::status(
+            &input.paths,
+            &input.options(),
+            matches!(output, Format::Json),
+        ),
         Command::Test {
             paths,
             wasm,
@@ -254,7 +260,6 @@ fn main() -> ExitCode {
                 attached,
             },
             refs.options(None),
-            &mut err,
         ),
         Command::Explain {
             input,
@@ -263,20 +268,14 @@ fn main() -> ExitCode {
             headers,
             port,
             sni,
-        } => {
-            let options = input.refs.options(input.gateway.clone());
-            cli::explain(
-                &input.paths,
-                &options,
-                &method,
-                &url,
-                &headers,
-                port,
-                sni,
-                &mut err,
-            )
-        }
-    };
-    let _ = err.flush();
-    ExitCode::from(result)
+        } => cli::explain(
+            &input.paths,
+            &input.options(),
+            &method,
+            &url,
+            &headers,
+            port,
+            sni,
+        ),
+    }
 }
