@@ -212,19 +212,15 @@ fn run(command: Command) -> cli::Report {
             listen_port,
             strict,
         } => {
-            let rate_limit = match (ratelimit_service, ratelimit_fail_open) {
-                (Some(address), _) => RateLimitSetting::At(RateLimitService {
-                    address,
-                    timeout_ms: ratelimit_timeout,
-                    fail_closed: ratelimit_fail_closed,
-                }),
-                (None, true) => RateLimitSetting::FailOpen,
-                (None, false) => RateLimitSetting::Missing,
-            };
             let emit = cli::Emit {
                 targets: emit,
                 wasm,
-                rate_limit,
+                rate_limit: rate_limit_setting(
+                    ratelimit_service,
+                    ratelimit_timeout,
+                    ratelimit_fail_closed,
+                    ratelimit_fail_open,
+                ),
                 listen_ports: listen_port,
             };
             cli::compile(
@@ -277,5 +273,23 @@ fn run(command: Command) -> cli::Report {
             port,
             sni,
         ),
+    }
+}
+
+/// What the `--ratelimit-*` flags of `compile` ask for.
+fn rate_limit_setting(
+    service: Option<String>,
+    timeout_ms: Option<u64>,
+    fail_closed: bool,
+    fail_open: bool,
+) -> RateLimitSetting {
+    match (service, fail_open) {
+        (Some(address), _) => RateLimitSetting::At(RateLimitService {
+            address,
+            timeout_ms,
+            fail_closed,
+        }),
+        (None, true) => RateLimitSetting::FailOpen,
+        (None, false) => RateLimitSetting::Missing,
     }
 }
