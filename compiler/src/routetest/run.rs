@@ -504,60 +504,78 @@ fn check_all(
     seen: &[Observed],
     headers_named: bool,
 ) -> Vec<String> {
-    let mut failures = Vec::new();
     if !e.backend_weights.is_empty() {
-        let counts = check::backend_counts(seen);
-        let tolerance = e.weight_tolerance.unwrap_or(0.05);
-        let n = seen.len() as f64;
-        for (backend, want) in &e.backend_weights {
-            let got = f64::from(counts.get(backend).copied().unwrap_or(0)) / n;
-            let bad = if *want == 0.0 {
-                got > 0.0
-            } else {
-                (got - want).abs() > tolerance
-            };
-            if bad {
-                failures.push(format!(
-                    "{backend}: expected share {want} ± {tolerance}, got {got:.3}"
-                ));
-            }
-        }
-        for (backend, count) in &counts {
-            if !e.backend_weights.contains_key(backend) {
-                failures.push(format!(
-                    "{count} requests went to {backend}, which has no expected share"
-                ));
-            }
-        }
-        return failures;
+        return weights(e, seen);
     }
     if !e.backend_in.is_empty() {
-        for o in seen {
-            match &o.backend {
-                Some(b) if e.backend_in.contains(b) => {
-                    if let Some(headers) = e.request_headers_by_backend.get(b) {
-                        for (name, value) in headers {
-                            if o.request_header(name).as_deref() != Some(value) {
-                                failures.push(format!(
-                                    "{b} got {name}: {:?}, expected {value:?}",
-                                    o.request_header(name)
-                                ));
-                            }
+        return backend_in(e, seen);
+    }
+    let mut failures = check::single(req, e, &seen[0], headers_named);
+    failures.extend(mirrors(req, e, seen));
+    failures
+}
+
+/// `backendWeights`: each backend's share of the sample within the tolerance.
+fn weights(e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
+    let counts = check::backend_counts(seen);
+    let tolerance = e.weight_tolerance.unwrap_or(0.05);
+    let n = seen.len() as f64;
+    for (backend, want) in &e.backend_weights {
+        let got = f64::from(counts.get(backend).copied().unwrap_or(0)) / n;
+        let bad = if *want == 0.0 {
+            got > 0.0
+        } else {
+            (got - want).abs() > tolerance
+        };
+        if bad {
+            failures.push(format!(
+                "{backend}: expected share {want} ± {tolerance}, got {got:.3}"
+            ));
+        }
+    }
+    for (backend, count) in &counts {
+        if !e.backend_weights.contains_key(backend) {
+            failures.push(format!(
+                "{count} requests went to {backend}, which has no expected share"
+            ));
+        }
+    }
+    failures
+}
+
+/// `backendIn`: every request served by one of the backends, with its expected headers.
+fn backend_in(e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for o in seen {
+        match &o.backend {
+            Some(b) if e.backend_in.contains(b) => {
+                if let Some(headers) = e.request_headers_by_backend.get(b) {
+                    for (name, value) in headers {
+                        if o.request_header(name).as_deref() != Some(value) {
+                            failures.push(format!(
+                                "{b} got {name}: {:?}, expected {value:?}",
+                                o.request_header(name)
+                            ));
                         }
                     }
                 }
-                other => failures.push(format!(
-                    "request served by {other:?}, expected one of {:?}",
-                    e.backend_in
-                )),
             }
+            other => failures.push(format!(
+                "request served by {other:?}, expected one of {:?}",
+                e.backend_in
+            )),
         }
-        failures.sort();
-        failures.dedup();
-        return failures;
     }
+    failures.sort();
+    failures.dedup();
+    failures
+}
+
+/// `mirroredTo`: each mirror got copies of the request, all of them or its percentage.
+fn mirrors(req: &format::CaseRequest, e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
     let sampled_mirrors = e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100);
-    failures.extend(check::single(req, e, &seen[0], headers_named));
     for m in &e.mirrored_to {
         let percent = m.percent.unwrap_or(100);
         let copies: Vec<&check::Mirrored> = seen
