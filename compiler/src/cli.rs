@@ -1,17 +1,18 @@
-//! The subcommands behind `main`: each takes parsed arguments, writes to the given error
-//! stream (and stdout for results), and returns the exit code.
+//! The subcommands behind `main`: each takes parsed arguments, writes its results to
+//! standard output, and returns a [`Report`] — its exit code and every diagnostic — which
+//! `main` prints once, through [`print`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::compile::{compile as compile_loaded, Compiled};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
 use crate::routetest::native::Native;
-use crate::routetest::run::{run_file, RunOptions};
+use crate::routetest::run::{run_file, FileReport, RunOptions};
 
 /// Exit code: success.
 pub const OK: u8 = 0;
@@ -20,25 +21,59 @@ pub const FAILED: u8 = 1;
 /// Exit code: bad input or invocation.
 pub const ERROR: u8 = 2;
 
-fn print_diagnostics(d: &Diagnostics, err: &mut dyn Write) {
-    for x in d.iter() {
-        let _ = writeln!(err, "{x}");
+/// What a subcommand ends with, for standard error.
+#[derive(Debug)]
+pub struct Report {
+    /// The exit code.
+    pub code: u8,
+    /// Every diagnostic, in the order to print them.
+    pub diagnostics: Diagnostics,
+    /// The line after them saying what was done (`compiled Gateway …`).
+    pub summary: Option<String>,
+}
+
+impl Report {
+    /// Adds `error` and returns `code`: `Err(report.refuse(...))` ends the subcommand.
+    fn refuse(&mut self, code: u8, error: impl Into<String>) -> u8 {
+        self.diagnostics.push(Diagnostic::error(error));
+        code
     }
 }
 
+/// Runs a subcommand's `body`, which adds to the report and fails with an exit code.
+fn report(body: impl FnOnce(&mut Report) -> Result<(), u8>) -> Report {
+    let mut report = Report {
+        code: OK,
+        diagnostics: Diagnostics::new(),
+        summary: None,
+    };
+    if let Err(code) = body(&mut report) {
+        report.code = code;
+    }
+    report
+}
+
+/// Prints a report's diagnostics, then its summary.
+pub fn print(report: &Report, err: &mut dyn Write) {
+    for d in &report.diagnostics {
+        let _ = writeln!(err, "{d}");
+    }
+    if let Some(summary) = &report.summary {
+        let _ = writeln!(err, "{summary}");
+    }
+}
+
+/// Loads and compiles `paths`; on failure the report gets every problem and a last line
+/// saying nothing was compiled.
 fn load_and_compile(
     paths: &[PathBuf],
     options: &Options,
-    err: &mut dyn Write,
+    report: &mut Report,
 ) -> Result<Compiled, u8> {
     let mut refuse = |d: Diagnostics| {
-        print_diagnostics(&d, err);
-        let _ = writeln!(
-            err,
-            "error: {} problems; nothing was compiled",
-            d.error_count()
-        );
-        ERROR
+        let count = d.error_count();
+        report.diagnostics.append(d);
+        report.refuse(ERROR, format!("{count} problems; nothing was compiled"))
     };
     let loaded = load::load_paths(paths).map_err(&mut refuse)?;
     compile_loaded(loaded, options).map_err(refuse)
@@ -64,36 +99,67 @@ pub fn compile(
     output: Option<&Path>,
     emit: &Emit,
     strict: bool,
-    err: &mut dyn Write,
-) -> u8 {
+) -> Report {
+    report(|report| {
+        one_to_stdout(output, emit).map_err(|e| report.refuse(ERROR, e))?;
+        let emit_options = emit_options(emit).map_err(|e| report.refuse(ERROR, e))?;
+        let compiled = load_and_compile(paths, options, report)?;
+        report.diagnostics.append(compiled.diagnostics.clone());
+        if strict {
+            strict_check(&compiled, report)?;
+        }
+        if compiled.table.rate_limits.has_global()
+            && matches!(emit.rate_limit, RateLimitSetting::FailOpen)
+        {
+            report.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                "--ratelimit-fail-open: the Gateway's Global rate limits are not enforced; every request they govern is admitted",
+            ));
+        }
+        // Render everything before writing anything, so a failing kind leaves no partial set.
+        let mut outputs: Vec<(Option<&Path>, Vec<u8>)> = Vec::new();
+        if let Some(o) = output {
+            // `-o -` is standard output, like an --emit without a path.
+            outputs.push(((o != Path::new("-")).then_some(o), compiled.blob.clone()));
+        }
+        for target in &emit.targets {
+            let bytes = emit::emit(target.kind, &compiled, &emit_options)
+                .map_err(|e| report.refuse(ERROR, format!("--emit {}: {e}", target.kind)))?;
+            outputs.push((target.path.as_deref().map(Path::new), bytes));
+        }
+        let destinations = write_outputs(outputs).map_err(|e| report.refuse(ERROR, e))?;
+        report.summary = Some(compiled_summary(&compiled, &destinations));
+        Ok(())
+    })
+}
+
+/// Refuses more than one output to standard output.
+fn one_to_stdout(output: Option<&Path>, emit: &Emit) -> Result<(), String> {
     let stdout_targets = usize::from(output == Some(Path::new("-")))
         + emit.targets.iter().filter(|t| t.path.is_none()).count();
     if stdout_targets > 1 {
-        let _ = writeln!(
-            err,
-            "error: {stdout_targets} outputs go to standard output; give all but one a file (`-o FILE`, `--emit KIND=PATH`)"
-        );
-        return ERROR;
+        return Err(format!("{stdout_targets} outputs go to standard output; give all but one a file (`-o FILE`, `--emit KIND=PATH`)"));
     }
-    let mut emit_options = EmitOptions {
+    Ok(())
+}
+
+/// The emitter's options, with the `--wasm` module read.
+fn emit_options(emit: &Emit) -> Result<EmitOptions, String> {
+    let wasm = match &emit.wasm {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("--wasm {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(EmitOptions {
         rate_limit: emit.rate_limit.clone(),
         listen_ports: emit.listen_ports.clone(),
-        ..EmitOptions::default()
-    };
-    if let Some(path) = &emit.wasm {
-        match std::fs::read(path) {
-            Ok(bytes) => emit_options.wasm = Some(bytes),
-            Err(e) => {
-                let _ = writeln!(err, "error: --wasm {}: {e}", path.display());
-                return ERROR;
-            }
-        }
-    }
-    let compiled = match load_and_compile(paths, options, err) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    print_diagnostics(&compiled.diagnostics, err);
+        wasm,
+    })
+}
+
+/// `--strict`: fails when a route is not fully accepted.
+fn strict_check(compiled: &Compiled, report: &mut Report) -> Result<(), u8> {
     let not_accepted: Vec<String> = compiled
         .status
         .routes
@@ -101,40 +167,22 @@ pub fn compile(
         .filter(|r| !r.fully_accepted())
         .map(|r| format!("{} {}/{} ({})", r.kind, r.namespace, r.name, r.source))
         .collect();
-    if strict && !not_accepted.is_empty() {
-        let _ = writeln!(
-            err,
-            "error: --strict: {} routes are not fully accepted: {}\nhelp: `gatewasm status` shows the conditions and their reasons",
+    if not_accepted.is_empty() {
+        return Ok(());
+    }
+    report.diagnostics.push(
+        Diagnostic::error(format!(
+            "--strict: {} routes are not fully accepted: {}",
             not_accepted.len(),
             not_accepted.join(", ")
-        );
-        return FAILED;
-    }
-    if compiled.table.rate_limits.has_global()
-        && matches!(emit.rate_limit, RateLimitSetting::FailOpen)
-    {
-        let _ = writeln!(
-            err,
-            "warning: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced; every request they govern is admitted"
-        );
-    }
-    // Render everything before writing anything, so a failing kind leaves no partial set.
-    let mut documents = Vec::new();
-    for target in &emit.targets {
-        match emit::emit(target.kind, &compiled, &emit_options) {
-            Ok(bytes) => documents.push((target.path.as_deref().map(Path::new), bytes)),
-            Err(e) => {
-                let _ = writeln!(err, "error: --emit {}: {e}", target.kind);
-                return ERROR;
-            }
-        }
-    }
-    let mut outputs: Vec<(Option<&Path>, Vec<u8>)> = Vec::new();
-    if let Some(o) = output {
-        // `-o -` is standard output, like an --emit without a path.
-        outputs.push(((o != Path::new("-")).then_some(o), compiled.blob.clone()));
-    }
-    outputs.extend(documents);
+        ))
+        .with_help("`gatewasm status` shows the conditions and their reasons"),
+    );
+    Err(FAILED)
+}
+
+/// Writes each output to its file (`None`: standard output); returns their names.
+fn write_outputs(outputs: Vec<(Option<&Path>, Vec<u8>)>) -> Result<Vec<String>, String> {
     let mut destinations = Vec::new();
     for (path, bytes) in outputs {
         let written = match path {
@@ -142,15 +190,16 @@ pub fn compile(
             Some(p) => std::fs::write(p, &bytes),
         };
         let name = path.map_or("-".to_owned(), |p| p.display().to_string());
-        if let Err(e) = written {
-            let _ = writeln!(err, "error: cannot write {name}: {e}");
-            return ERROR;
-        }
+        written.map_err(|e| format!("cannot write {name}: {e}"))?;
         destinations.push(name);
     }
+    Ok(destinations)
+}
+
+/// `compiled Gateway …: … → destinations (size)`.
+fn compiled_summary(compiled: &Compiled, destinations: &[String]) -> String {
     let t = &compiled.table;
-    let _ = writeln!(
-        err,
+    format!(
         "compiled Gateway {}: {} listeners, {} routes, {} rules, {} matches, {} backends → {} ({} bytes)",
         t.gateway,
         t.listeners.len(),
@@ -160,33 +209,24 @@ pub fn compile(
         t.backends.len(),
         destinations.join(", "),
         compiled.blob.len()
-    );
-    OK
+    )
 }
 
 /// `gatewasm status`.
-pub fn status(paths: &[PathBuf], options: &Options, json: bool, err: &mut dyn Write) -> u8 {
-    let compiled = match load_and_compile(paths, options, err) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let text = if json {
-        serde_json::to_string_pretty(&compiled.status)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string())
-    } else {
-        serde_saphyr::to_string(&compiled.status).map_err(|e| e.to_string())
-    };
-    match text {
-        Ok(t) => {
-            let _ = std::io::stdout().lock().write_all(t.as_bytes());
-            OK
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot render status: {e}");
-            ERROR
-        }
-    }
+pub fn status(paths: &[PathBuf], options: &Options, json: bool) -> Report {
+    report(|report| {
+        let compiled = load_and_compile(paths, options, report)?;
+        let text = if json {
+            serde_json::to_string_pretty(&compiled.status)
+                .map(|s| s + "\n")
+                .map_err(|e| e.to_string())
+        } else {
+            serde_saphyr::to_string(&compiled.status).map_err(|e| e.to_string())
+        };
+        let text = text.map_err(|e| report.refuse(ERROR, format!("cannot render status: {e}")))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
 }
 
 fn collect_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -238,72 +278,94 @@ pub struct TestRun {
 }
 
 /// `gatewasm test`.
-pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Write) -> u8 {
-    let TestRun {
-        wasm,
-        envoy,
-        verbose,
-        ratelimit_service,
-        jobs,
-        attached,
-    } = run;
-    // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
-    let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
-    let rate_limit_service = match client_side.map(rate_limit_client) {
-        None => None,
-        Some(Ok(service)) => Some(service),
-        Some(Err(e)) => {
-            let _ = writeln!(err, "error: --ratelimit-service: {e}");
-            return ERROR;
+pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
+    report(|report| {
+        let TestRun {
+            wasm,
+            envoy,
+            verbose,
+            ratelimit_service,
+            jobs,
+            attached,
+        } = run;
+        // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
+        let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
+        let rate_limit_service = client_side
+            .map(rate_limit_client)
+            .transpose()
+            .map_err(|e| report.refuse(ERROR, format!("--ratelimit-service: {e}")))?;
+        let files = collect_tests(paths).map_err(|e| report.refuse(ERROR, e))?;
+        if files.is_empty() {
+            return Err(report.refuse(ERROR, "no route-test files found"));
         }
-    };
-    let files = match collect_tests(paths) {
-        Ok(f) if !f.is_empty() => f,
-        Ok(_) => {
-            let _ = writeln!(err, "error: no route-test files found");
-            return ERROR;
+        let options = RunOptions {
+            wasm,
+            verbose,
+            compile,
+            seed: 0x5eed,
+            rate_limit_service,
+            envoy,
+            rate_limit_address: ratelimit_service,
+            attached,
+        };
+        let (factory, engine) = driver_factory(&options).map_err(|e| report.refuse(ERROR, e))?;
+        // Envoy's start-up dominates a file run through it; files are independent, so several
+        // run at once. A shared rate limit service counts across files, so it keeps them in
+        // turn.
+        let jobs = match jobs {
+            Some(n) => n.max(1),
+            None if options.rate_limit_address.is_some() => 1,
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        if run_tests(&files, &options, &factory, &engine, jobs) {
+            Ok(())
+        } else {
+            Err(FAILED)
         }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return ERROR;
-        }
-    };
-    let options = RunOptions {
-        wasm: wasm.clone(),
-        verbose,
-        compile,
-        seed: 0x5eed,
-        rate_limit_service,
-        envoy,
-        rate_limit_address: ratelimit_service,
-        attached,
-    };
-    let (factory, engine) = match driver_factory(&options) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return ERROR;
-        }
-    };
+    })
+}
+
+/// Tallies of a test run.
+#[derive(Default)]
+struct Totals {
+    cases_ok: usize,
+    cases_bad: usize,
+    cases_skipped: usize,
+    status_ok: usize,
+    status_bad: usize,
+    files_bad: usize,
+}
+
+impl Totals {
+    fn add(&mut self, r: &FileReport) {
+        self.cases_ok += r.cases_passed;
+        self.cases_bad += r.cases_failed;
+        self.cases_skipped += r.cases_skipped;
+        self.status_ok += r.status_passed;
+        self.status_bad += r.status_failed;
+        self.files_bad += usize::from(!r.ok());
+    }
+}
+
+/// Runs `files` on `jobs` threads, printing each file's report in file order and the totals;
+/// true when every file passed.
+fn run_tests(
+    files: &[PathBuf],
+    options: &RunOptions,
+    factory: &Factory,
+    engine: &str,
+    jobs: usize,
+) -> bool {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "driver: {engine}");
     let run_started = std::time::Instant::now();
-    let (mut cases_ok, mut cases_bad, mut status_ok, mut status_bad, mut files_bad) =
-        (0, 0, 0, 0, 0);
-    let mut cases_skipped = 0;
-    // Envoy's start-up dominates a file run through it; files are independent, so several
-    // run at once. A shared rate limit service counts across files, so it keeps them in turn.
-    let jobs = match jobs {
-        Some(n) => n.max(1),
-        None if options.rate_limit_address.is_some() => 1,
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
+    let mut totals = Totals::default();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(files.len()) {
             let done = done.clone();
-            let (next, files, options, factory) = (&next, &files, &options, &factory);
+            let next = &next;
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(f) = files.get(i) else { break };
@@ -321,34 +383,20 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
         for (i, r, elapsed) in finished {
             waiting.insert(i, (r, elapsed));
             while let Some((r, elapsed)) = waiting.remove(&printed) {
-                let f = &files[printed];
+                totals.add(&r);
+                print_file(&mut out, &files[printed], &r, elapsed);
                 printed += 1;
-                cases_ok += r.cases_passed;
-                cases_bad += r.cases_failed;
-                cases_skipped += r.cases_skipped;
-                status_ok += r.status_passed;
-                status_bad += r.status_failed;
-                let verdict = if r.ok() { "ok  " } else { "FAIL" };
-                if !r.ok() {
-                    files_bad += 1;
-                }
-                let _ = writeln!(
-                    out,
-                    "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({:.2} s)",
-                    f.display(),
-                    r.cases_passed,
-                    r.cases_failed,
-                    r.status_passed,
-                    r.status_failed,
-                    elapsed.as_secs_f64()
-                );
-                if let Some(e) = &r.error {
-                    let _ = writeln!(out, "  error: {e}");
-                }
-                let _ = out.write_all(r.details.as_bytes());
             }
         }
     });
+    let Totals {
+        cases_ok,
+        cases_bad,
+        cases_skipped,
+        status_ok,
+        status_bad,
+        files_bad,
+    } = totals;
     let _ = writeln!(
         out,
         "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed",
@@ -363,11 +411,26 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options, err: &mut dyn Wri
     }
     // Last, alone on its line, in the form CI summaries read.
     let _ = writeln!(out, "cases: {cases_ok} passed, {cases_bad} failed");
-    if files_bad == 0 {
-        OK
-    } else {
-        FAILED
+    files_bad == 0
+}
+
+/// One file's verdict line and details.
+fn print_file(out: &mut dyn Write, file: &Path, r: &FileReport, elapsed: std::time::Duration) {
+    let verdict = if r.ok() { "ok  " } else { "FAIL" };
+    let _ = writeln!(
+        out,
+        "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({:.2} s)",
+        file.display(),
+        r.cases_passed,
+        r.cases_failed,
+        r.status_passed,
+        r.status_failed,
+        elapsed.as_secs_f64()
+    );
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "  error: {e}");
     }
+    let _ = out.write_all(r.details.as_bytes());
 }
 
 /// A client of the rate limit service at `address`.
@@ -482,7 +545,6 @@ fn find_binary(binary: &Path) -> Result<PathBuf, String> {
 }
 
 /// `gatewasm explain`.
-#[allow(clippy::too_many_arguments)]
 pub fn explain(
     paths: &[PathBuf],
     options: &Options,
@@ -491,20 +553,12 @@ pub fn explain(
     headers: &[String],
     port: Option<u16>,
     sni: Option<String>,
-    err: &mut dyn Write,
-) -> u8 {
-    let compiled = match load_and_compile(paths, options, err) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match crate::explain::explain(&compiled, method, url, headers, port, sni) {
-        Ok(text) => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-            OK
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            ERROR
-        }
-    }
+) -> Report {
+    report(|report| {
+        let compiled = load_and_compile(paths, options, report)?;
+        let text = crate::explain::explain(&compiled, method, url, headers, port, sni)
+            .map_err(|e| report.refuse(ERROR, e))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
 }

@@ -4,7 +4,10 @@
 //!
 //! Stages never stop at the first problem: they push into a [`Diagnostics`] collection and
 //! decide at the end whether the errors in it are fatal. The collection sorts by file and
-//! line so output is stable whatever order the checks ran in.
+//! line so output is stable whatever order the checks ran in. Every stage uses the one
+//! [`Diagnostic`] shape: a location is data (file, line, column), never text inside the
+//! message, and the other parties of a problem (the rule that wins, the other Gateways) are
+//! [`Related`] locations, each rendered on a `note:` line of its own.
 //!
 //! A message shows a user's value through [`crate::quote`] (escaped, cut, its length
 //! stated). Rendering cleans every part once more — file, object, field path, message,
@@ -69,6 +72,19 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The source line the problem is on, shown with a caret under `column`.
     pub snippet: Option<String>,
+    /// Other places the problem involves, such as the other party of a conflict.
+    pub related: Vec<Related>,
+}
+
+/// A place a diagnostic refers to besides its own, with what is there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    /// Display name of the file.
+    pub file: String,
+    /// 1-based line in `file`.
+    pub line: u32,
+    /// What is at that place, such as `Gateway infra/public`.
+    pub label: String,
 }
 
 impl Diagnostic {
@@ -85,6 +101,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             snippet: None,
+            related: Vec::new(),
         }
     }
 
@@ -103,6 +120,12 @@ impl Diagnostic {
     /// Sets the help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a related place.
+    pub fn with_related(mut self, related: Related) -> Diagnostic {
+        self.related.push(related);
         self
     }
 
@@ -137,6 +160,11 @@ impl fmt::Display for Diagnostic {
             // The caret goes under the first character at `column`, as shown (escapes included).
             let lead = " ".repeat(before.chars().count());
             write!(f, "\n{pad} |\n{number} | {before}{after}\n{pad} | {lead}^")?;
+        }
+        for r in &self.related {
+            let file = clean(&r.file, LABEL_MAX);
+            let label = clean(&r.label, MESSAGE_MAX);
+            write!(f, "\nnote: {file}:{}: {label}", r.line)?;
         }
         if let Some(help) = &self.help {
             write!(f, "\nhelp: {}", clean(help, MESSAGE_MAX))?;
@@ -339,6 +367,22 @@ mod tests {
         for (d, want) in cases {
             assert_eq!(d.to_string(), want);
         }
+    }
+
+    #[test]
+    fn renders_related_places_after_the_snippet() {
+        let d = Diagnostic::error("both claim the name")
+            .at("a.yaml", 4)
+            .with_related(Related {
+                file: "b.yaml".into(),
+                line: 9,
+                label: "Gateway infra/public".into(),
+            })
+            .with_help("rename one");
+        assert_eq!(
+            d.to_string(),
+            "error: a.yaml:4: both claim the name\nnote: b.yaml:9: Gateway infra/public\nhelp: rename one"
+        );
     }
 
     #[test]

@@ -260,6 +260,30 @@ impl Loader {
         self.loaded.diagnostics.push(d);
     }
 
+    /// The position of the object a fragment holds, or None (after reporting it when it is
+    /// not a mapping) when there is none.
+    fn object_root(&mut self, file: &SourceFile, fields: &FieldMap) -> Option<Pos> {
+        // None for an empty or comment-only document.
+        let root = fields.get("")?;
+        let pos = root.pos;
+        match root.kind {
+            NodeKind::Mapping => Some(pos),
+            NodeKind::Scalar if is_null(root.scalar.as_deref()) => None,
+            other => {
+                let found = match other {
+                    NodeKind::Sequence => "a list",
+                    NodeKind::Alias => "an alias",
+                    _ => "a scalar",
+                };
+                let d = Diagnostic::error(format!(
+                "expected a Kubernetes object (a mapping with apiVersion and kind), found {found}"
+            ));
+                self.push_at(file, pos, d);
+                None
+            }
+        }
+    }
+
     /// Loads one object (or List, or route-test file when `top_level`) from `fragment`.
     fn add_fragment(
         &mut self,
@@ -271,35 +295,16 @@ impl Loader {
         let Some(fields) = self.walk(file, fragment) else {
             return;
         };
-        let Some(root) = fields.get("") else {
-            return; // empty or comment-only document
+        let Some(pos) = self.object_root(file, &fields) else {
+            return;
         };
-        let pos = root.pos;
-        match root.kind {
-            NodeKind::Mapping => {}
-            NodeKind::Scalar if is_null(root.scalar.as_deref()) => return,
-            other => {
-                let found = match other {
-                    NodeKind::Sequence => "a list",
-                    NodeKind::Alias => "an alias",
-                    _ => "a scalar",
-                };
-                let d = Diagnostic::error(format!(
-                    "expected a Kubernetes object (a mapping with apiVersion and kind), found {found}"
-                ));
-                self.push_at(file, pos, d);
-                return;
-            }
-        }
         let api_version = fields.scalar("apiVersion").map(str::to_string);
         let kind = fields.scalar("kind").map(str::to_string);
         let (api_version, kind) = (api_version.as_deref(), kind.as_deref());
         if top_level && api_version.is_none() && kind.is_none() && fields.get("resources").is_some()
         {
             // A conformance route-test file given as a plain input: load its resources.
-            for item in children(&fields, "resources") {
-                self.add_fragment(file, &fragment.item(item), list_depth, false);
-            }
+            self.add_items(file, fragment, &fields, "resources", list_depth);
             return;
         }
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
@@ -324,37 +329,15 @@ impl Loader {
                 self.push_at(file, pos, d);
                 return;
             }
-            for item in children(&fields, "items") {
-                self.add_fragment(file, &fragment.item(item), list_depth + 1, false);
-            }
+            self.add_items(file, fragment, &fields, "items", list_depth + 1);
             return;
         }
         let (group, version) = split_api_version(api_version);
         let Some(known) = Kind::from_group_kind(group, kind) else {
-            let mut label = String::new();
-            let _ = object_label(&mut label, kind, namespace, name);
-            // A near-miss of a compiled kind is probably a typo, worth more than a note.
-            let d = match kind_hint(kind) {
-                Some(hint) => Diagnostic::new(
-                    Severity::Warning,
-                    format!("skipped {label}: gatewasm does not compile this kind"),
-                )
-                .with_help(format!("did you mean `{hint}`?")),
-                None => Diagnostic::new(
-                    Severity::Note,
-                    format!("skipped {label}: gatewasm does not compile this kind"),
-                ),
-            };
-            self.push_at(file, pos, d);
+            self.push_at(file, pos, skipped(kind, namespace, name));
             return;
         };
-        let namespace = match (known.is_namespaced(), namespace) {
-            (false, _) => "",
-            (true, "") => "default",
-            (true, ns) => ns,
-        };
-        let mut label = String::new();
-        let _ = object_label(&mut label, known.name(), namespace, name);
+        let (namespace, label) = identity(known, namespace, name);
         let source = Source {
             file: Arc::clone(file),
             pos,
@@ -362,91 +345,174 @@ impl Loader {
             order: self.next_order,
         };
         if !known.versions().contains(&version) {
-            let versions: Vec<String> = known
-                .versions()
-                .iter()
-                .map(|v| join_api_version(group, v))
-                .collect();
-            let mut d = source.diagnostic(
-                Severity::Error,
-                &label,
-                "apiVersion",
-                format!(
-                    "unsupported apiVersion {} for {}",
-                    code(api_version),
-                    known.name()
-                ),
-            );
-            d.help = Some(format!("gatewasm reads {}", versions.join(", ")));
+            let d = unsupported_version(&source, &label, known, group, api_version);
             self.loaded.diagnostics.push(d);
             return;
         }
-        let api_version = api_version.to_string();
-        let result =
-            match known {
-                Kind::GatewayClass => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::GatewayClass(required(s)?)))),
-                Kind::Gateway => {
-                    parse(fragment, &source).and_then(|(m, s)| Ok((m, Body::Gateway(required(s)?))))
-                }
-                Kind::HttpRoute => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::HttpRoute(required(s)?)))),
-                Kind::GrpcRoute => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::GrpcRoute(required(s)?)))),
-                Kind::ReferenceGrant => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::ReferenceGrant(required(s)?)))),
-                Kind::BackendTrafficPolicy => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::BackendTrafficPolicy(required(s)?)))),
-                Kind::BackendTlsPolicy => parse(fragment, &source)
-                    .and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?)))),
-                // A Service or Namespace without `spec` is valid Kubernetes.
-                Kind::Service => {
-                    parse(fragment, &source).map(|(m, s)| (m, Body::Service(s.unwrap_or_default())))
-                }
-                Kind::Namespace => parse(fragment, &source)
-                    .map(|(m, s)| (m, Body::Namespace(s.unwrap_or_default()))),
-            };
-        match result {
+        match parse_body(known, fragment, &source) {
             Ok((raw, body)) => {
-                let meta = ObjectMeta {
-                    name: raw.name.unwrap_or_default(),
-                    namespace: match raw.namespace {
-                        Some(ns) if known.is_namespaced() && !ns.is_empty() => ns,
-                        _ => namespace.to_string(),
-                    },
-                    labels: raw.labels,
-                    annotations: raw.annotations,
-                    creation_timestamp: raw.creation_timestamp,
-                    generation: raw.generation,
-                    uid: raw.uid,
-                    resource_version: raw.resource_version,
-                };
+                let meta = object_meta(raw, known, namespace);
                 self.next_order += 1;
                 self.loaded.objects.push(Object {
                     source,
-                    api_version,
+                    api_version: api_version.to_string(),
                     meta,
                     body,
                 });
             }
-            Err(problem) => {
-                let d = match problem {
-                    Problem::Missing(field) => {
-                        source.diagnostic(Severity::Error, &label, field, "missing required field")
-                    }
-                    Problem::Yaml(e) => {
-                        let pos = e.pos.or_else(|| source.fields.locate(&e.field));
-                        let mut d = Diagnostic::error(e.message);
-                        d.object = label;
-                        d.field = e.field;
-                        d.help = e.help;
-                        self.push_at(file, pos.unwrap_or(source.pos), d);
-                        return;
-                    }
-                };
+            Err(problem) => self.push_problem(file, &source, label, problem),
+        }
+    }
+
+    /// Loads each item of the list at `field` (a List's `items`, a route-test file's
+    /// `resources`).
+    fn add_items(
+        &mut self,
+        file: &Arc<SourceFile>,
+        fragment: &Fragment,
+        fields: &FieldMap,
+        field: &str,
+        list_depth: usize,
+    ) {
+        for item in children(fields, field) {
+            self.add_fragment(file, &fragment.item(item), list_depth, false);
+        }
+    }
+
+    /// Reports why an object of a compiled kind could not be read.
+    fn push_problem(
+        &mut self,
+        file: &SourceFile,
+        source: &Source,
+        label: String,
+        problem: Problem,
+    ) {
+        match problem {
+            Problem::Missing(field) => {
+                let d = source.diagnostic(Severity::Error, &label, field, "missing required field");
                 self.loaded.diagnostics.push(d);
             }
+            Problem::Yaml(e) => {
+                let pos = e.pos.or_else(|| source.fields.locate(&e.field));
+                let mut d = Diagnostic::error(e.message);
+                d.object = label;
+                d.field = e.field;
+                d.help = e.help;
+                self.push_at(file, pos.unwrap_or(source.pos), d);
+            }
         }
+    }
+}
+
+/// The namespace an object of kind `known` is in (none when cluster-scoped, `default` when
+/// not written), and its label for diagnostics.
+fn identity<'a>(known: Kind, namespace: &'a str, name: &str) -> (&'a str, String) {
+    let namespace = match (known.is_namespaced(), namespace) {
+        (false, _) => "",
+        (true, "") => "default",
+        (true, ns) => ns,
+    };
+    let mut label = String::new();
+    let _ = object_label(&mut label, known.name(), namespace, name);
+    (namespace, label)
+}
+
+/// The note (a warning for a near-miss of a compiled kind) that an object is skipped.
+fn skipped(kind: &str, namespace: &str, name: &str) -> Diagnostic {
+    let mut label = String::new();
+    let _ = object_label(&mut label, kind, namespace, name);
+    // A near-miss of a compiled kind is probably a typo, worth more than a note.
+    match kind_hint(kind) {
+        Some(hint) => Diagnostic::new(
+            Severity::Warning,
+            format!("skipped {label}: gatewasm does not compile this kind"),
+        )
+        .with_help(format!("did you mean `{hint}`?")),
+        None => Diagnostic::new(
+            Severity::Note,
+            format!("skipped {label}: gatewasm does not compile this kind"),
+        ),
+    }
+}
+
+/// An apiVersion of a compiled kind that gatewasm does not read.
+fn unsupported_version(
+    source: &Source,
+    label: &str,
+    known: Kind,
+    group: &str,
+    api_version: &str,
+) -> Diagnostic {
+    let versions: Vec<String> = known
+        .versions()
+        .iter()
+        .map(|v| join_api_version(group, v))
+        .collect();
+    source
+        .diagnostic(
+            Severity::Error,
+            label,
+            "apiVersion",
+            format!(
+                "unsupported apiVersion {} for {}",
+                code(api_version),
+                known.name()
+            ),
+        )
+        .with_help(format!("gatewasm reads {}", versions.join(", ")))
+}
+
+/// The object's metadata and typed body.
+fn parse_body(
+    known: Kind,
+    fragment: &Fragment,
+    source: &Source,
+) -> Result<(RawMeta, Body), Problem> {
+    match known {
+        Kind::GatewayClass => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::GatewayClass(required(s)?))))
+        }
+        Kind::Gateway => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::Gateway(required(s)?))))
+        }
+        Kind::HttpRoute => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::HttpRoute(required(s)?))))
+        }
+        Kind::GrpcRoute => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::GrpcRoute(required(s)?))))
+        }
+        Kind::ReferenceGrant => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::ReferenceGrant(required(s)?))))
+        }
+        Kind::BackendTrafficPolicy => parse(fragment, source)
+            .and_then(|(m, s)| Ok((m, Body::BackendTrafficPolicy(required(s)?)))),
+        Kind::BackendTlsPolicy => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?))))
+        }
+        // A Service or Namespace without `spec` is valid Kubernetes.
+        Kind::Service => {
+            parse(fragment, source).map(|(m, s)| (m, Body::Service(s.unwrap_or_default())))
+        }
+        Kind::Namespace => {
+            parse(fragment, source).map(|(m, s)| (m, Body::Namespace(s.unwrap_or_default())))
+        }
+    }
+}
+
+/// The metadata of an object of kind `known`; `namespace` is the one it defaults to.
+fn object_meta(raw: RawMeta, known: Kind, namespace: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: raw.name.unwrap_or_default(),
+        namespace: match raw.namespace {
+            Some(ns) if known.is_namespaced() && !ns.is_empty() => ns,
+            _ => namespace.to_string(),
+        },
+        labels: raw.labels,
+        annotations: raw.annotations,
+        creation_timestamp: raw.creation_timestamp,
+        generation: raw.generation,
+        uid: raw.uid,
+        resource_version: raw.resource_version,
     }
 }
 

@@ -159,6 +159,12 @@ struct Refs {
     regex_warn_size: u32,
 }
 
+impl Input {
+    fn options(&self) -> Options {
+        self.refs.options(self.gateway.clone())
+    }
+}
+
 impl Refs {
     fn options(&self, gateway: Option<String>) -> Options {
         let template = match self.cluster_name.as_str() {
@@ -185,9 +191,15 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let report = run(Cli::parse().command);
     let mut err = std::io::stderr().lock();
-    let result = match cli.command {
+    cli::print(&report, &mut err);
+    let _ = err.flush();
+    ExitCode::from(report.code)
+}
+
+fn run(command: Command) -> cli::Report {
+    match command {
         Command::Compile {
             input,
             output,
@@ -200,40 +212,30 @@ fn main() -> ExitCode {
             listen_port,
             strict,
         } => {
-            let options = input.refs.options(input.gateway.clone());
-            let rate_limit = match (ratelimit_service, ratelimit_fail_open) {
-                (Some(address), _) => RateLimitSetting::At(RateLimitService {
-                    address,
-                    timeout_ms: ratelimit_timeout,
-                    fail_closed: ratelimit_fail_closed,
-                }),
-                (None, true) => RateLimitSetting::FailOpen,
-                (None, false) => RateLimitSetting::Missing,
-            };
             let emit = cli::Emit {
                 targets: emit,
                 wasm,
-                rate_limit,
+                rate_limit: rate_limit_setting(
+                    ratelimit_service,
+                    ratelimit_timeout,
+                    ratelimit_fail_closed,
+                    ratelimit_fail_open,
+                ),
                 listen_ports: listen_port,
             };
             cli::compile(
                 &input.paths,
-                &options,
+                &input.options(),
                 output.as_deref(),
                 &emit,
                 strict,
-                &mut err,
             )
         }
-        Command::Status { input, output } => {
-            let options = input.refs.options(input.gateway.clone());
-            cli::status(
-                &input.paths,
-                &options,
-                matches!(output, Format::Json),
-                &mut err,
-            )
-        }
+        Command::Status { input, output } => cli::status(
+            &input.paths,
+            &input.options(),
+            matches!(output, Format::Json),
+        ),
         Command::Test {
             paths,
             wasm,
@@ -254,7 +256,6 @@ fn main() -> ExitCode {
                 attached,
             },
             refs.options(None),
-            &mut err,
         ),
         Command::Explain {
             input,
@@ -263,20 +264,32 @@ fn main() -> ExitCode {
             headers,
             port,
             sni,
-        } => {
-            let options = input.refs.options(input.gateway.clone());
-            cli::explain(
-                &input.paths,
-                &options,
-                &method,
-                &url,
-                &headers,
-                port,
-                sni,
-                &mut err,
-            )
-        }
-    };
-    let _ = err.flush();
-    ExitCode::from(result)
+        } => cli::explain(
+            &input.paths,
+            &input.options(),
+            &method,
+            &url,
+            &headers,
+            port,
+            sni,
+        ),
+    }
+}
+
+/// What the `--ratelimit-*` flags of `compile` ask for.
+fn rate_limit_setting(
+    service: Option<String>,
+    timeout_ms: Option<u64>,
+    fail_closed: bool,
+    fail_open: bool,
+) -> RateLimitSetting {
+    match (service, fail_open) {
+        (Some(address), _) => RateLimitSetting::At(RateLimitService {
+            address,
+            timeout_ms,
+            fail_closed,
+        }),
+        (None, true) => RateLimitSetting::FailOpen,
+        (None, false) => RateLimitSetting::Missing,
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Related, Severity};
 
 /// A loaded input file, shared by every object found in it.
 #[derive(Debug, PartialEq, Eq)]
@@ -174,6 +174,17 @@ impl Source {
         d.object = object.to_string();
         d.field = field.to_string();
         d
+    }
+
+    /// `field` of this object (or its nearest written ancestor) as the related place of
+    /// another object's diagnostic, described by `label`.
+    pub fn related(&self, field: &str, label: impl Into<String>) -> Related {
+        let pos = self.fields.locate(field).unwrap_or(self.pos);
+        Related {
+            file: self.file.name.clone(),
+            line: pos.line,
+            label: label.into(),
+        }
     }
 }
 

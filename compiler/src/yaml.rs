@@ -138,57 +138,23 @@ pub(crate) fn walk(fragment: &Fragment) -> Result<FieldMap, SyntaxError> {
             Event::MappingStart(style, ..) => (NodeKind::Mapping, None, Some(style)),
             Event::SequenceStart(style, ..) => (NodeKind::Sequence, None, Some(style)),
             Event::MappingEnd | Event::SequenceEnd => {
-                let Some(frame) = stack.pop() else { continue };
-                let end = if frame.flow { end } else { frame.last_end };
-                if let Some(i) = frame.entry {
-                    entries[i].span.1 = end;
-                }
-                if let Some(parent) = stack.last_mut() {
-                    parent.last_end = parent.last_end.max(end);
-                }
+                close(&mut entries, &mut stack, end);
                 continue;
             }
             _ => continue,
         };
-        // Decide what this node is: a key, a mapping value, a list item or the root.
-        let (entry, path, skip) = match stack.last_mut() {
-            None if entries.is_empty() => {
-                entries.push(new_entry(String::new(), pos, start));
-                (Some(0), String::new(), false)
-            }
-            // A second root node belongs to another document; serde-saphyr reports it.
-            None => break,
-            Some(frame) => match &mut frame.kind {
-                FrameKind::Skip => (None, String::new(), true),
-                FrameKind::Map { key_next, pending } if *key_next => {
-                    *key_next = false;
-                    *pending = None;
-                    match &scalar {
-                        Some(key) if kind == NodeKind::Scalar => {
-                            entries.push(new_entry(join_key(&frame.path, key), pos, start));
-                            *pending = Some(entries.len() - 1);
-                        }
-                        _ => {}
-                    }
-                    // A key is not a value: record nothing more, but skip a complex key.
-                    if style.is_some() {
-                        stack.push(skip_frame());
-                    }
-                    continue;
-                }
-                FrameKind::Map { key_next, pending } => {
-                    *key_next = true;
-                    let i = pending.take();
-                    let path = i.map(|i| entries[i].path.clone()).unwrap_or_default();
-                    (i, path, i.is_none())
-                }
-                FrameKind::Seq { next } => {
-                    let path = format!("{}[{next}]", frame.path);
-                    *next += 1;
-                    entries.push(new_entry(path.clone(), pos, start));
-                    (Some(entries.len() - 1), path, false)
-                }
-            },
+        let (entry, path, skip) = match place(
+            &mut entries,
+            &mut stack,
+            kind,
+            &scalar,
+            style.is_some(),
+            pos,
+            start,
+        ) {
+            Place::Value(entry, path, skip) => (entry, path, skip),
+            Place::Key => continue,
+            Place::End => break,
         };
         if let Some(i) = entry {
             entries[i].kind = kind;
@@ -208,24 +174,109 @@ pub(crate) fn walk(fragment: &Fragment) -> Result<FieldMap, SyntaxError> {
             stack.push(if skip {
                 skip_frame()
             } else {
-                Frame {
-                    kind: if kind == NodeKind::Mapping {
-                        FrameKind::Map {
-                            key_next: true,
-                            pending: None,
-                        }
-                    } else {
-                        FrameKind::Seq { next: 0 }
-                    },
-                    path,
-                    entry,
-                    flow: style == StructureStyle::Flow,
-                    last_end: end,
-                }
+                open(kind, path, entry, style, end)
             });
         }
     }
     Ok(FieldMap { entries })
+}
+
+/// What a node is, as the collection it is in decides.
+enum Place {
+    /// A value: its entry (if recorded), its path, and whether its contents are skipped.
+    Value(Option<usize>, String, bool),
+    /// A mapping key: recorded as the entry its value fills in.
+    Key,
+    /// A second root node, which belongs to another document.
+    End,
+}
+
+/// Decides what a node is — a key, a mapping value, a list item or the root — and records
+/// an entry for it. `collection` says whether the node opens a mapping or sequence.
+fn place(
+    entries: &mut Vec<FieldEntry>,
+    stack: &mut Vec<Frame>,
+    kind: NodeKind,
+    scalar: &Option<String>,
+    collection: bool,
+    pos: Pos,
+    start: usize,
+) -> Place {
+    match stack.last_mut() {
+        None if entries.is_empty() => {
+            entries.push(new_entry(String::new(), pos, start));
+            Place::Value(Some(0), String::new(), false)
+        }
+        // A second root node belongs to another document; serde-saphyr reports it.
+        None => Place::End,
+        Some(frame) => match &mut frame.kind {
+            FrameKind::Skip => Place::Value(None, String::new(), true),
+            FrameKind::Map { key_next, pending } if *key_next => {
+                *key_next = false;
+                *pending = None;
+                match &scalar {
+                    Some(key) if kind == NodeKind::Scalar => {
+                        entries.push(new_entry(join_key(&frame.path, key), pos, start));
+                        *pending = Some(entries.len() - 1);
+                    }
+                    _ => {}
+                }
+                // A key is not a value: record nothing more, but skip a complex key.
+                if collection {
+                    stack.push(skip_frame());
+                }
+                Place::Key
+            }
+            FrameKind::Map { key_next, pending } => {
+                *key_next = true;
+                let i = pending.take();
+                let path = i.map(|i| entries[i].path.clone()).unwrap_or_default();
+                Place::Value(i, path, i.is_none())
+            }
+            FrameKind::Seq { next } => {
+                let path = format!("{}[{next}]", frame.path);
+                *next += 1;
+                entries.push(new_entry(path.clone(), pos, start));
+                Place::Value(Some(entries.len() - 1), path, false)
+            }
+        },
+    }
+}
+
+/// Ends the innermost collection at byte `end` (a block collection at its last content).
+fn close(entries: &mut [FieldEntry], stack: &mut Vec<Frame>, end: usize) {
+    let Some(frame) = stack.pop() else { return };
+    let end = if frame.flow { end } else { frame.last_end };
+    if let Some(i) = frame.entry {
+        entries[i].span.1 = end;
+    }
+    if let Some(parent) = stack.last_mut() {
+        parent.last_end = parent.last_end.max(end);
+    }
+}
+
+/// The frame of a collection node that opens at `path`.
+fn open(
+    kind: NodeKind,
+    path: String,
+    entry: Option<usize>,
+    style: StructureStyle,
+    end: usize,
+) -> Frame {
+    Frame {
+        kind: if kind == NodeKind::Mapping {
+            FrameKind::Map {
+                key_next: true,
+                pending: None,
+            }
+        } else {
+            FrameKind::Seq { next: 0 }
+        },
+        path,
+        entry,
+        flow: style == StructureStyle::Flow,
+        last_end: end,
+    }
 }
 
 fn new_entry(path: String, pos: Pos, start: usize) -> FieldEntry {

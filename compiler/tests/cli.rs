@@ -100,6 +100,39 @@ spec:
 }
 
 #[test]
+fn compile_and_emit_refuse_the_same_backend_tls_policy() {
+    let input = format!(
+        "{GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: app, namespace: ns}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - backendRefs: [{{name: web, port: 80}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {{name: web-tls, namespace: ns}}
+spec:
+  targetRefs: [{{group: '', kind: Service, name: web}}]
+  validation: {{wellKnownCACertificates: System}}
+"
+    );
+    let blob = gatewasm(&["compile", "-", "-o", "-"], Some(&input));
+    let envoy = gatewasm(&["compile", "-", "--emit", "envoy"], Some(&input));
+    let err = text(&blob.stderr);
+    assert_eq!(blob.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("<stdin>:25: BackendTLSPolicy ns/web-tls: spec: missing field `hostname`"),
+        "{err}"
+    );
+    assert_eq!(envoy.status.code(), Some(2));
+    assert_eq!(text(&envoy.stderr), err);
+    assert!(blob.stdout.is_empty() && envoy.stdout.is_empty());
+}
+
+#[test]
 fn several_gateways_need_a_choice() {
     let second = GATEWAY
         .split("---")
@@ -115,7 +148,8 @@ fn several_gateways_need_a_choice() {
         "{err}"
     );
     assert!(
-        err.contains("ns/gw (<stdin>:1)") && err.contains("ns/gw2 (<stdin>:14)"),
+        err.contains("\nnote: <stdin>:1: Gateway ns/gw\n")
+            && err.contains("\nnote: <stdin>:14: Gateway ns/gw2\n"),
         "{err}"
     );
     let o = gatewasm(

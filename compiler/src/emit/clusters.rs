@@ -17,10 +17,7 @@ use gatewasm_filter::blob::{Backend, BackendId, RouteKind, RouteTable};
 
 /// Every cluster the filter may send to, then one per Service port no rule names yet (the
 /// rate limit service's is the bootstrap's).
-///
-/// # Errors
-/// A BackendTLSPolicy the emitter cannot read.
-pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
+pub fn clusters(compiled: &Compiled) -> Vec<Value> {
     let grpc = grpc_backends(&compiled.table);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -30,14 +27,14 @@ pub fn clusters(compiled: &Compiled) -> Result<Vec<Value>, String> {
         if !seen.insert(backend.cluster.as_str()) {
             continue;
         }
-        out.push(cluster(compiled, backend, grpc.contains(&index))?);
+        out.push(cluster(compiled, backend, grpc.contains(&index)));
     }
     for backend in &compiled.standby {
         if seen.insert(backend.cluster.as_str()) {
-            out.push(cluster(compiled, backend, false)?);
+            out.push(cluster(compiled, backend, false));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The names of the clusters [`clusters`] emits.
@@ -75,7 +72,7 @@ fn grpc_backends(table: &RouteTable) -> BTreeSet<usize> {
         .collect()
 }
 
-fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Result<Value, String> {
+fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Value {
     let service = compiled
         .validated
         .services
@@ -131,10 +128,10 @@ fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Result<V
         &backend.namespace,
         &backend.name,
         port_name,
-    )? {
+    ) {
         cluster["transport_socket"] = tls.transport_socket(http2);
     }
-    Ok(cluster)
+    cluster
 }
 
 fn service_dns(backend: &Backend) -> String {

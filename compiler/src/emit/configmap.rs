@@ -50,7 +50,7 @@ fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     );
     data.insert(
         layout::CDS_KEY.to_owned(),
-        Value::String(yaml(&cds(compiled)?)?),
+        Value::String(yaml(&cds(compiled))?),
     );
     for cert in gateway_certificates(compiled.gateway()) {
         data.insert(
@@ -81,9 +81,9 @@ fn ecds(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
 
 /// The CDS file: every backend cluster the table can choose, replaced as a whole (a state
 /// of the world) with each update.
-fn cds(compiled: &Compiled) -> Result<Value, String> {
+fn cds(compiled: &Compiled) -> Value {
     const CLUSTER_TYPE: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-    let resources: Vec<Value> = clusters::clusters(compiled)?
+    let resources: Vec<Value> = clusters::clusters(compiled)
         .into_iter()
         .map(|c| {
             let mut typed = Map::new();
@@ -94,11 +94,11 @@ fn cds(compiled: &Compiled) -> Result<Value, String> {
             Value::Object(typed)
         })
         .collect();
-    Ok(json!({
+    json!({
         "version_info": plugin::blob_version(compiled),
         "type_url": CLUSTER_TYPE,
         "resources": resources,
-    }))
+    })
 }
 
 /// The SDS file of one listener certificate: the Secret's mounted `tls.crt`/`tls.key`, reread

@@ -66,7 +66,7 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
          # Needs `extensionApis: {{enableEnvoyPatchPolicy: true}}` in the EnvoyGateway\n\
          # configuration. Forwards on the filter's choice, to clusters of gatewasm's naming.\n{}",
         super::yaml(&doc)?,
-        super::yaml(&patch_policy(compiled)?)?
+        super::yaml(&patch_policy(compiled))?
     ))
 }
 
@@ -74,7 +74,7 @@ pub fn policy(compiled: &Compiled, options: &EmitOptions) -> Result<String, Stri
 /// on `x-gatewasm-cluster` first in every virtual host of the Gateway's route tables, and the
 /// backend clusters it names (Envoy Gateway's own clusters are per route rule, not per
 /// Service port).
-fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
+fn patch_policy(compiled: &Compiled) -> Value {
     const ROUTE_CONFIGURATION: &str =
         "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
     const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -100,7 +100,7 @@ fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
             })
         })
         .collect();
-    for cluster in clusters::clusters(compiled)? {
+    for cluster in clusters::clusters(compiled) {
         patches.push(json!({
             "type": CLUSTER,
             "name": cluster["name"],
@@ -108,7 +108,7 @@ fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
             "operation": {"op": "add", "value": cluster},
         }));
     }
-    Ok(json!({
+    json!({
         "apiVersion": "gateway.envoyproxy.io/v1alpha1",
         "kind": "EnvoyPatchPolicy",
         "metadata": plugin::policy_metadata(compiled),
@@ -117,7 +117,7 @@ fn patch_policy(compiled: &Compiled) -> Result<Value, String> {
             "type": "JSONPatch",
             "jsonPatches": patches,
         },
-    }))
+    })
 }
 
 /// The ports Envoy Gateway's Envoy binds for the Gateway's, unless `--listen-port` says

@@ -3,61 +3,12 @@
 //! `validation.hostname` (or `subjectAltNames`), the CA from the referenced ConfigMap's
 //! `ca.crt` as a mounted file, or the image's trust store for `wellKnownCACertificates`.
 //!
-//! The loader keeps the policy's spec untyped; the few fields read here are typed on the way
-//! in, ignoring the rest (`options` has no portable meaning).
+//! `validate` has typed the spec, so every policy in the input is usable here.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::layout;
-use crate::valid::{Valid, Validated};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PolicySpec {
-    #[serde(default)]
-    target_refs: Vec<TargetRef>,
-    validation: Validation,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TargetRef {
-    #[serde(default)]
-    group: String,
-    kind: String,
-    name: String,
-    section_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Validation {
-    #[serde(default)]
-    ca_certificate_refs: Vec<CaRef>,
-    well_known_ca_certificates: Option<String>,
-    hostname: String,
-    #[serde(default)]
-    subject_alt_names: Vec<SubjectAltName>,
-}
-
-#[derive(Deserialize)]
-struct CaRef {
-    kind: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-enum SubjectAltName {
-    Hostname {
-        hostname: String,
-    },
-    #[serde(rename = "URI")]
-    Uri {
-        uri: String,
-    },
-}
+use crate::valid::{BackendTlsPolicy, SubjectAltName, TlsValidation, Valid, Validated};
 
 /// What a BackendTLSPolicy asks of the connections to one Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,48 +24,30 @@ pub struct UpstreamTls {
 /// The policy for the Service `namespace/name` port `port` (named `port_name`), if any. When
 /// several target the same port, the first in the input wins (creation order, as the spec's
 /// conflict rule reads).
-///
-/// # Errors
-/// A policy whose spec lacks what upstream TLS needs, naming it.
 pub fn for_service_port(
     input: &Validated,
     namespace: &str,
     name: &str,
     port_name: Option<&str>,
-) -> Result<Option<UpstreamTls>, String> {
-    for policy in input
+) -> Option<UpstreamTls> {
+    input
         .backend_tls_policies
         .iter()
         .filter(|p| p.meta.namespace == namespace)
-    {
-        let spec = parse(policy)?;
-        let targets = spec.target_refs.iter().any(|t| {
-            t.group.is_empty()
-                && t.kind == "Service"
-                && t.name == name
-                && t.section_name
-                    .as_deref()
-                    .is_none_or(|s| Some(s) == port_name)
-        });
-        if targets {
-            return Ok(Some(upstream_tls(policy, spec.validation)));
-        }
-    }
-    Ok(None)
+        .find(|p| {
+            p.spec.target_refs.iter().any(|t| {
+                t.group.is_empty()
+                    && t.kind == "Service"
+                    && t.name == name
+                    && t.section_name
+                        .as_deref()
+                        .is_none_or(|s| Some(s) == port_name)
+            })
+        })
+        .map(|p| upstream_tls(p, &p.spec.validation))
 }
 
-fn parse(policy: &Valid<Value>) -> Result<PolicySpec, String> {
-    PolicySpec::deserialize(&policy.spec).map_err(|e| {
-        format!(
-            "{}:{}: {}: spec: {e}",
-            policy.source.file.name,
-            policy.source.line(),
-            policy.label()
-        )
-    })
-}
-
-fn upstream_tls(policy: &Valid<Value>, v: Validation) -> UpstreamTls {
+fn upstream_tls(policy: &Valid<BackendTlsPolicy>, v: &TlsValidation) -> UpstreamTls {
     let mut ca_files: Vec<String> = v
         .ca_certificate_refs
         .iter()
@@ -126,17 +59,17 @@ fn upstream_tls(policy: &Valid<Value>, v: Validation) -> UpstreamTls {
     }
     let mut sans: Vec<(&'static str, String)> = v
         .subject_alt_names
-        .into_iter()
+        .iter()
         .map(|san| match san {
-            SubjectAltName::Hostname { hostname } => ("DNS", hostname),
-            SubjectAltName::Uri { uri } => ("URI", uri),
+            SubjectAltName::Hostname { hostname } => ("DNS", hostname.clone()),
+            SubjectAltName::Uri { uri } => ("URI", uri.clone()),
         })
         .collect();
     if sans.is_empty() {
         sans.push(("DNS", v.hostname.clone()));
     }
     UpstreamTls {
-        sni: v.hostname,
+        sni: v.hostname.clone(),
         ca_files,
         sans,
     }

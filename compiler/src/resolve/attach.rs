@@ -72,6 +72,23 @@ impl<'v> RouteRef<'v> {
         format!("{}:{line}", s.file.name)
     }
 
+    /// A diagnostic about `field` of the route, located at it.
+    pub fn diagnostic(
+        self,
+        severity: Severity,
+        field: &str,
+        message: impl Into<String>,
+    ) -> crate::diag::Diagnostic {
+        let label = format!(
+            "{} {}/{}",
+            self.kind().name(),
+            self.namespace(),
+            self.name()
+        );
+        self.source_ref()
+            .diagnostic(severity, &label, field, message)
+    }
+
     fn source_ref(self) -> &'v crate::source::Source {
         match self {
             RouteRef::Http(r) => &r.source,
@@ -466,30 +483,22 @@ fn report_parent(
     diagnostics: &mut Diagnostics,
 ) {
     for h in &outcome.unused_hostnames {
-        diagnostics.push(crate::diag::Diagnostic::new(
+        diagnostics.push(route.diagnostic(
             Severity::Warning,
+            "spec.hostnames",
             format!(
-                "{} {}/{} ({}): hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
-                route.kind().name(),
-                route.namespace(),
-                route.name(),
-                route.source_of("spec.hostnames"),
-                p.namespace,
-                p.name
+                "hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
+                p.namespace, p.name
             ),
         ));
     }
     if let Some((reason, msg)) = &outcome.refused {
-        diagnostics.push(crate::diag::Diagnostic::new(
+        diagnostics.push(route.diagnostic(
             Severity::Warning,
+            "",
             format!(
-                "{} {}/{} ({}) is not accepted by {}/{}: {reason}: {msg}",
-                route.kind().name(),
-                route.namespace(),
-                route.name(),
-                route.source(),
-                p.namespace,
-                p.name
+                "not accepted by {}/{}: {reason}: {msg}",
+                p.namespace, p.name
             ),
         ));
     }

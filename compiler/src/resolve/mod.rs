@@ -175,14 +175,10 @@ fn select_gateway(input: &Validated, options: &Options) -> Result<usize, Diagnos
                     several.len()
                 ),
             );
-            d.help = Some(format!(
-                "Gateways: {}",
-                several
-                    .iter()
-                    .map(|g| format!("{} ({}:{})", name(g), g.source.file.name, g.source.line()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            d.related = several
+                .iter()
+                .map(|g| g.source.related("", format!("Gateway {}", name(g))))
+                .collect();
             diagnostics.push(d);
         }
     }

@@ -517,16 +517,7 @@ struct RuleParts {
 }
 
 fn rule_warning(route: RouteRef<'_>, index: usize, message: &str) -> Diagnostic {
-    Diagnostic::new(
-        Severity::Warning,
-        format!(
-            "{} {}/{} ({}) rule {index} {message}",
-            route.kind().name(),
-            route.namespace(),
-            route.name(),
-            route.source()
-        ),
-    )
+    route.diagnostic(Severity::Warning, &format!("spec.rules[{index}]"), message)
 }
 
 /// PathPrefix values are compared segment-wise with the trailing slash ignored.

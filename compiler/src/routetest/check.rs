@@ -75,6 +75,18 @@ pub fn single(
 ) -> Vec<String> {
     let mut bad = Vec::new();
     let mut fail = |msg: String| bad.push(msg);
+    status(expect, seen, &mut fail);
+    destination(req, expect, seen, &mut fail);
+    request_headers(req, expect, seen, headers_named, &mut fail);
+    response_headers(expect, seen, &mut fail);
+    if let Some(want) = &expect.redirect {
+        redirect(want, req, seen, &mut fail);
+    }
+    bad
+}
+
+/// `status` or `grpcStatus`.
+fn status(expect: &Expect, seen: &Observed, fail: &mut impl FnMut(String)) {
     match (&expect.status, &expect.grpc_status) {
         (Some(want), _) if !want.contains(seen.status) => {
             fail(format!("status: expected {want}, got {}", seen.status));
@@ -97,6 +109,11 @@ pub fn single(
         }
         _ => {}
     }
+}
+
+/// Where the request went: `backend` (or the gateway answering), `namespace`,
+/// `backendPath`, `backendHost`.
+fn destination(req: &CaseRequest, expect: &Expect, seen: &Observed, fail: &mut impl FnMut(String)) {
     let forwarded = seen.backend.is_some();
     if let Some(want) = &expect.backend {
         if seen.backend.as_deref() != Some(want) {
@@ -132,6 +149,18 @@ pub fn single(
             ));
         }
     }
+}
+
+/// The request headers the backend got: as expected, or unchanged when no expectation names
+/// any; and those that must be absent.
+fn request_headers(
+    req: &CaseRequest,
+    expect: &Expect,
+    seen: &Observed,
+    headers_named: bool,
+    fail: &mut impl FnMut(String),
+) {
+    let forwarded = seen.backend.is_some();
     match &expect.request_headers {
         Some(want) => {
             for (name, value) in want {
@@ -163,6 +192,10 @@ pub fn single(
             ));
         }
     }
+}
+
+/// The response headers the client got.
+fn response_headers(expect: &Expect, seen: &Observed, fail: &mut impl FnMut(String)) {
     for (name, value) in &expect.response_headers {
         let got = seen.response_header(name);
         if got.as_deref() != Some(value) {
@@ -194,10 +227,6 @@ pub fn single(
             ));
         }
     }
-    if let Some(want) = &expect.redirect {
-        redirect(want, req, seen, &mut fail);
-    }
-    bad
 }
 
 fn redirect(

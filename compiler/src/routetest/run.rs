@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::compile::compile;
+use crate::compile::{compile, Compiled};
 use crate::load::{self, Loaded};
 use crate::model::{Kind, ObjectKey};
 use crate::resolve::Options;
@@ -189,6 +189,31 @@ fn run_state(
     report: &mut FileReport,
 ) -> Result<(), String> {
     let prefix = phase.map(|p| format!("[{p}] ")).unwrap_or_default();
+    let compiled = compile_gateways(state, cases, options, &prefix)?;
+    if let Some(first) = compiled.values().next() {
+        check_status(expect_status, first, &prefix, report);
+    }
+    let setup = Setup {
+        workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
+        rate_limit_service: options.rate_limit_service.clone(),
+    };
+    start_drivers(&compiled, &setup, options, drivers, live, &prefix, report)?;
+    for case in cases {
+        run_one(case, live, options, &prefix, report)?;
+    }
+    for (gw, d) in live.iter_mut() {
+        d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The state compiled for every Gateway the cases name (any one for a status-only file).
+fn compile_gateways(
+    state: &Loaded,
+    cases: &[Case],
+    options: &RunOptions,
+    prefix: &str,
+) -> Result<BTreeMap<String, Compiled>, String> {
     let mut gateways: BTreeSet<String> = cases.iter().map(|c| c.request.gateway.clone()).collect();
     if gateways.is_empty() {
         // Status only: any Gateway gives the same (global) status.
@@ -216,31 +241,48 @@ fn run_state(
         })?;
         compiled.insert(gw.clone(), c);
     }
-    if let Some(first) = compiled.values().next() {
-        for e in expect_status {
-            match status::check(e, &first.status) {
-                Ok(()) => report.status_passed += 1,
-                Err(why) => {
-                    report.status_failed += 1;
-                    let _ = writeln!(
-                        report.details,
-                        "  {prefix}status {}: {why}",
-                        status::describe(e)
-                    );
-                }
+    Ok(compiled)
+}
+
+/// Counts and reports the status expectations against `compiled`'s status.
+fn check_status(
+    expect_status: &[StatusExpectation],
+    compiled: &Compiled,
+    prefix: &str,
+    report: &mut FileReport,
+) {
+    for e in expect_status {
+        match status::check(e, &compiled.status) {
+            Ok(()) => report.status_passed += 1,
+            Err(why) => {
+                report.status_failed += 1;
+                let _ = writeln!(
+                    report.details,
+                    "  {prefix}status {}: {why}",
+                    status::describe(e)
+                );
             }
         }
     }
-    let setup = Setup {
-        workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
-        rate_limit_service: options.rate_limit_service.clone(),
-    };
+}
+
+/// Reloads each Gateway's running driver with its new routes, or starts one; stops those
+/// no case of this state names.
+fn start_drivers(
+    compiled: &BTreeMap<String, Compiled>,
+    setup: &Setup,
+    options: &RunOptions,
+    drivers: &Factory,
+    live: &mut BTreeMap<String, Box<dyn Driver>>,
+    prefix: &str,
+    report: &mut FileReport,
+) -> Result<(), String> {
     // A Gateway no case of this state names keeps no driver (nor an Envoy) running.
     live.retain(|gw, _| compiled.contains_key(gw));
-    for (gw, c) in &compiled {
+    for (gw, c) in compiled {
         let reloaded = match live.get_mut(gw) {
             Some(d) => d
-                .reload(c, &setup)
+                .reload(c, setup)
                 .map_err(|e| format!("{prefix}{gw}: {e}"))?,
             None => false,
         };
@@ -252,59 +294,65 @@ fn run_state(
                 );
             }
         } else {
-            live.insert(gw.clone(), drivers(c, &setup)?);
+            live.insert(gw.clone(), drivers(c, setup)?);
         }
     }
-    for case in cases {
-        let label = case_label(case);
-        if let Some(by) = &case.advance_clock {
-            let by = parse_duration(by).ok_or_else(|| {
-                format!("{label}: advanceClock {by:?} is not a duration like 61s, 1m or 500ms")
-            })?;
-            // Every Gateway's filter sees the same time.
-            for d in live.values_mut() {
-                d.advance_clock(by);
-            }
-        }
-        let driver = live
-            .get_mut(&case.request.gateway)
-            .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
-        let Some((mut failures, mut summary)) = run_case(case, driver.as_mut())? else {
-            report.cases_skipped += 1;
-            let _ = writeln!(
-                report.details,
-                "  {prefix}skip {label}\n         Global rate limits: run with --ratelimit-service HOST:PORT"
-            );
-            continue;
-        };
-        // In Envoy the filter draws real random numbers (the other drivers are seeded), so a
-        // share of a sample is off by more than its tolerance now and then (~1-3 % of
-        // 500-request weight checks): one new sample decides, the first miss stays reported.
-        if !failures.is_empty() && options.envoy.is_some() && is_sampled(case) {
-            let _ = writeln!(
-                report.details,
-                "  {prefix}note {label}: the first sample missed ({}); drawing a new one",
-                failures.join("; ")
-            );
-            if let Some((again, s)) = run_case(case, driver.as_mut())? {
-                (failures, summary) = (again, s);
-            }
-        }
-        if failures.is_empty() {
-            report.cases_passed += 1;
-            if options.verbose {
-                let _ = writeln!(report.details, "  {prefix}ok   {label}\n         {summary}");
-            }
-        } else {
-            report.cases_failed += 1;
-            let _ = writeln!(report.details, "  {prefix}FAIL {label}\n         {summary}");
-            for f in failures {
-                let _ = writeln!(report.details, "         - {f}");
-            }
+    Ok(())
+}
+
+/// Runs one case on its Gateway's driver and reports it.
+fn run_one(
+    case: &Case,
+    live: &mut BTreeMap<String, Box<dyn Driver>>,
+    options: &RunOptions,
+    prefix: &str,
+    report: &mut FileReport,
+) -> Result<(), String> {
+    let label = case_label(case);
+    if let Some(by) = &case.advance_clock {
+        let by = parse_duration(by).ok_or_else(|| {
+            format!("{label}: advanceClock {by:?} is not a duration like 61s, 1m or 500ms")
+        })?;
+        // Every Gateway's filter sees the same time.
+        for d in live.values_mut() {
+            d.advance_clock(by);
         }
     }
-    for (gw, d) in live.iter_mut() {
-        d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
+    let driver = live
+        .get_mut(&case.request.gateway)
+        .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
+    let Some((mut failures, mut summary)) = run_case(case, driver.as_mut())? else {
+        report.cases_skipped += 1;
+        let _ = writeln!(
+            report.details,
+            "  {prefix}skip {label}\n         Global rate limits: run with --ratelimit-service HOST:PORT"
+        );
+        return Ok(());
+    };
+    // In Envoy the filter draws real random numbers (the other drivers are seeded), so a
+    // share of a sample is off by more than its tolerance now and then (~1-3 % of
+    // 500-request weight checks): one new sample decides, the first miss stays reported.
+    if !failures.is_empty() && options.envoy.is_some() && is_sampled(case) {
+        let _ = writeln!(
+            report.details,
+            "  {prefix}note {label}: the first sample missed ({}); drawing a new one",
+            failures.join("; ")
+        );
+        if let Some((again, s)) = run_case(case, driver.as_mut())? {
+            (failures, summary) = (again, s);
+        }
+    }
+    if failures.is_empty() {
+        report.cases_passed += 1;
+        if options.verbose {
+            let _ = writeln!(report.details, "  {prefix}ok   {label}\n         {summary}");
+        }
+    } else {
+        report.cases_failed += 1;
+        let _ = writeln!(report.details, "  {prefix}FAIL {label}\n         {summary}");
+        for f in failures {
+            let _ = writeln!(report.details, "         - {f}");
+        }
     }
     Ok(())
 }
@@ -456,60 +504,78 @@ fn check_all(
     seen: &[Observed],
     headers_named: bool,
 ) -> Vec<String> {
-    let mut failures = Vec::new();
     if !e.backend_weights.is_empty() {
-        let counts = check::backend_counts(seen);
-        let tolerance = e.weight_tolerance.unwrap_or(0.05);
-        let n = seen.len() as f64;
-        for (backend, want) in &e.backend_weights {
-            let got = f64::from(counts.get(backend).copied().unwrap_or(0)) / n;
-            let bad = if *want == 0.0 {
-                got > 0.0
-            } else {
-                (got - want).abs() > tolerance
-            };
-            if bad {
-                failures.push(format!(
-                    "{backend}: expected share {want} ± {tolerance}, got {got:.3}"
-                ));
-            }
-        }
-        for (backend, count) in &counts {
-            if !e.backend_weights.contains_key(backend) {
-                failures.push(format!(
-                    "{count} requests went to {backend}, which has no expected share"
-                ));
-            }
-        }
-        return failures;
+        return weights(e, seen);
     }
     if !e.backend_in.is_empty() {
-        for o in seen {
-            match &o.backend {
-                Some(b) if e.backend_in.contains(b) => {
-                    if let Some(headers) = e.request_headers_by_backend.get(b) {
-                        for (name, value) in headers {
-                            if o.request_header(name).as_deref() != Some(value) {
-                                failures.push(format!(
-                                    "{b} got {name}: {:?}, expected {value:?}",
-                                    o.request_header(name)
-                                ));
-                            }
+        return backend_in(e, seen);
+    }
+    let mut failures = check::single(req, e, &seen[0], headers_named);
+    failures.extend(mirrors(req, e, seen));
+    failures
+}
+
+/// `backendWeights`: each backend's share of the sample within the tolerance.
+fn weights(e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
+    let counts = check::backend_counts(seen);
+    let tolerance = e.weight_tolerance.unwrap_or(0.05);
+    let n = seen.len() as f64;
+    for (backend, want) in &e.backend_weights {
+        let got = f64::from(counts.get(backend).copied().unwrap_or(0)) / n;
+        let bad = if *want == 0.0 {
+            got > 0.0
+        } else {
+            (got - want).abs() > tolerance
+        };
+        if bad {
+            failures.push(format!(
+                "{backend}: expected share {want} ± {tolerance}, got {got:.3}"
+            ));
+        }
+    }
+    for (backend, count) in &counts {
+        if !e.backend_weights.contains_key(backend) {
+            failures.push(format!(
+                "{count} requests went to {backend}, which has no expected share"
+            ));
+        }
+    }
+    failures
+}
+
+/// `backendIn`: every request served by one of the backends, with its expected headers.
+fn backend_in(e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for o in seen {
+        match &o.backend {
+            Some(b) if e.backend_in.contains(b) => {
+                if let Some(headers) = e.request_headers_by_backend.get(b) {
+                    for (name, value) in headers {
+                        if o.request_header(name).as_deref() != Some(value) {
+                            failures.push(format!(
+                                "{b} got {name}: {:?}, expected {value:?}",
+                                o.request_header(name)
+                            ));
                         }
                     }
                 }
-                other => failures.push(format!(
-                    "request served by {other:?}, expected one of {:?}",
-                    e.backend_in
-                )),
             }
+            other => failures.push(format!(
+                "request served by {other:?}, expected one of {:?}",
+                e.backend_in
+            )),
         }
-        failures.sort();
-        failures.dedup();
-        return failures;
     }
+    failures.sort();
+    failures.dedup();
+    failures
+}
+
+/// `mirroredTo`: each mirror got copies of the request, all of them or its percentage.
+fn mirrors(req: &format::CaseRequest, e: &format::Expect, seen: &[Observed]) -> Vec<String> {
+    let mut failures = Vec::new();
     let sampled_mirrors = e.mirrored_to.iter().any(|m| m.percent.unwrap_or(100) < 100);
-    failures.extend(check::single(req, e, &seen[0], headers_named));
     for m in &e.mirrored_to {
         let percent = m.percent.unwrap_or(100);
         let copies: Vec<&check::Mirrored> = seen

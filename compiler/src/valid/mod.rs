@@ -5,6 +5,7 @@
 //! only their own settings), numbers have their checked ranges (`u16` ports, `u32` weights),
 //! durations are parsed, and every CRD validation rule holds. Later stages never re-check.
 
+mod backend_tls_policy;
 mod backend_traffic_policy;
 mod gateway;
 mod grpc_route;
@@ -12,6 +13,9 @@ mod http_route;
 
 use std::time::Duration;
 
+pub use self::backend_tls_policy::{
+    BackendTlsPolicy, CaCertificateRef, SubjectAltName, TlsTargetRef, TlsValidation,
+};
 pub use self::backend_traffic_policy::{
     BackendTrafficPolicy, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
     TargetKind, TargetSelector,
@@ -90,8 +94,8 @@ pub struct Validated {
     pub namespaces: Vec<Valid<NamespaceSpec>>,
     /// BackendTrafficPolicies (their rate limits).
     pub backend_traffic_policies: Vec<Valid<BackendTrafficPolicy>>,
-    /// BackendTLSPolicies, spec untyped (read by the Envoy bootstrap emitter).
-    pub backend_tls_policies: Vec<Valid<serde_json::Value>>,
+    /// BackendTLSPolicies (read by the Envoy bootstrap emitter).
+    pub backend_tls_policies: Vec<Valid<BackendTlsPolicy>>,
     /// Notes and warnings from load and validate (never errors).
     pub diagnostics: Diagnostics,
 }

@@ -6,8 +6,9 @@ use gatewasm_filter::blob::{Cidr, Unit, MAX_SLOTS};
 
 use super::{syntax, Ctx};
 use crate::model::{
-    BackendTrafficPolicySpec, ObjectMeta, PolicyTargetReference, RateLimitRule as RawRule,
-    RateLimitSelectCondition, ValueSelector, GATEWAY_GROUP,
+    BackendTrafficPolicySpec, MethodSelector, ObjectMeta, PathSelector, PolicyTargetReference,
+    RateLimitCost, RateLimitRule as RawRule, RateLimitSelectCondition, SourceSelector,
+    ValueSelector, GATEWAY_GROUP,
 };
 use crate::quote::{clean, code, quote, SHOWN};
 use crate::valid::{
@@ -40,6 +41,33 @@ pub(super) fn backend_traffic_policy(
     for (i, t) in spec.target_refs.iter().enumerate() {
         targets.extend(target(ctx, &format!("spec.targetRefs[{i}]"), t));
     }
+    let selectors = selectors(ctx, spec);
+    if targets.is_empty() && selectors.is_empty() && spec.other.is_empty() {
+        ctx.error("spec", "a policy needs `targetRefs` or `targetSelectors`");
+    }
+    let slots = slots(ctx, meta);
+    let mut policy = BackendTrafficPolicy {
+        targets,
+        selectors,
+        local: Vec::new(),
+        global: Vec::new(),
+        slots,
+    };
+    let Some(rl) = &spec.rate_limit else {
+        if spec.other.is_empty() {
+            ctx.error(
+                "spec.rateLimit",
+                "the policy has no `rateLimit`: nothing to compile",
+            );
+        }
+        return policy;
+    };
+    rate_limit(ctx, rl, &mut policy);
+    policy
+}
+
+/// The `targetSelectors`, those of a kind gatewasm targets.
+fn selectors(ctx: &mut Ctx, spec: &BackendTrafficPolicySpec) -> Vec<TargetSelector> {
     let mut selectors = Vec::new();
     for (i, s) in spec.target_selectors.iter().enumerate() {
         let at = format!("spec.targetSelectors[{i}]");
@@ -59,10 +87,12 @@ pub(super) fn backend_traffic_policy(
             });
         }
     }
-    if targets.is_empty() && selectors.is_empty() && spec.other.is_empty() {
-        ctx.error("spec", "a policy needs `targetRefs` or `targetSelectors`");
-    }
-    let slots = match meta.annotations.get(SLOTS_ANNOTATION) {
+    selectors
+}
+
+/// The slot count the annotation asks for, or the default.
+fn slots(ctx: &mut Ctx, meta: &ObjectMeta) -> u32 {
+    match meta.annotations.get(SLOTS_ANNOTATION) {
         None => DEFAULT_SLOTS,
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_SLOTS).contains(&n) => n,
@@ -77,23 +107,11 @@ pub(super) fn backend_traffic_policy(
                 DEFAULT_SLOTS
             }
         },
-    };
-    let mut policy = BackendTrafficPolicy {
-        targets,
-        selectors,
-        local: Vec::new(),
-        global: Vec::new(),
-        slots,
-    };
-    let Some(rl) = &spec.rate_limit else {
-        if spec.other.is_empty() {
-            ctx.error(
-                "spec.rateLimit",
-                "the policy has no `rateLimit`: nothing to compile",
-            );
-        }
-        return policy;
-    };
+    }
+}
+
+/// `spec.rateLimit`: its `local` and `global` rules, as its `type` selects them.
+fn rate_limit(ctx: &mut Ctx, rl: &crate::model::RateLimitSpec, policy: &mut BackendTrafficPolicy) {
     let (use_local, use_global) = match rl.type_.as_deref() {
         None => (true, true),
         Some("Local") => (true, false),
@@ -151,7 +169,6 @@ pub(super) fn backend_traffic_policy(
     if rl.local.is_none() && rl.global.is_none() {
         ctx.error("spec.rateLimit", "needs `local` or `global` rules");
     }
-    policy
 }
 
 fn target_kind(ctx: &mut Ctx, field: &str, kind: &str) -> Option<TargetKind> {
@@ -211,66 +228,11 @@ fn rule(ctx: &mut Ctx, at: &str, r: &RawRule, global: bool) -> Option<RateLimitR
         );
         0
     });
-    let unit = match r.limit.unit.as_str() {
-        "Second" => Unit::Second,
-        "Minute" => Unit::Minute,
-        "Hour" => Unit::Hour,
-        "Day" => Unit::Day,
-        "Week" => Unit::Week,
-        "Month" => Unit::Month,
-        "Year" => Unit::Year,
-        other => {
-            ctx.error(
-                &format!("{at}.limit.unit"),
-                format!(
-                    "unknown unit {}: expected Second, Minute, Hour, Day, Week, Month or Year",
-                    code(other)
-                ),
-            );
-            Unit::Second
-        }
-    };
+    let unit = unit(ctx, at, &r.limit.unit);
     if r.limit.from_metadata.is_some() {
         ctx.error(&format!("{at}.limit.fromMetadata"), "limits from dynamic metadata are not supported: the filter cannot read Envoy's dynamic metadata");
     }
-    let mut cost = 1;
-    if let Some(c) = &r.cost {
-        if c.response.is_some() {
-            ctx.error(
-                &format!("{at}.cost.response"),
-                "response cost is not supported: gatewasm counts on the request path only",
-            );
-        }
-        if let Some(req) = &c.request {
-            match (req.from.as_str(), req.number, &req.metadata) {
-                ("Number", Some(n), None) => {
-                    cost = u32::try_from(n).unwrap_or_else(|_| {
-                        ctx.error(
-                            &format!("{at}.cost.request.number"),
-                            format!("must be from 0 to {}", u32::MAX),
-                        );
-                        1
-                    });
-                }
-                ("Number", None, _) => ctx.error(
-                    &format!("{at}.cost.request.number"),
-                    "`from: Number` needs `number`",
-                ),
-                ("Metadata", ..) => ctx.error(
-                    &format!("{at}.cost.request.from"),
-                    "costs from dynamic metadata are not supported",
-                ),
-                (_, _, Some(_)) => ctx.error(
-                    &format!("{at}.cost.request"),
-                    "only one of number or metadata can be specified",
-                ),
-                (other, ..) => ctx.error(
-                    &format!("{at}.cost.request.from"),
-                    format!("unknown source {}: expected Number", code(other)),
-                ),
-            }
-        }
-    }
+    let cost = r.cost.as_ref().map_or(1, |c| cost(ctx, at, c));
     if r.shadow_mode == Some(true) {
         ctx.error(
             &format!("{at}.shadowMode"),
@@ -353,102 +315,179 @@ fn condition(
         }
     }
     if !c.methods.is_empty() {
-        let invert = c.methods[0].invert.unwrap_or(false);
-        if c.methods
-            .iter()
-            .any(|m| m.invert.unwrap_or(false) != invert)
-        {
-            ctx.error(&format!("{at}.methods"), "gatewasm needs every method of one selector to have the same `invert`: split them into separate clientSelectors");
-        }
-        const METHODS: [&str; 9] = [
-            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-        ];
-        for (i, m) in c.methods.iter().enumerate() {
-            if !METHODS.contains(&m.value.as_str()) {
-                ctx.error(
-                    &format!("{at}.methods[{i}].value"),
-                    format!("unknown method {}", code(&m.value)),
-                );
-            }
-        }
-        out.push(RateLimitSelector::Methods {
-            methods: c.methods.iter().map(|m| m.value.clone()).collect(),
-            invert,
-        });
+        out.push(methods(ctx, at, &c.methods));
     }
     if let Some(p) = &c.path {
-        let f = format!("{at}.path");
-        let v = p.value.clone().unwrap_or_else(|| "/".to_owned());
-        let path = match p.type_.as_deref().unwrap_or("PathPrefix") {
-            "Exact" => {
-                ctx.check(&format!("{f}.value"), syntax::path(&v));
-                PathMatch::Exact(v)
-            }
-            "PathPrefix" => {
-                ctx.check(&format!("{f}.value"), syntax::path(&v));
-                // Stored without a trailing slash, except `/` itself, as route prefixes are.
-                let p = v.trim_end_matches('/');
-                PathMatch::PathPrefix(if p.is_empty() {
-                    "/".to_owned()
-                } else {
-                    p.to_owned()
-                })
-            }
-            "RegularExpression" => {
-                ctx.regex(&format!("{f}.value"), &v);
-                PathMatch::RegularExpression(v)
-            }
-            other => {
-                ctx.error(
-                    &format!("{f}.type"),
-                    format!(
-                        "unknown type {}: expected Exact, PathPrefix or RegularExpression",
-                        code(other)
-                    ),
-                );
-                PathMatch::Exact(v)
-            }
-        };
-        out.push(RateLimitSelector::Path {
-            path,
-            invert: p.invert.unwrap_or(false),
-        });
+        out.push(path(ctx, at, p));
     }
     if let Some(s) = &c.source_cidr {
-        let f = format!("{at}.sourceCIDR");
-        let distinct = match s.type_.as_deref().unwrap_or("Exact") {
-            "Exact" => false,
-            "Distinct" => true,
-            other => {
-                ctx.error(
-                    &format!("{f}.type"),
-                    format!("unknown type {}: expected Exact or Distinct", code(other)),
-                );
-                false
-            }
-        };
-        let invert = s.invert.unwrap_or(false);
-        if distinct && invert {
+        out.extend(source(ctx, at, s));
+    }
+}
+
+/// `limit.unit`.
+fn unit(ctx: &mut Ctx, at: &str, unit: &str) -> Unit {
+    match unit {
+        "Second" => Unit::Second,
+        "Minute" => Unit::Minute,
+        "Hour" => Unit::Hour,
+        "Day" => Unit::Day,
+        "Week" => Unit::Week,
+        "Month" => Unit::Month,
+        "Year" => Unit::Year,
+        other => {
             ctx.error(
-                &format!("{f}.invert"),
-                "a Distinct selector cannot be inverted",
-            );
-        }
-        match parse_cidr(&s.value) {
-            Some(cidr) => out.push(RateLimitSelector::Source {
-                cidr,
-                distinct,
-                invert,
-            }),
-            None => ctx.error(
-                &format!("{f}.value"),
+                &format!("{at}.limit.unit"),
                 format!(
-                    "invalid CIDR {}: expected e.g. 10.0.0.0/8 or 2001:db8::/32",
-                    code(&s.value)
+                    "unknown unit {}: expected Second, Minute, Hour, Day, Week, Month or Year",
+                    code(other)
                 ),
+            );
+            Unit::Second
+        }
+    }
+}
+
+/// `cost`: the number a request counts for.
+fn cost(ctx: &mut Ctx, at: &str, c: &RateLimitCost) -> u32 {
+    let mut cost = 1;
+    if c.response.is_some() {
+        ctx.error(
+            &format!("{at}.cost.response"),
+            "response cost is not supported: gatewasm counts on the request path only",
+        );
+    }
+    if let Some(req) = &c.request {
+        match (req.from.as_str(), req.number, &req.metadata) {
+            ("Number", Some(n), None) => {
+                cost = u32::try_from(n).unwrap_or_else(|_| {
+                    ctx.error(
+                        &format!("{at}.cost.request.number"),
+                        format!("must be from 0 to {}", u32::MAX),
+                    );
+                    1
+                });
+            }
+            ("Number", None, _) => ctx.error(
+                &format!("{at}.cost.request.number"),
+                "`from: Number` needs `number`",
+            ),
+            ("Metadata", ..) => ctx.error(
+                &format!("{at}.cost.request.from"),
+                "costs from dynamic metadata are not supported",
+            ),
+            (_, _, Some(_)) => ctx.error(
+                &format!("{at}.cost.request"),
+                "only one of number or metadata can be specified",
+            ),
+            (other, ..) => ctx.error(
+                &format!("{at}.cost.request.from"),
+                format!("unknown source {}: expected Number", code(other)),
             ),
         }
     }
+    cost
+}
+
+/// `methods`, which gatewasm needs to share one `invert`.
+fn methods(ctx: &mut Ctx, at: &str, methods: &[MethodSelector]) -> RateLimitSelector {
+    let invert = methods[0].invert.unwrap_or(false);
+    if methods.iter().any(|m| m.invert.unwrap_or(false) != invert) {
+        ctx.error(&format!("{at}.methods"), "gatewasm needs every method of one selector to have the same `invert`: split them into separate clientSelectors");
+    }
+    const METHODS: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    for (i, m) in methods.iter().enumerate() {
+        if !METHODS.contains(&m.value.as_str()) {
+            ctx.error(
+                &format!("{at}.methods[{i}].value"),
+                format!("unknown method {}", code(&m.value)),
+            );
+        }
+    }
+    RateLimitSelector::Methods {
+        methods: methods.iter().map(|m| m.value.clone()).collect(),
+        invert,
+    }
+}
+
+/// `path`; a prefix is stored as route prefixes are.
+fn path(ctx: &mut Ctx, at: &str, p: &PathSelector) -> RateLimitSelector {
+    let f = format!("{at}.path");
+    let v = p.value.clone().unwrap_or_else(|| "/".to_owned());
+    let path = match p.type_.as_deref().unwrap_or("PathPrefix") {
+        "Exact" => {
+            ctx.check(&format!("{f}.value"), syntax::path(&v));
+            PathMatch::Exact(v)
+        }
+        "PathPrefix" => {
+            ctx.check(&format!("{f}.value"), syntax::path(&v));
+            // Stored without a trailing slash, except `/` itself, as route prefixes are.
+            let p = v.trim_end_matches('/');
+            PathMatch::PathPrefix(if p.is_empty() {
+                "/".to_owned()
+            } else {
+                p.to_owned()
+            })
+        }
+        "RegularExpression" => {
+            ctx.regex(&format!("{f}.value"), &v);
+            PathMatch::RegularExpression(v)
+        }
+        other => {
+            ctx.error(
+                &format!("{f}.type"),
+                format!(
+                    "unknown type {}: expected Exact, PathPrefix or RegularExpression",
+                    code(other)
+                ),
+            );
+            PathMatch::Exact(v)
+        }
+    };
+    RateLimitSelector::Path {
+        path,
+        invert: p.invert.unwrap_or(false),
+    }
+}
+
+/// `sourceCIDR`, when its value parses.
+fn source(ctx: &mut Ctx, at: &str, s: &SourceSelector) -> Option<RateLimitSelector> {
+    let f = format!("{at}.sourceCIDR");
+    let distinct = match s.type_.as_deref().unwrap_or("Exact") {
+        "Exact" => false,
+        "Distinct" => true,
+        other => {
+            ctx.error(
+                &format!("{f}.type"),
+                format!("unknown type {}: expected Exact or Distinct", code(other)),
+            );
+            false
+        }
+    };
+    let invert = s.invert.unwrap_or(false);
+    if distinct && invert {
+        ctx.error(
+            &format!("{f}.invert"),
+            "a Distinct selector cannot be inverted",
+        );
+    }
+    let cidr = parse_cidr(&s.value);
+    if cidr.is_none() {
+        ctx.error(
+            &format!("{f}.value"),
+            format!(
+                "invalid CIDR {}: expected e.g. 10.0.0.0/8 or 2001:db8::/32",
+                code(&s.value)
+            ),
+        );
+    }
+    Some(RateLimitSelector::Source {
+        cidr: cidr?,
+        distinct,
+        invert,
+    })
 }
 
 fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, bool)> {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::{syntax, Ctx};
 use crate::model::{
-    FromNamespaces, GatewaySpec, LabelSelector, Listener as RawListener, ProtocolType,
-    SelectorOperator, TlsModeType, GATEWAY_GROUP,
+    FromNamespaces, GatewaySpec, LabelSelector, Listener as RawListener,
+    ListenerTls as RawListenerTls, ProtocolType, SelectorOperator, TlsModeType, GATEWAY_GROUP,
 };
 use crate::quote::code;
 use crate::valid::{
@@ -71,64 +71,78 @@ fn listener(ctx: &mut Ctx, p: &str, l: &RawListener) -> Listener {
             ctx.check(&format!("{p}.hostname"), syntax::hostname(h));
         }
     }
-    let tls = l.tls.as_ref().map(|tls| {
-        let tp = format!("{p}.tls");
-        if matches!(
-            l.protocol,
-            ProtocolType::Http | ProtocolType::Tcp | ProtocolType::Udp
-        ) {
-            ctx.error(&tp, format!("tls must not be set for protocol {protocol}"));
-        }
-        let mode = tls.mode.unwrap_or(TlsModeType::Terminate);
-        if l.protocol == ProtocolType::Https && mode != TlsModeType::Terminate {
-            ctx.error(
-                &format!("{tp}.mode"),
-                "tls mode must be Terminate for protocol HTTPS",
-            );
-        }
-        if mode == TlsModeType::Terminate
-            && tls.certificate_refs.is_empty()
-            && tls.options.is_empty()
-        {
-            ctx.error(
-                &tp,
-                "certificateRefs or options must be set when mode is Terminate",
-            );
-        }
-        ctx.at_most(
-            &format!("{tp}.certificateRefs"),
-            tls.certificate_refs.len(),
-            64,
-            "certificateRefs",
+    let tls = l.tls.as_ref().map(|tls| listener_tls(ctx, p, l, tls));
+    let allowed_routes = allowed_routes(ctx, p, l);
+    Listener {
+        name: l.name.clone(),
+        hostname: l.hostname.clone(),
+        port,
+        protocol: l.protocol,
+        tls,
+        allowed_routes,
+    }
+}
+
+/// The listener's `tls`, which its protocol must allow.
+fn listener_tls(ctx: &mut Ctx, p: &str, l: &RawListener, tls: &RawListenerTls) -> ListenerTls {
+    let tp = format!("{p}.tls");
+    if matches!(
+        l.protocol,
+        ProtocolType::Http | ProtocolType::Tcp | ProtocolType::Udp
+    ) {
+        let protocol = l.protocol.as_str();
+        ctx.error(&tp, format!("tls must not be set for protocol {protocol}"));
+    }
+    let mode = tls.mode.unwrap_or(TlsModeType::Terminate);
+    if l.protocol == ProtocolType::Https && mode != TlsModeType::Terminate {
+        ctx.error(
+            &format!("{tp}.mode"),
+            "tls mode must be Terminate for protocol HTTPS",
         );
-        let certificate_refs = tls
-            .certificate_refs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let rp = format!("{tp}.certificateRefs[{i}]");
-                let s = SecretRef {
-                    group: r.group.clone().unwrap_or_default(),
-                    kind: r.kind.clone().unwrap_or_else(|| "Secret".to_string()),
-                    name: r.name.clone(),
-                    namespace: r
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| ctx.namespace.to_string()),
-                };
-                ctx.check(&format!("{rp}.group"), syntax::group(&s.group));
-                ctx.check(&format!("{rp}.kind"), syntax::kind(&s.kind));
-                ctx.check(&format!("{rp}.name"), syntax::object_name(&s.name));
-                ctx.check(&format!("{rp}.namespace"), syntax::dns_label(&s.namespace));
-                s
-            })
-            .collect();
-        ListenerTls {
-            mode,
-            certificate_refs,
-            options: tls.options.clone(),
-        }
-    });
+    }
+    if mode == TlsModeType::Terminate && tls.certificate_refs.is_empty() && tls.options.is_empty() {
+        ctx.error(
+            &tp,
+            "certificateRefs or options must be set when mode is Terminate",
+        );
+    }
+    ctx.at_most(
+        &format!("{tp}.certificateRefs"),
+        tls.certificate_refs.len(),
+        64,
+        "certificateRefs",
+    );
+    let certificate_refs = tls
+        .certificate_refs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let rp = format!("{tp}.certificateRefs[{i}]");
+            let s = SecretRef {
+                group: r.group.clone().unwrap_or_default(),
+                kind: r.kind.clone().unwrap_or_else(|| "Secret".to_string()),
+                name: r.name.clone(),
+                namespace: r
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| ctx.namespace.to_string()),
+            };
+            ctx.check(&format!("{rp}.group"), syntax::group(&s.group));
+            ctx.check(&format!("{rp}.kind"), syntax::kind(&s.kind));
+            ctx.check(&format!("{rp}.name"), syntax::object_name(&s.name));
+            ctx.check(&format!("{rp}.namespace"), syntax::dns_label(&s.namespace));
+            s
+        })
+        .collect();
+    ListenerTls {
+        mode,
+        certificate_refs,
+        options: tls.options.clone(),
+    }
+}
+
+/// `allowedRoutes`, defaults filled in.
+fn allowed_routes(ctx: &mut Ctx, p: &str, l: &RawListener) -> AllowedRoutes {
     let allowed = l.allowed_routes.clone().unwrap_or_default();
     let ap = format!("{p}.allowedRoutes");
     let ns = allowed.namespaces.unwrap_or_default();
@@ -166,14 +180,7 @@ fn listener(ctx: &mut Ctx, p: &str, l: &RawListener) -> Listener {
             }
         })
         .collect();
-    Listener {
-        name: l.name.clone(),
-        hostname: l.hostname.clone(),
-        port,
-        protocol: l.protocol,
-        tls,
-        allowed_routes: AllowedRoutes { namespaces, kinds },
-    }
+    AllowedRoutes { namespaces, kinds }
 }
 
 /// `In`/`NotIn` need values; `Exists`/`DoesNotExist` take none (Kubernetes' own rule).

@@ -4,8 +4,9 @@
 use super::route::{self, at_most_once, filter_fields};
 use super::{syntax, Ctx};
 use crate::model::{
-    HttpPathModifier, HttpRouteFilter, HttpRouteFilterType as T, HttpRouteMatch, HttpRouteRule,
-    HttpRouteSpec, PathMatchType, PathModifierType,
+    HttpPathModifier, HttpRequestRedirect, HttpRouteFilter, HttpRouteFilterType as T,
+    HttpRouteMatch, HttpRouteRetry, HttpRouteRule, HttpRouteSpec, HttpRouteTimeouts, PathMatchType,
+    PathModifierType,
 };
 use crate::quote::code;
 use crate::valid::{
@@ -75,8 +76,30 @@ fn rule(ctx: &mut Ctx, p: &str, r: &HttpRouteRule) -> HttpRule {
             .collect()
     };
     let rule_filters = filters(ctx, &format!("{p}.filters"), &r.filters);
-    // CEL rules on the rule, evaluated after defaulting (so an omitted match counts as one
-    // PathPrefix match).
+    filter_rules(ctx, p, r, &matches);
+    let backends = route::backend_refs(ctx, p, &r.backend_refs, filters);
+    let timeouts = r
+        .timeouts
+        .as_ref()
+        .map_or_else(Timeouts::default, |t| timeouts(ctx, p, t));
+    let retry = r.retry.as_ref().map(|x| retry(ctx, p, x));
+    if let Some(sp) = &r.session_persistence {
+        route::session_persistence(ctx, &format!("{p}.sessionPersistence"), sp);
+    }
+    HttpRule {
+        name: r.name.clone(),
+        matches,
+        filters: rule_filters,
+        backends,
+        timeouts,
+        retry,
+        session_persistence: r.session_persistence.clone(),
+    }
+}
+
+/// The CEL rules on a rule's filters, evaluated after defaulting (so an omitted match
+/// counts as one PathPrefix match).
+fn filter_rules(ctx: &mut Ctx, p: &str, r: &HttpRouteRule, matches: &[HttpMatch]) {
     for (i, f) in r.filters.iter().enumerate() {
         let fp = format!("{p}.filters[{i}]");
         if f.r#type == T::RequestRedirect && !r.backend_refs.is_empty() {
@@ -91,8 +114,7 @@ fn rule(ctx: &mut Ctx, p: &str, r: &HttpRouteRule) -> HttpRule {
             T::UrlRewrite => f.url_rewrite.as_ref().and_then(|x| x.path.as_ref()),
             _ => None,
         };
-        let single_prefix =
-            matches!(matches.as_slice(), [m] if matches!(m.path, PathMatch::PathPrefix(_)));
+        let single_prefix = matches!(matches, [m] if matches!(m.path, PathMatch::PathPrefix(_)));
         if modifier.is_some_and(|m| m.r#type == PathModifierType::ReplacePrefixMatch)
             && !single_prefix
         {
@@ -108,75 +130,63 @@ fn rule(ctx: &mut Ctx, p: &str, r: &HttpRouteRule) -> HttpRule {
             );
         }
     }
-    let backends = route::backend_refs(ctx, p, &r.backend_refs, filters);
-    let timeouts = match &r.timeouts {
-        None => Timeouts::default(),
-        Some(t) => {
-            let tp = format!("{p}.timeouts");
-            let request = t
-                .request
-                .as_ref()
-                .map(|d| ctx.duration(&format!("{tp}.request"), d));
-            let backend_request = t
-                .backend_request
-                .as_ref()
-                .map(|d| ctx.duration(&format!("{tp}.backendRequest"), d));
-            if let (Some(req), Some(backend)) = (request, backend_request) {
-                if !req.is_zero() && backend > req {
-                    ctx.error(
-                        &format!("{tp}.backendRequest"),
-                        "backendRequest must not be longer than request",
-                    );
-                }
-            }
-            Timeouts {
-                request,
-                backend_request,
-            }
-        }
-    };
-    let retry = r.retry.as_ref().map(|retry| {
-        let rp = format!("{p}.retry");
-        let codes = retry
-            .codes
-            .iter()
-            .enumerate()
-            .map(|(i, code)| {
-                if !(400..=599).contains(code) {
-                    ctx.error(
-                        &format!("{rp}.codes[{i}]"),
-                        format!("retry codes must be between 400 and 599, not {code}"),
-                    );
-                }
-                u16::try_from(*code).unwrap_or(0)
-            })
-            .collect();
-        if let Some(attempts) = retry.attempts.filter(|a| *a < 1) {
+}
+
+/// `timeouts`: a backend request may not outlast the request.
+fn timeouts(ctx: &mut Ctx, p: &str, t: &HttpRouteTimeouts) -> Timeouts {
+    let tp = format!("{p}.timeouts");
+    let request = t
+        .request
+        .as_ref()
+        .map(|d| ctx.duration(&format!("{tp}.request"), d));
+    let backend_request = t
+        .backend_request
+        .as_ref()
+        .map(|d| ctx.duration(&format!("{tp}.backendRequest"), d));
+    if let (Some(req), Some(backend)) = (request, backend_request) {
+        if !req.is_zero() && backend > req {
             ctx.error(
-                &format!("{rp}.attempts"),
-                format!("attempts must be at least 1, not {attempts}"),
+                &format!("{tp}.backendRequest"),
+                "backendRequest must not be longer than request",
             );
         }
-        Retry {
-            codes,
-            attempts: retry.attempts.and_then(|a| u32::try_from(a).ok()),
-            backoff: retry
-                .backoff
-                .as_ref()
-                .map(|d| ctx.duration(&format!("{rp}.backoff"), d)),
-        }
-    });
-    if let Some(sp) = &r.session_persistence {
-        route::session_persistence(ctx, &format!("{p}.sessionPersistence"), sp);
     }
-    HttpRule {
-        name: r.name.clone(),
-        matches,
-        filters: rule_filters,
-        backends,
-        timeouts,
-        retry,
-        session_persistence: r.session_persistence.clone(),
+    Timeouts {
+        request,
+        backend_request,
+    }
+}
+
+/// `retry`: codes are HTTP errors, attempts at least one.
+fn retry(ctx: &mut Ctx, p: &str, retry: &HttpRouteRetry) -> Retry {
+    let rp = format!("{p}.retry");
+    let codes = retry
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            if !(400..=599).contains(code) {
+                ctx.error(
+                    &format!("{rp}.codes[{i}]"),
+                    format!("retry codes must be between 400 and 599, not {code}"),
+                );
+            }
+            u16::try_from(*code).unwrap_or(0)
+        })
+        .collect();
+    if let Some(attempts) = retry.attempts.filter(|a| *a < 1) {
+        ctx.error(
+            &format!("{rp}.attempts"),
+            format!("attempts must be at least 1, not {attempts}"),
+        );
+    }
+    Retry {
+        codes,
+        attempts: retry.attempts.and_then(|a| u32::try_from(a).ok()),
+        backoff: retry
+            .backoff
+            .as_ref()
+            .map(|d| ctx.duration(&format!("{rp}.backoff"), d)),
     }
 }
 
@@ -288,27 +298,7 @@ fn filter(ctx: &mut Ctx, p: &str, f: &HttpRouteFilter) -> Option<HttpFilter> {
             HttpFilter::RequestMirror(route::mirror(ctx, &fp, f.request_mirror.as_ref()?))
         }
         T::RequestRedirect => {
-            let r = f.request_redirect.as_ref()?;
-            if let Some(h) = &r.hostname {
-                ctx.check(&format!("{fp}.hostname"), syntax::precise_hostname(h));
-            }
-            let status_code = r.status_code.unwrap_or(302);
-            if ![301, 302, 303, 307, 308].contains(&status_code) {
-                ctx.error(
-                    &format!("{fp}.statusCode"),
-                    format!("statusCode must be 301, 302, 303, 307 or 308, not {status_code}"),
-                );
-            }
-            HttpFilter::RequestRedirect(Redirect {
-                scheme: r.scheme,
-                hostname: r.hostname.clone(),
-                path: r
-                    .path
-                    .as_ref()
-                    .map(|m| path_modifier(ctx, &format!("{fp}.path"), m)),
-                port: r.port.map(|port| ctx.port(&format!("{fp}.port"), port)),
-                status_code: u16::try_from(status_code).unwrap_or(302),
-            })
+            HttpFilter::RequestRedirect(redirect(ctx, &fp, f.request_redirect.as_ref()?))
         }
         T::UrlRewrite => {
             let r = f.url_rewrite.as_ref()?;
@@ -329,6 +319,30 @@ fn filter(ctx: &mut Ctx, p: &str, f: &HttpRouteFilter) -> Option<HttpFilter> {
             HttpFilter::ExtensionRef(route::extension_ref(ctx, &fp, f.extension_ref.as_ref()?))
         }
     })
+}
+
+/// A `requestRedirect`; the status code defaults to 302.
+fn redirect(ctx: &mut Ctx, fp: &str, r: &HttpRequestRedirect) -> Redirect {
+    if let Some(h) = &r.hostname {
+        ctx.check(&format!("{fp}.hostname"), syntax::precise_hostname(h));
+    }
+    let status_code = r.status_code.unwrap_or(302);
+    if ![301, 302, 303, 307, 308].contains(&status_code) {
+        ctx.error(
+            &format!("{fp}.statusCode"),
+            format!("statusCode must be 301, 302, 303, 307 or 308, not {status_code}"),
+        );
+    }
+    Redirect {
+        scheme: r.scheme,
+        hostname: r.hostname.clone(),
+        path: r
+            .path
+            .as_ref()
+            .map(|m| path_modifier(ctx, &format!("{fp}.path"), m)),
+        port: r.port.map(|port| ctx.port(&format!("{fp}.port"), port)),
+        status_code: u16::try_from(status_code).unwrap_or(302),
+    }
 }
 
 fn path_modifier(ctx: &mut Ctx, p: &str, m: &HttpPathModifier) -> PathModifier {

@@ -7,6 +7,7 @@
 //! exist, is a backend permitted) belong to `resolve`; the only cross-object check here is
 //! that no object is defined twice.
 
+mod backend_tls_policy;
 mod backend_traffic_policy;
 mod core;
 mod gateway;
@@ -45,17 +46,15 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
     let mut first: HashMap<ObjectKey, &Source> = HashMap::new();
     for object in &objects {
         if let Some(earlier) = first.get(&object.key()) {
-            let mut d = object.source.diagnostic(
-                Severity::Error,
-                &object.label(),
-                "",
-                "defined more than once",
-            );
-            d.help = Some(format!(
-                "first defined at {}:{}",
-                earlier.file.name,
-                earlier.line()
-            ));
+            let d = object
+                .source
+                .diagnostic(
+                    Severity::Error,
+                    &object.label(),
+                    "",
+                    "defined more than once",
+                )
+                .with_related(earlier.related("", "first defined here"));
             diagnostics.push(d);
         } else {
             first.insert(object.key(), &object.source);
@@ -100,7 +99,9 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
                 backend_traffic_policy::backend_traffic_policy(&mut ctx, &object.meta, spec),
             )),
             Body::BackendTlsPolicy(spec) => {
-                out.backend_tls_policies.push(wrap(object, spec.clone()))
+                if let Some(policy) = backend_tls_policy::backend_tls_policy(&mut ctx, spec) {
+                    out.backend_tls_policies.push(wrap(object, policy));
+                }
             }
         }
     }

@@ -179,13 +179,8 @@ impl EnvoyDriver {
     fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
         let n = INSTANCES.fetch_add(1, Ordering::SeqCst);
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
-        let mut clusters = crate::emit::backend_clusters(c);
         let stub_rate_limit = run.setting.rate_limit_address.is_none();
-        if stub_rate_limit {
-            clusters.push(RATE_LIMIT_CLUSTER.to_owned());
-        }
-        clusters.sort();
-        clusters.dedup();
+        let clusters = Self::upstream_clusters(c, stub_rate_limit);
         let upstream = EchoUpstream::start(run.rt.handle(), &clusters)
             .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
         let admin_port = free_port()?;
@@ -197,15 +192,7 @@ impl EnvoyDriver {
             ),
         };
         let listen_ports = if run.setting.attached {
-            crate::emit::listener_ports(c)
-                .into_iter()
-                .map(|gateway| {
-                    Ok(ListenPort {
-                        gateway,
-                        envoy: free_port()?,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?
+            Self::shifted_ports(c)?
         } else {
             Vec::new()
         };
@@ -259,6 +246,32 @@ impl EnvoyDriver {
             attached: run.setting.attached,
             next_id: 0,
         })
+    }
+
+    /// The clusters the echo upstream serves: every backend's, and the rate limit service's
+    /// when `stub_rate_limit` (no real one was given).
+    fn upstream_clusters(c: &Compiled, stub_rate_limit: bool) -> Vec<String> {
+        let mut clusters = crate::emit::backend_clusters(c);
+        if stub_rate_limit {
+            clusters.push(RATE_LIMIT_CLUSTER.to_owned());
+        }
+        clusters.sort();
+        clusters.dedup();
+        clusters
+    }
+
+    /// A free port for each of the Gateway's listener ports, as an attached filter's Envoy
+    /// binds other ports than the Gateway's.
+    fn shifted_ports(c: &Compiled) -> Result<Vec<ListenPort>, String> {
+        crate::emit::listener_ports(c)
+            .into_iter()
+            .map(|gateway| {
+                Ok(ListenPort {
+                    gateway,
+                    envoy: free_port()?,
+                })
+            })
+            .collect()
     }
 
     fn outgoing(&self, req: &SentRequest, id: &str) -> Result<Outgoing, String> {

@@ -254,6 +254,17 @@ async fn handle(
         .get(&id)
         .cloned()
         .unwrap_or_default();
+    Ok(echo_response(grpc, seq, &cluster, &extra))
+}
+
+/// The echo's answer: OK (gRPC OK for gRPC), numbered by `seq`, naming its cluster, with the
+/// `extra` headers the test asked for.
+fn echo_response(
+    grpc: bool,
+    seq: u64,
+    cluster: &str,
+    extra: &[(String, String)],
+) -> Response<EchoBody> {
     let mut response = if grpc {
         grpc_ok()
     } else {
@@ -261,10 +272,10 @@ async fn handle(
     };
     let headers = response.headers_mut();
     headers.insert("x-echo-seq", HeaderValue::from(seq));
-    if let Ok(value) = HeaderValue::from_str(&cluster) {
+    if let Ok(value) = HeaderValue::from_str(cluster) {
         headers.insert("x-echo-cluster", value);
     }
-    for (name, value) in &extra {
+    for (name, value) in extra {
         match (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -274,14 +285,14 @@ async fn handle(
             }
             // Fail loudly so the test shows the bad header rather than silently lacking it.
             _ => {
-                return Ok(plain(
+                return plain(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("invalid upstream response header {name:?}: {value:?}"),
-                ))
+                );
             }
         }
     }
-    Ok(response)
+    response
 }
 
 fn plain(status: StatusCode, body: String) -> Response<EchoBody> {
