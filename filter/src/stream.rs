@@ -9,7 +9,7 @@
 //! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
 //! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
-use crate::blob::HeaderModifier;
+use crate::blob::{HeaderModifier, Lookup};
 use crate::config::{EngineMode, PluginConfig};
 use crate::engine::{
     grpc_code, Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy,
@@ -261,7 +261,10 @@ impl Stream {
         let Some(edits) = self.response.take() else {
             return Verdict::Continue;
         };
-        let rule = &config.router.table().rules[edits.rule];
+        // `edits.rule` is the rule the engine decided on, so the table holds it.
+        let Some(rule) = config.router.table().rules.at(edits.rule) else {
+            return Verdict::Continue;
+        };
         let layers = [
             Some(&rule.filters),
             rule.backends.get(edits.backend).map(|b| &b.filters),
