@@ -73,10 +73,20 @@ impl RootContext for Root {
                 true
             }
             Err(e) => {
-                // Fail-closed whatever the configuration asked: see `stream::unconfigured`.
+                // Names the mode the configuration asked for; what happens to requests is
+                // Envoy's failure policy, and the filter itself, left without a configuration,
+                // fails closed (`stream::unconfigured`).
+                let fail_open = e.fail_open.unwrap_or(false);
                 log(
                     LogLevel::Error,
-                    &format!("gatewasm: refusing configuration (fail-closed): {e}"),
+                    &format!(
+                        "gatewasm: refusing configuration ({}): {e}",
+                        if fail_open {
+                            "fail-open"
+                        } else {
+                            "fail-closed"
+                        }
+                    ),
                 );
                 self.state = State::Refused;
                 false
