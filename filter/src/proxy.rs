@@ -17,18 +17,18 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
 use crate::host::{Host, HostError, ListenerRole, Side};
-use crate::stream::{Stream, Verdict};
+use crate::stream::{self, Stream, Verdict};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// What a root context holds: a loaded configuration, or the failure mode to keep after a
-/// refused one.
+/// What a root context holds: a loaded configuration, or none (not configured yet, or the
+/// last configuration was refused).
 enum State {
     Ready(Rc<PluginConfig>),
-    Refused { fail_open: bool },
+    Refused,
 }
 
 struct Root {
@@ -42,7 +42,7 @@ impl Default for Root {
         // seed makes weighted choices repeatable.
         let seed = RandomState::new().hash_one(0x6761_7465_7761_736d_u64);
         Root {
-            state: State::Refused { fail_open: false },
+            state: State::Refused,
             dice: Rc::new(RefCell::new(Dice::new(seed))),
         }
     }
@@ -73,6 +73,9 @@ impl RootContext for Root {
                 true
             }
             Err(e) => {
+                // Names the mode the configuration asked for; what happens to requests is
+                // Envoy's failure policy, and the filter itself, left without a configuration,
+                // fails closed (`stream::unconfigured`).
                 let fail_open = e.fail_open.unwrap_or(false);
                 log(
                     LogLevel::Error,
@@ -85,7 +88,7 @@ impl RootContext for Root {
                         }
                     ),
                 );
-                self.state = State::Refused { fail_open };
+                self.state = State::Refused;
                 false
             }
         }
@@ -93,8 +96,8 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let config = match &self.state {
-            State::Ready(cfg) => Ok(Rc::clone(cfg)),
-            State::Refused { fail_open } => Err(*fail_open),
+            State::Ready(cfg) => Some(Rc::clone(cfg)),
+            State::Refused => None,
         };
         Some(Box::new(Http {
             config,
@@ -109,15 +112,15 @@ impl RootContext for Root {
 }
 
 struct Http {
-    /// The configuration, or the failure mode when there is none.
-    config: Result<Rc<PluginConfig>, bool>,
+    /// The configuration; `None` answers every request 503.
+    config: Option<Rc<PluginConfig>>,
     dice: Rc<RefCell<Dice>>,
     stream: Stream,
 }
 
 impl Context for Http {
     fn on_grpc_call_response(&mut self, _token_id: u32, status_code: u32, response_size: usize) {
-        let Ok(config) = &self.config else {
+        let Some(config) = &self.config else {
             return;
         };
         let config = Rc::clone(config);
@@ -140,18 +143,8 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let config = match &self.config {
-            Ok(cfg) => Rc::clone(cfg),
-            Err(true) => {
-                // No configuration to name the cluster header: the default one must not
-                // reach Envoy's router from the client.
-                let _ = SdkHost.remove_header(Side::Request, crate::config::DEFAULT_CLUSTER_HEADER);
-                return Action::Continue;
-            }
-            Err(false) => {
-                let _ = SdkHost.send_reply(&Reply::internal());
-                return Action::Pause;
-            }
+        let Some(config) = self.config.as_ref().map(Rc::clone) else {
+            return action(stream::unconfigured(&mut SdkHost));
         };
         let Ok(mut dice) = self.dice.try_borrow_mut() else {
             return Action::Continue;
@@ -164,8 +157,8 @@ impl HttpContext for Http {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         match &self.config {
-            Ok(cfg) => action(self.stream.on_response_headers(cfg, &mut SdkHost)),
-            Err(_) => Action::Continue,
+            Some(cfg) => action(self.stream.on_response_headers(cfg, &mut SdkHost)),
+            None => Action::Continue,
         }
     }
 }

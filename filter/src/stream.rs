@@ -9,8 +9,8 @@
 //! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
 //! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
-use crate::blob::HeaderModifier;
-use crate::config::{EngineMode, PluginConfig};
+use crate::blob::{HeaderModifier, Lookup};
+use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
 use crate::engine::{
     grpc_code, Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy,
 };
@@ -93,7 +93,7 @@ impl Stream {
             }
             Err(e) => {
                 log_failure(host, &e, "fail-closed: answering 503");
-                let r = answer(config, host, &Reply::internal());
+                let r = answer(&config.cluster_header, host, &Reply::internal());
                 report(host, r, "the 503 could not be sent either");
                 Verdict::Stop
             }
@@ -108,7 +108,7 @@ impl Stream {
     ) -> Result<Verdict, HostError> {
         let port = match host.listener()? {
             ListenerRole::Readiness => {
-                answer(config, host, &Reply::ready())?;
+                answer(&config.cluster_header, host, &Reply::ready())?;
                 return Ok(Verdict::Stop);
             }
             ListenerRole::Gateway(port) => port,
@@ -149,7 +149,7 @@ impl Stream {
             _ => ratelimit::Admission::default(),
         };
         if let Some(reply) = admission.denied {
-            answer(config, host, &reply)?;
+            answer(&config.cluster_header, host, &reply)?;
             return Ok(Verdict::Stop);
         }
         self.limit_headers = admission.headers;
@@ -157,7 +157,7 @@ impl Stream {
         match (admission.global, then) {
             (Some(call), then) => Ok(self.call_service(config, call, then, host)),
             (None, Then::Reply(reply)) => {
-                answer(config, host, &reply)?;
+                answer(&config.cluster_header, host, &reply)?;
                 Ok(Verdict::Stop)
             }
             (None, Then::Forward) => Ok(Verdict::Continue),
@@ -231,7 +231,7 @@ impl Stream {
             Ok(ratelimit::Conclusion::Deny(reply)) => {
                 self.response = None;
                 self.limit_headers.clear();
-                let r = answer(config, host, &reply);
+                let r = answer(&config.cluster_header, host, &reply);
                 report(host, r, "the 429 could not be sent");
                 Verdict::Stop
             }
@@ -244,7 +244,7 @@ impl Stream {
             Err(e) => {
                 log_failure(host, &e, "fail-closed: answering 503");
                 self.response = None;
-                let r = answer(config, host, &Reply::internal());
+                let r = answer(&config.cluster_header, host, &Reply::internal());
                 report(host, r, "the 503 could not be sent either");
                 Verdict::Stop
             }
@@ -261,7 +261,10 @@ impl Stream {
         let Some(edits) = self.response.take() else {
             return Verdict::Continue;
         };
-        let rule = &config.router.table().rules[edits.rule];
+        // `edits.rule` is the rule the engine decided on, so the table holds it.
+        let Some(rule) = config.router.table().rules.at(edits.rule) else {
+            return Verdict::Continue;
+        };
         let layers = [
             Some(&rule.filters),
             rule.backends.get(edits.backend).map(|b| &b.filters),
@@ -288,11 +291,22 @@ impl Stream {
     }
 }
 
+/// A request reaching a filter without a usable configuration: none yet, or a host that went
+/// on after `on_configure` refused one (Envoy and the test host do not). Answered 503 even if
+/// the refused configuration asked to fail open: without it the filter cannot tell which
+/// cluster and mirror headers to clear, so passing the request on could let the client pick
+/// a cluster.
+pub fn unconfigured(host: &mut impl Host) -> Verdict {
+    let r = answer(DEFAULT_CLUSTER_HEADER, host, &Reply::internal());
+    report(host, r, "the 503 could not be sent");
+    Verdict::Stop
+}
+
 /// What an admitted request does next: its reply, or on to the backend.
 fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
     match then {
         Then::Reply(reply) => {
-            let r = answer(config, host, &reply);
+            let r = answer(&config.cluster_header, host, &reply);
             report(host, r, "the reply could not be sent");
             Verdict::Stop
         }
@@ -326,8 +340,8 @@ fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
 
 /// Sends a local reply. The client's own cluster header goes first: Envoy charges a local
 /// reply to whatever cluster that header names (`%UPSTREAM_CLUSTER%` in the access log).
-fn answer(config: &PluginConfig, host: &mut impl Host, reply: &Reply) -> Result<(), HostError> {
-    let r = host.remove_header(Side::Request, &config.cluster_header);
+fn answer(cluster_header: &str, host: &mut impl Host, reply: &Reply) -> Result<(), HostError> {
+    let r = host.remove_header(Side::Request, cluster_header);
     report(
         host,
         r,
@@ -579,5 +593,16 @@ mod tests {
         assert!(host.logged[1..]
             .iter()
             .all(|l| l.ends_with("a client-sent cluster header may remain")));
+    }
+
+    #[test]
+    fn without_a_configuration_every_request_is_answered_503() {
+        let mut host = BrokenHost::default();
+        assert_eq!(unconfigured(&mut host), Verdict::Stop);
+        assert_eq!(host.replies, [503]);
+        assert_eq!(
+            host.logged,
+            ["gatewasm: host call failed: x-gatewasm-cluster: InternalFailure; the access log may charge the reply to a client-named cluster"]
+        );
     }
 }

@@ -3,7 +3,12 @@
 
 // Integration tests are their own crate: the filter's no-panic lints guard the library, not
 // the assertions that check it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use gatewasm_filter::blob::{
     self, Backend, BackendId, HostGroup, HostGroupId, HostPattern, Listener, Match, MatchId,

@@ -4,7 +4,7 @@
 //! cycle fails here, not in a reviewer's.
 
 // A test's helpers may stop at the first surprise.
-#![allow(clippy::expect_used, clippy::panic)]
+#![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -2,13 +2,26 @@
 //!
 //! The blob stores references as `u32` positions instead of pointers; a newtype per table
 //! keeps a rule index from being used as a backend index. Decoding checks every id against
-//! its table, so once a table is validated, `table.rules[id]` cannot go out of range.
+//! its table, so once a table is validated, `table.rules.at(id)` always finds its entry.
 //!
 //! The position is private: an id is minted only by [`RuleId::from_index`] (and its
 //! siblings), which refuses a position a `u32` cannot hold instead of wrapping onto an id
 //! already in use.
 
 use serde::{Deserialize, Serialize};
+
+/// An entry of a table by its typed id.
+///
+/// `validate()` checks every id a decoded table holds against the table it names (the
+/// `Check` methods and `ratelimit::validate`), so `None` only comes from a table that did not
+/// go through `decode`. The filter looks entries up through this rather than by indexing so
+/// that even such a table gets a defined answer instead of a panic.
+pub trait Lookup<Id> {
+    /// What the table holds.
+    type Entry;
+    /// The entry `id` names, if it is in range.
+    fn at(&self, id: Id) -> Option<&Self::Entry>;
+}
 
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident => $field:ident;)*) => {$(
@@ -30,8 +43,18 @@ macro_rules! ids {
             }
         }
 
+        impl Lookup<$name> for [$field] {
+            type Entry = $field;
+            fn at(&self, id: $name) -> Option<&$field> {
+                self.get(id.index())
+            }
+        }
+
         impl core::ops::Index<$name> for Vec<$field> {
             type Output = $field;
+            // Panics like any slice index: this is for the compiler, which indexes tables it
+            // has just built; the filter's lints hold it to `Lookup::at`.
+            #[allow(clippy::indexing_slicing)]
             fn index(&self, id: $name) -> &$field {
                 &self[id.index()]
             }

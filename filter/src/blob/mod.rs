@@ -15,7 +15,7 @@
 //!
 //! [`decode`] treats its input as hostile: every read is bounded, every index is checked
 //! against the table it points into and every regular expression is compiled before a
-//! [`RouteTable`] is handed out, so the engine can index without further checks. No input
+//! [`RouteTable`] is handed out, so the engine's lookups always find their entry. No input
 //! makes it panic.
 
 mod ids;
@@ -24,7 +24,7 @@ mod ratelimit;
 mod validate;
 mod wire;
 
-pub use ids::{BackendId, HostGroupId, ListenerId, MatchId, RegexId, RouteId, RuleId};
+pub use ids::{BackendId, HostGroupId, ListenerId, Lookup, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
 pub use ratelimit::{
     Cidr, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit, ValueMatch,

@@ -230,16 +230,13 @@ impl Cidr {
         if ip.len() != width {
             return false;
         }
-        let full = usize::from(self.prefix / 8);
-        let rest = self.prefix % 8;
-        if ip[..full] != self.address[..full] {
-            return false;
-        }
-        if rest == 0 {
-            return true;
-        }
-        let mask = 0xffu8 << (8 - rest);
-        (ip[full] & mask) == (self.address[full] & mask)
+        // Byte by byte, each masked to the prefix bits that fall in it (all 8, some, none).
+        let mut bits = u32::from(self.prefix);
+        ip.iter().zip(&self.address).all(|(a, b)| {
+            let mask = 0xffu8.checked_shl(8 - bits.min(8)).unwrap_or(0);
+            bits = bits.saturating_sub(8);
+            a & mask == b & mask
+        })
     }
 }
 
@@ -263,7 +260,8 @@ pub(super) fn validate(
                 "rate_limits.bindings[{i}] refers outside the table"
             ));
         }
-        if i > 0 && rl.bindings[i - 1] >= *b {
+        let previous = i.checked_sub(1).and_then(|p| rl.bindings.get(p));
+        if previous.is_some_and(|p| p >= b) {
             return err(format!("rate_limits.bindings[{i}] is out of order"));
         }
     }
@@ -362,5 +360,24 @@ mod tests {
         assert!(!net.contains(&[0; 16]));
         let all = Cidr { prefix: 0, ..net };
         assert!(all.contains(&[192, 168, 1, 1]));
+        let host = Cidr { prefix: 32, ..net };
+        assert!(host.contains(&[10, 0, 0, 0]));
+        assert!(!host.contains(&[10, 0, 0, 1]));
+        let mut v6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let net6 = Cidr {
+            address: v6,
+            v4: false,
+            prefix: 127,
+        };
+        v6[15] = 1;
+        assert!(net6.contains(&v6));
+        v6[15] = 2;
+        assert!(!net6.contains(&v6));
+        assert!(!net6.contains(&[10, 0, 0, 0]));
+        assert!(Cidr {
+            prefix: 128,
+            ..net6
+        }
+        .contains(&net6.address));
     }
 }

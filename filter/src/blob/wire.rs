@@ -75,13 +75,14 @@ pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
 }
 
 fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {
-    if bytes.len() < HEADER_LEN {
+    // A fixed-size header: the reads below index an array by constants, checked at compile
+    // time.
+    let Some((header, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {
         return Err(DecodeError::new(format!(
             "blob is {} bytes, shorter than the {HEADER_LEN}-byte header",
             bytes.len()
         )));
-    }
-    let (header, payload) = bytes.split_at(HEADER_LEN);
+    };
     if header[0..4] != MAGIC {
         return Err(DecodeError::new(format!(
             "not a gatewasm blob: expected magic {:?}, found {:02x?}",

@@ -4,7 +4,7 @@ use super::cors;
 use super::path::{self, Target};
 use super::{Dice, Request, Router};
 use crate::blob::{
-    Filters, HeaderModifier, MatchId, PathModifier, Redirect, Retry, RuleId, Timeouts,
+    Filters, HeaderModifier, Lookup, MatchId, PathModifier, Redirect, Retry, RuleId, Timeouts,
     WeightedBackend,
 };
 
@@ -222,19 +222,26 @@ pub(super) fn decide<'r>(
     dice: &mut Dice,
 ) -> Decision<'r> {
     let table = router.table();
-    let rule_id = table.matches[matched].rule;
-    let rule = &table.rules[rule_id];
+    let found = table
+        .matches
+        .at(matched)
+        .and_then(|m| Some((m.rule, table.rules.at(m.rule)?)));
+    let Some((rule_id, rule)) = found else {
+        // Impossible after `validate`, which checked both ids; fail closed.
+        return Decision::Reply(Reply::new(ReplyReason::Internal, req));
+    };
     if let Some(redirect) = &rule.filters.redirect {
         return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
     }
-    let Some(backend_index) = pick_backend(&rule.backends, dice) else {
+    let Some((backend_index, chosen)) = pick_backend(&rule.backends, dice) else {
         return Decision::Reply(Reply::for_rule(ReplyReason::NoBackends, req, rule_id));
     };
-    let chosen = &rule.backends[backend_index];
     if let Some(redirect) = &chosen.filters.redirect {
         return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
     }
-    let Some(backend) = chosen.backend else {
+    // A backend id the table does not hold cannot pass `validate`; were it there, it would be
+    // as invalid as a backendRef that resolved to nothing.
+    let Some(backend) = chosen.backend.and_then(|b| table.backends.at(b)) else {
         return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
     };
     let layers = [&rule.filters, &chosen.filters];
@@ -259,14 +266,14 @@ pub(super) fn decide<'r>(
         .iter()
         .flat_map(|f| f.mirrors.iter())
         .filter(|m| dice.chance(m.numerator, m.denominator))
-        .filter_map(|m| m.backend)
-        .map(|b| table.backends[b].cluster.as_str())
+        .filter_map(|m| table.backends.at(m.backend?))
+        .map(|b| b.cluster.as_str())
         .collect();
     Decision::Forward(Forward {
         rule: rule_id,
         matched,
         backend_index,
-        cluster: &table.backends[backend].cluster,
+        cluster: &backend.cluster,
         path: (full_path != req.path).then_some(full_path),
         authority: rewrite.and_then(|r| r.hostname.clone()),
         request_headers: modifiers(&layers, |f| f.request_headers.as_deref()),
@@ -288,15 +295,18 @@ fn modifiers<'r>(
     layers.iter().filter_map(|f| pick(f)).collect()
 }
 
-/// Weighted choice over the backendRefs; `None` when there is nothing to choose from (no
-/// backendRefs, or every weight is 0).
-fn pick_backend(backends: &[WeightedBackend], dice: &mut Dice) -> Option<usize> {
+/// Weighted choice over the backendRefs, with its position; `None` when there is nothing to
+/// choose from (no backendRefs, or every weight is 0).
+fn pick_backend<'r>(
+    backends: &'r [WeightedBackend],
+    dice: &mut Dice,
+) -> Option<(usize, &'r WeightedBackend)> {
     let total: u64 = backends.iter().map(|b| u64::from(b.weight)).sum();
     if total == 0 {
         return None;
     }
     let mut roll = dice.below(total);
-    backends.iter().position(|b| {
+    backends.iter().enumerate().find(|(_, b)| {
         let w = u64::from(b.weight);
         if roll < w {
             true

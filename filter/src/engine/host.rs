@@ -16,7 +16,8 @@ pub fn without_port(authority: &str) -> &str {
     if authority.starts_with('[') {
         authority
             .find(']')
-            .map_or(authority, |end| &authority[..=end])
+            .and_then(|end| authority.get(..=end))
+            .unwrap_or(authority)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,

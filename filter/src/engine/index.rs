@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use crate::blob::{HostGroupId, HostPattern, MatchId, PathMatch, RouteTable};
+use crate::blob::{HostGroupId, HostPattern, Lookup, MatchId, PathMatch, RouteTable};
 
 /// Per-listener lookup tables.
 #[derive(Debug, Default)]
@@ -55,8 +55,13 @@ impl Index {
             .iter()
             .map(|l| {
                 let mut li = ListenerIndex::default();
-                for &g in &l.host_groups {
-                    match &table.host_groups[g].host {
+                // An id the table does not hold (impossible after `validate`) indexes nothing.
+                for (g, group) in l
+                    .host_groups
+                    .iter()
+                    .filter_map(|&g| Some((g, table.host_groups.at(g)?)))
+                {
+                    match &group.host {
                         Some(HostPattern::Exact(h)) => {
                             li.exact.entry(h.as_str().into()).or_insert(g);
                         }
@@ -76,19 +81,25 @@ impl Index {
             .iter()
             .map(|g| {
                 let mut gi = GroupIndex::default();
-                for (position, &m) in g.matches.iter().enumerate() {
-                    match &table.matches[m].path {
+                let found = g
+                    .matches
+                    .iter()
+                    .filter_map(|&m| Some((m, table.matches.at(m)?)));
+                for (position, (m, found)) in found.enumerate() {
+                    match &found.path {
                         PathMatch::Exact(v) => {
                             gi.exact.entry(v.as_str().into()).or_default().push(m)
                         }
                         PathMatch::Prefix(v) => {
                             gi.prefix.entry(v.as_str().into()).or_default().push(m)
                         }
-                        PathMatch::Regex(r) => gi
-                            .regex
-                            .entry(required_prefix(&table.regexes[r.index()]).into())
-                            .or_default()
-                            .push((position, m)),
+                        PathMatch::Regex(r) => {
+                            let bucket = table.regexes.at(*r).map_or("/", |p| required_prefix(p));
+                            gi.regex
+                                .entry(bucket.into())
+                                .or_default()
+                                .push((position, m))
+                        }
                         PathMatch::Grpc { .. } => gi.grpc.push(m),
                     }
                 }
@@ -104,14 +115,20 @@ impl Index {
         listener: usize,
         host: &'a str,
     ) -> impl Iterator<Item = HostGroupId> + 'a {
-        let li = &self.listeners[listener];
-        let exact = li.exact.get(host).copied();
-        let wildcards = host
-            .match_indices('.')
-            .map(move |(i, _)| &host[i..])
-            .filter(move |suffix| suffix.len() < host.len())
-            .filter_map(move |suffix| li.wildcard.get(suffix).copied());
-        exact.into_iter().chain(wildcards).chain(li.any)
+        // A listener the table does not have (impossible: `select_listener` found it there)
+        // has no groups.
+        self.listeners
+            .get(listener)
+            .into_iter()
+            .flat_map(move |li| {
+                let exact = li.exact.get(host).copied();
+                let wildcards = host
+                    .match_indices('.')
+                    .filter_map(move |(i, _)| host.get(i..))
+                    .filter(move |suffix| suffix.len() < host.len())
+                    .filter_map(move |suffix| li.wildcard.get(suffix).copied());
+                exact.into_iter().chain(wildcards).chain(li.any)
+            })
     }
 
     /// The candidate matches of `group` for `path`, in precedence order.
@@ -120,16 +137,21 @@ impl Index {
         group: HostGroupId,
         path: &'a str,
     ) -> impl Iterator<Item = MatchId> + 'a {
-        let gi = &self.groups[group.index()];
-        let exact = gi.exact.get(path).into_iter().flatten().copied();
-        let prefixes = segment_prefixes(path)
-            .filter_map(move |p| gi.prefix.get(p))
-            .flatten()
-            .copied();
-        exact
-            .chain(regex_candidates(gi, path))
-            .chain(prefixes)
-            .chain(gi.grpc.iter().copied())
+        // `groups_for` yields only groups `build` indexed, so the lookup always finds one.
+        self.groups
+            .get(group.index())
+            .into_iter()
+            .flat_map(move |gi| {
+                let exact = gi.exact.get(path).into_iter().flatten().copied();
+                let prefixes = segment_prefixes(path)
+                    .filter_map(move |p| gi.prefix.get(p))
+                    .flatten()
+                    .copied();
+                exact
+                    .chain(regex_candidates(gi, path))
+                    .chain(prefixes)
+                    .chain(gi.grpc.iter().copied())
+            })
     }
 }
 
@@ -156,21 +178,22 @@ fn required_prefix(pattern: &str) -> &str {
     if pattern.contains('|') {
         return "/";
     }
-    let mut literal = 0;
+    // The literal run is `pattern[..literal]`; `last` is where its last character starts.
+    let (mut literal, mut last) = (0, 0);
     for (i, c) in pattern.char_indices() {
         match c {
             // A quantifier makes the character before it optional (or repeatable).
             '?' | '*' | '{' => {
-                literal = pattern[..i].char_indices().last().map_or(0, |(j, _)| j);
+                literal = last;
                 break;
             }
             '\\' | '.' | '+' | '(' | ')' | '[' | ']' | '^' | '$' => break,
-            _ => literal = i + c.len_utf8(),
+            _ => (literal, last) = (i + c.len_utf8(), i),
         }
     }
-    let lit = &pattern[..literal];
-    match lit.rfind('/') {
-        Some(end) if end > 0 && lit.starts_with('/') => &lit[..end],
+    let lit = pattern.get(..literal).unwrap_or_default();
+    match lit.rsplit_once('/') {
+        Some((head, _)) if !head.is_empty() && lit.starts_with('/') => head,
         _ => "/",
     }
 }
@@ -181,7 +204,7 @@ fn segment_prefixes(path: &str) -> impl Iterator<Item = &str> {
     let whole = (path.len() > 1 && !path.ends_with('/')).then_some(path);
     let inner = path
         .rmatch_indices('/')
-        .map(move |(i, _)| &path[..i])
+        .filter_map(move |(i, _)| path.get(..i))
         .filter(|p| !p.is_empty());
     whole.into_iter().chain(inner).chain(std::iter::once("/"))
 }
@@ -201,6 +224,8 @@ mod tests {
         assert_eq!(required_prefix("(?i)/a/b"), "/");
         assert_eq!(required_prefix("/a\\.b/c"), "/");
         assert_eq!(required_prefix("/x/y/z"), "/x/y");
+        assert_eq!(required_prefix("/é/ü/ä?"), "/é/ü");
+        assert_eq!(required_prefix("/é/ü?x"), "/é");
     }
 
     #[test]

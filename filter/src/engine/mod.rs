@@ -32,7 +32,7 @@ pub use host::request_host;
 pub use matcher::Miss;
 pub use request::{query_param, HeaderList, Request};
 
-use crate::blob::{self, DecodeError, ListenerId, MatchId, RouteTable};
+use crate::blob::{self, DecodeError, ListenerId, Lookup, MatchId, RouteTable};
 
 /// A validated route table ready to evaluate requests.
 #[derive(Debug)]
@@ -159,7 +159,9 @@ impl Router {
         };
         let by_sni = host::best_listener(listeners, req.port, &host::request_host(sni));
         match (by_sni, by_host) {
-            (Some(s), Some(h)) if s != h && listeners[s].tls => Err(ReplyReason::Misdirected),
+            (Some(s), Some(h)) if s != h && listeners.at(s).is_some_and(|l| l.tls) => {
+                Err(ReplyReason::Misdirected)
+            }
             (Some(s), Some(_)) => Ok(s),
             (_, None) => Err(ReplyReason::NoListener),
             (None, Some(h)) => Ok(h),
@@ -180,24 +182,30 @@ impl Router {
         missed: &mut dyn FnMut(MatchId, Miss),
     ) -> Option<MatchId> {
         let t = &self.table;
-        let mut holds =
-            |m: MatchId| match matcher::check(self, &t.matches[m], path, query, req, budget) {
+        let mut holds = |m: MatchId| {
+            let Some(found) = t.matches.at(m) else {
+                return false;
+            };
+            match matcher::check(self, found, path, query, req, budget) {
                 Ok(()) => true,
                 Err(miss) => {
                     missed(m, miss);
                     false
                 }
-            };
+            }
+        };
         match strategy {
             Strategy::Indexed => self
                 .index
                 .groups_for(listener.index(), host)
                 .flat_map(|g| self.index.candidates(g, path))
                 .find(|&m| holds(m)),
-            Strategy::Linear => t.listeners[listener]
-                .host_groups
-                .iter()
-                .map(|&g| &t.host_groups[g])
+            Strategy::Linear => t
+                .listeners
+                .at(listener)
+                .into_iter()
+                .flat_map(|l| l.host_groups.iter())
+                .filter_map(|&g| t.host_groups.at(g))
                 .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
                 .flat_map(|g| g.matches.iter().copied())
                 .find(|&m| holds(m)),
@@ -206,7 +214,7 @@ impl Router {
 
     /// Whether expression `id` matches the whole of `input`, if `budget` pays for running it
     /// (see [`budget`]); false without running when it does not. An expression that stopped
-    /// compiling after validation matches nothing.
+    /// compiling after validation, or that the table does not hold, matches nothing.
     pub(crate) fn regex_match(
         &self,
         id: blob::RegexId,
@@ -214,7 +222,7 @@ impl Router {
         kind: Input,
         budget: &Budget,
     ) -> bool {
-        let Some(pattern) = self.table.regexes.get(id.index()) else {
+        let Some(pattern) = self.table.regexes.at(id) else {
             return false;
         };
         let compiled = self.regexes.get(id.index()).map(|cell| {

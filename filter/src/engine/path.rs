@@ -26,10 +26,10 @@ pub enum Malformed {
 /// Normalises a `:path` value: percent-encoded unreserved characters are decoded, other
 /// escapes get uppercase hex, runs of `/` collapse to one, and `.`/`..` segments are resolved.
 pub fn normalize(raw: &str) -> Result<Target<'_>, Malformed> {
-    let (path, query) = match raw.find('?') {
-        Some(i) => (&raw[..i], &raw[i..]),
-        None => (raw, ""),
-    };
+    let (path, query) = raw
+        .find('?')
+        .and_then(|i| raw.split_at_checked(i))
+        .unwrap_or((raw, ""));
     let path = path.split('#').next().unwrap_or("");
     if !path.starts_with('/') {
         return Err(Malformed::NotAbsolutePath);
@@ -41,13 +41,16 @@ pub fn normalize(raw: &str) -> Result<Target<'_>, Malformed> {
     })
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+fn hex(c: Option<char>) -> Option<u8> {
+    c?.to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+fn upper_hex(digit: u8) -> char {
+    char::from(if digit < 10 {
+        b'0' + digit
+    } else {
+        b'A' + digit - 10
+    })
 }
 
 fn is_unreserved(b: u8) -> bool {
@@ -58,20 +61,13 @@ fn decode_unreserved(path: &str) -> Result<String, Malformed> {
     if !path.contains('%') {
         return Ok(path.to_owned());
     }
-    let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            let next = path[i..].find('%').map_or(bytes.len(), |n| i + n);
-            out.push_str(&path[i..next]);
-            i = next;
-            continue;
-        }
-        let (Some(hi), Some(lo)) = (
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) else {
+    // Every piece after the first follows a `%`, so it must open with two hex digits.
+    let mut pieces = path.split('%');
+    out.push_str(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        let mut rest = piece.chars();
+        let (Some(hi), Some(lo)) = (hex(rest.next()), hex(rest.next())) else {
             return Err(Malformed::BadPercentEncoding);
         };
         let value = hi * 16 + lo;
@@ -79,10 +75,10 @@ fn decode_unreserved(path: &str) -> Result<String, Malformed> {
             out.push(char::from(value));
         } else {
             out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(hi)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(lo)]));
+            out.push(upper_hex(hi));
+            out.push(upper_hex(lo));
         }
-        i += 3;
+        out.push_str(rest.as_str());
     }
     Ok(out)
 }
@@ -166,6 +162,8 @@ mod tests {
             ("/a%2fb", "/a%2Fb"),
             ("/a%2Fb/../c", "/c"),
             ("/x/", "/x/"),
+            ("/é%41/ü", "/éA/ü"),
+            ("/%e2%82%ac%2e", "/%E2%82%AC."),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize(raw).map(|t| t.path), Ok(want.to_owned()), "{raw}");
@@ -184,6 +182,9 @@ mod tests {
         assert_eq!(normalize("*"), Err(Malformed::NotAbsolutePath));
         assert_eq!(normalize("/a%zz"), Err(Malformed::BadPercentEncoding));
         assert_eq!(normalize("/a%4"), Err(Malformed::BadPercentEncoding));
+        assert_eq!(normalize("/a%"), Err(Malformed::BadPercentEncoding));
+        assert_eq!(normalize("/a%%41"), Err(Malformed::BadPercentEncoding));
+        assert_eq!(normalize("/a%4é"), Err(Malformed::BadPercentEncoding));
     }
 
     #[test]

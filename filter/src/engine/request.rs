@@ -86,21 +86,21 @@ fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_owned();
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| Some((hexval(*bytes.get(i + 1)?)?, hexval(*bytes.get(i + 2)?)?)))
-            .flatten();
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        let decoded = match tail {
+            [hi, lo, after @ ..] if b == b'%' => hexval(*hi).zip(hexval(*lo)).map(|d| (d, after)),
+            _ => None,
+        };
         match decoded {
-            Some((hi, lo)) => {
+            Some(((hi, lo), after)) => {
                 out.push(hi * 16 + lo);
-                i += 3;
+                rest = after;
             }
             None => {
-                out.push(bytes[i]);
-                i += 1;
+                out.push(b);
+                rest = tail;
             }
         }
     }
@@ -124,5 +124,8 @@ mod tests {
         assert_eq!(query_param("?flag&x=1", "flag").as_deref(), Some(""));
         assert_eq!(query_param("?A=1", "a"), None);
         assert_eq!(query_param("", "a"), None);
+        // Malformed escapes stay as written; multi-byte text and escapes decode as UTF-8.
+        assert_eq!(query_param("q=%zz%4%", "q").as_deref(), Some("%zz%4%"));
+        assert_eq!(query_param("q=é%41%C3%A9", "q").as_deref(), Some("éAé"));
     }
 }

@@ -148,10 +148,12 @@ pub fn take(
             let (value, cas) = host.get(key)?;
             ways.push((value.as_deref().and_then(State::decode), cas));
         }
-        let Some((way, evicted)) = choose(&ways, owner, limit, now) else {
+        // `ways` holds one entry per key, so the way `choose` picks is in both.
+        let chosen = choose(&ways, owner, limit, now)
+            .and_then(|(way, evicted)| Some((keys.get(way)?, *ways.get(way)?, evicted)));
+        let Some((key, (stored, cas), evicted)) = chosen else {
             continue;
         };
-        let (stored, cas) = ways[way];
         let fresh = State {
             owner,
             tokens: limit.requests,
@@ -185,7 +187,7 @@ pub fn take(
             (Some(_), Some(cas)) => cas,
             _ => CREATE_CAS,
         };
-        if host.set(&keys[way], &state.encode(), cas)? {
+        if host.set(key, &state.encode(), cas)? {
             return Ok(taken);
         }
     }

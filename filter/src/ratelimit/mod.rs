@@ -26,7 +26,7 @@ use prost::Message;
 
 pub use select::{parse_client, select, Entry, Facts};
 
-use crate::blob::{ListenerId, RlPolicy, RlRule, RuleId, Selector};
+use crate::blob::{ListenerId, Lookup, RlPolicy, RlRule, RuleId, Selector};
 use crate::engine::{Input, Reply, ReplyReason, Router};
 use crate::host::{Host, HostError};
 
@@ -96,7 +96,7 @@ pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option
         .bindings
         .binary_search_by(|b| (b.listener, b.rule).cmp(&(listener, rule)))
         .ok()?;
-    rl.policies.get(rl.bindings[i].policy as usize)
+    rl.policies.get(rl.bindings.get(i)?.policy as usize)
 }
 
 /// Which rules of the governing policy hold for the request. `Ok(None)` when no policy
@@ -116,7 +116,11 @@ pub fn plan<'r>(
         return Ok(None);
     };
     let table = router.table();
-    let route = &table.routes[table.rules[rule].route];
+    // `validate` checked the rule id of every binding and the route id of every rule; a rule
+    // the table did not hold would be governed by nothing.
+    let Some(route) = table.rules.at(rule).and_then(|r| table.routes.at(r.route)) else {
+        return Ok(None);
+    };
     let pick = |rules: &'r [RlRule]| -> Vec<(&'r RlRule, Vec<Entry>)> {
         rules
             .iter()
@@ -128,10 +132,14 @@ pub fn plan<'r>(
     // route-level bucket after the descriptors. At most 16 rules: an insertion sort (stable,
     // and smaller in the .wasm than the library sort).
     for i in 1..local.len() {
-        let mut j = i;
-        while j > 0 && order(local[j].0) < order(local[j - 1].0) {
-            local.swap(j, j - 1);
-            j -= 1;
+        let Some(key) = local.get(i).map(|(r, _)| order(r)) else {
+            break;
+        };
+        let at = local
+            .get(..i)
+            .map_or(i, |sorted| sorted.partition_point(|(r, _)| order(r) <= key));
+        if let Some(moved) = local.get_mut(at..=i) {
+            moved.rotate_right(1);
         }
     }
     let global = pick(&policy.global);

@@ -172,8 +172,8 @@ fn parse_v6(text: &str) -> Option<[u8; 16]> {
         None => groups(text).filter(|g| g.len() == 8)?,
     };
     let mut out = [0u8; 16];
-    for (i, w) in words.iter().enumerate() {
-        out[2 * i..2 * i + 2].copy_from_slice(&w.to_be_bytes());
+    for (pair, w) in out.as_chunks_mut::<2>().0.iter_mut().zip(&words) {
+        *pair = w.to_be_bytes();
     }
     Some(out)
 }
