@@ -21,6 +21,7 @@
 mod ids;
 mod model;
 mod ratelimit;
+mod sized;
 mod validate;
 mod wire;
 

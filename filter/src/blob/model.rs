@@ -20,16 +20,21 @@ pub struct RouteTable {
     /// The Gateway's listeners.
     pub listeners: Vec<Listener>,
     /// Hostname groups; each listener lists its own in specificity order.
+    #[serde(deserialize_with = "super::sized::vec")]
     pub host_groups: Vec<HostGroup>,
     /// Every match of every attached rule.
+    #[serde(deserialize_with = "super::sized::vec")]
     pub matches: Vec<Match>,
     /// Every attached rule.
+    #[serde(deserialize_with = "super::sized::vec")]
     pub rules: Vec<Rule>,
     /// Every route with at least one attached rule (names for logs and `explain`).
+    #[serde(deserialize_with = "super::sized::vec")]
     pub routes: Vec<Route>,
     /// Every backend (Service port) some rule or mirror may send to.
     pub backends: Vec<Backend>,
-    /// Regular expressions, compiled once at decode time.
+    /// Regular expressions, parsed at decode time and compiled on first use.
+    #[serde(deserialize_with = "super::sized::vec")]
     pub regexes: Vec<String>,
     /// BackendTrafficPolicy rate limits and the rules they govern.
     pub rate_limits: super::ratelimit::RateLimits,
