@@ -369,7 +369,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             backends.push(blob::WeightedBackend {
                 weight: b.weight,
                 backend,
-                filters: own,
+                filters: own.into(),
             });
         }
         Ok(RuleCore {
@@ -400,7 +400,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 route: route_id,
                 index: index as u16,
                 name: parts.name,
-                filters: core.filters,
+                filters: core.filters.into(),
                 backends,
                 retry: parts.retry,
                 timeouts: parts.timeouts,

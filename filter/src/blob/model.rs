@@ -183,7 +183,7 @@ pub struct Rule {
     /// The rule's `name`, if any.
     pub name: Option<String>,
     /// Filters that run whichever backend is chosen.
-    pub filters: Filters,
+    pub filters: FiltersBox,
     /// Weighted backends; empty means the rule answers 500 unless a filter answers first.
     pub backends: Vec<WeightedBackend>,
     /// Timeouts handed to Envoy's router.
@@ -200,7 +200,7 @@ pub struct WeightedBackend {
     /// The backend, or `None` when the reference is invalid: its share of traffic gets 500.
     pub backend: Option<BackendId>,
     /// Filters that run only when this backend is chosen.
-    pub filters: Filters,
+    pub filters: FiltersBox,
 }
 
 /// A backend Service port and the Envoy cluster that serves it.
@@ -238,7 +238,49 @@ pub struct Filters {
 impl Filters {
     /// True when no filter is configured.
     pub fn is_empty(&self) -> bool {
-        self == &Filters::default()
+        self == &NO_FILTERS
+    }
+}
+
+static NO_FILTERS: Filters = Filters {
+    request_headers: None,
+    response_headers: None,
+    redirect: None,
+    rewrite: None,
+    mirrors: Vec::new(),
+    cors: None,
+};
+
+/// [`Filters`] as a rule or backendRef holds them: nothing when there are none. Most rules and
+/// nearly all backendRefs have none, and an empty set inline cost each of them 32 bytes of a
+/// VM's memory (some 600 KiB at 10,000 rules). Reads see a [`Filters`] either way; the wire
+/// format is that of [`Filters`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FiltersBox(Option<Box<Filters>>);
+
+impl From<Filters> for FiltersBox {
+    fn from(filters: Filters) -> Self {
+        FiltersBox((!filters.is_empty()).then(|| Box::new(filters)))
+    }
+}
+
+impl core::ops::Deref for FiltersBox {
+    type Target = Filters;
+
+    fn deref(&self) -> &Filters {
+        self.0.as_deref().unwrap_or(&NO_FILTERS)
+    }
+}
+
+impl Serialize for FiltersBox {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Filters::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FiltersBox {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Filters::deserialize(deserializer).map(FiltersBox::from)
     }
 }
 

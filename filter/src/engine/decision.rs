@@ -244,7 +244,7 @@ pub(super) fn decide<'r>(
     let Some(backend) = chosen.backend.and_then(|b| table.backends.at(b)) else {
         return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
     };
-    let layers = [&rule.filters, &chosen.filters];
+    let layers: [&Filters; 2] = [&rule.filters, &chosen.filters];
     let cors = layers.iter().rev().find_map(|f| f.cors.as_ref());
     let origin = cors.and_then(|c| cors::allowed_origin(c, req));
     if let Some(c) = cors.filter(|_| cors::is_preflight(req)) {
