@@ -14,6 +14,7 @@ use gatewasm_filter::ratelimit;
 
 use crate::compile::Compiled;
 use crate::quote::{clean, quote, SHOWN};
+use crate::resolve::RuleSource;
 
 /// A request given on the command line.
 struct Url {
@@ -119,7 +120,7 @@ fn rule_label(c: &Compiled, rule: RuleId) -> String {
     let at = c
         .rule_sources
         .get(rule.index())
-        .map_or(route.source.as_str(), String::as_str);
+        .map_or_else(|| route.source.clone(), RuleSource::at);
     format!(
         "{kind} {}/{} rule {}{name} at {at}",
         route.namespace, route.name, r.index

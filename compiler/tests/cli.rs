@@ -190,11 +190,15 @@ fn warns_about_shadowed_rules_and_unserved_hostnames() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("ns/b rule 0 (<stdin>:31) can never match: ns/a rule 0 (<stdin>:21) matches the same requests first"),
+        err.contains("warning: <stdin>:31: HTTPRoute ns/b: spec.rules[0]: can never match: HTTPRoute ns/a spec.rules[0] matches the same requests first"),
         "{err}"
     );
     assert!(
-        !err.contains("ns/b rule 1 (<stdin>:33) can never match"),
+        err.contains("\nnote: <stdin>:21: HTTPRoute ns/a spec.rules[0]\n"),
+        "the shadowing rule is a related location: {err}"
+    );
+    assert!(
+        !err.contains("spec.rules[1]: can never match"),
         "a header makes rule 1 reachable: {err}"
     );
     assert!(
