@@ -369,8 +369,8 @@ fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
     for cluster in &f.mirrors {
         let _ = writeln!(out, "          mirror a copy to {cluster}");
     }
-    if let Some(ms) = f.timeouts.request_ms {
-        let _ = writeln!(out, "          request timeout {ms} ms");
+    for (n, v) in f.router_headers() {
+        let _ = writeln!(out, "          router header {n}: {v}");
     }
 }
 

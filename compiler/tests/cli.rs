@@ -294,6 +294,38 @@ fn explain_names_the_winner_and_the_losers() {
     );
 }
 
+const TIMEOUTS_AND_RETRY: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /slow}}]
+    timeouts: {request: 10s, backendRequest: 2s}
+    retry: {codes: [502, 503], attempts: 3}
+    backendRefs: [{name: web, port: 80}]
+";
+
+#[test]
+fn explain_shows_the_router_headers_for_timeouts_and_retry() {
+    let input = format!("{GATEWAY}{TIMEOUTS_AND_RETRY}");
+    let o = gatewasm(
+        &["explain", "GET", "http://app.example.com/slow", "-"],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let want = "
+          router header x-envoy-upstream-rq-timeout-ms: 10000
+          router header x-envoy-upstream-rq-per-try-timeout-ms: 2000
+          router header x-envoy-retry-on: connect-failure,refused-stream,reset,retriable-status-codes
+          router header x-envoy-retriable-status-codes: 502,503
+          router header x-envoy-max-retries: 3
+";
+    assert!(out.contains(want), "{out}");
+}
+
 /// Expressions that made one request cost seconds of a worker's CPU in Envoy.
 const STALLING_REGEXES: [&str; 4] = [
     "/api/v1/(.*){1,1000}",
