@@ -6,7 +6,7 @@ use crate::diag::Diagnostics;
 use crate::load::Loaded;
 use crate::model::ServiceProtocol;
 use crate::resolve::ids::TooMany;
-use crate::resolve::{self, Options};
+use crate::resolve::{self, Options, RuleSource};
 use crate::status::StatusReport;
 use crate::valid::{Gateway, Valid, Validated};
 use crate::{lower, validate};
@@ -21,8 +21,8 @@ pub struct Compiled {
     pub table: RouteTable,
     /// Status of every object in the input.
     pub status: StatusReport,
-    /// For each rule of the table, where it is written (`file:line`).
-    pub rule_sources: Vec<String>,
+    /// For each rule of the table, where it is written.
+    pub rule_sources: Vec<RuleSource>,
     /// Notes and warnings from every stage.
     pub diagnostics: Diagnostics,
     /// The validated input, for emitters that need more than the table (Service ports and

@@ -3,13 +3,18 @@
 
 use std::fmt::Write as _;
 
-use gatewasm_filter::blob::{HostPattern, Match, PathMatch, RouteTable, StringMatch};
-use gatewasm_filter::engine::{
-    Decision, Dice, Miss, Reply, ReplyReason, Request, Router, Strategy,
+use gatewasm_filter::blob::{
+    HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId,
+    StringMatch,
 };
+use gatewasm_filter::engine::{
+    Decision, Dice, Forward, Miss, Reply, ReplyReason, Request, Router, Strategy,
+};
+use gatewasm_filter::ratelimit;
 
 use crate::compile::Compiled;
 use crate::quote::{clean, quote, SHOWN};
+use crate::resolve::RuleSource;
 
 /// A request given on the command line.
 struct Url {
@@ -99,7 +104,7 @@ pub fn describe_match(m: &Match, t: &RouteTable) -> String {
     s
 }
 
-fn rule_label(c: &Compiled, rule: gatewasm_filter::blob::RuleId) -> String {
+fn rule_label(c: &Compiled, rule: RuleId) -> String {
     let t = &c.table;
     let r = &t.rules[rule];
     let route = &t.routes[r.route];
@@ -115,7 +120,7 @@ fn rule_label(c: &Compiled, rule: gatewasm_filter::blob::RuleId) -> String {
     let at = c
         .rule_sources
         .get(rule.index())
-        .map_or(route.source.as_str(), String::as_str);
+        .map_or_else(|| route.source.clone(), RuleSource::at);
     format!(
         "{kind} {}/{} rule {}{name} at {at}",
         route.namespace, route.name, r.index
@@ -128,6 +133,35 @@ fn pattern(p: &Option<HostPattern>) -> String {
         Some(HostPattern::Exact(h)) => h.clone(),
         Some(HostPattern::Wildcard(s)) => format!("*{s}"),
     }
+}
+
+/// What the engine decided for one request: the listener, the matches tried first that
+/// lost, the decision (winner, action, header edits) and the rate limits that apply.
+struct Explanation<'r> {
+    method: String,
+    port: u16,
+    sni: Option<String>,
+    listener: Option<ListenerId>,
+    missed: Vec<(MatchId, Miss)>,
+    decision: Decision<'r>,
+    /// `None` when no limit is consulted: no listener, or a CORS preflight.
+    limits: Option<Limits<'r>>,
+}
+
+/// The rate limits a request is counted against.
+enum Limits<'r> {
+    /// No BackendTrafficPolicy governs the rule.
+    Unlimited,
+    /// The selectors' regular expressions ran out of budget; the filter answers this.
+    OutOfBudget(Reply),
+    /// The policy, and the rules whose clientSelectors hold with where each counts.
+    Counted {
+        policy: &'r RlPolicy,
+        /// Each local rule with its bucket key.
+        local: Vec<(&'r RlRule, String)>,
+        /// Each global rule with its descriptor entries, as `key=value`.
+        global: Vec<(&'r RlRule, Vec<String>)>,
+    },
 }
 
 /// Explains `method url` against a compiled Gateway.
@@ -144,29 +178,31 @@ pub fn explain(
 ) -> Result<String, String> {
     let u = parse_url(url)?;
     let router = Router::from_blob(&c.blob).map_err(|e| e.to_string())?;
+    let e = decide(&router, method, &u, headers, port, sni)?;
+    Ok(tell(c, url, &e))
+}
+
+/// Runs the request through the engine, recording every candidate that lost.
+fn decide<'r>(
+    router: &'r Router,
+    method: &str,
+    u: &Url,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Result<Explanation<'r>, String> {
     let port = port
         .or(u.port)
         .unwrap_or(if u.scheme == "https" { 443 } else { 80 });
     let sni = sni.or_else(|| (u.scheme == "https").then(|| u.host.clone()));
-    let mut list: Vec<(String, Vec<u8>)> = vec![
-        (":method".into(), method.to_ascii_uppercase().into_bytes()),
-        (":scheme".into(), u.scheme.clone().into_bytes()),
-        (":authority".into(), u.authority.clone().into_bytes()),
-        (":path".into(), u.target.clone().into_bytes()),
-    ];
-    for h in headers {
-        let (n, v) = h
-            .split_once(':')
-            .ok_or_else(|| format!("header {} is not `Name: value`", quote(h)))?;
-        list.push((n.trim().to_ascii_lowercase(), v.trim().as_bytes().to_vec()));
-    }
-    let method_upper = method.to_ascii_uppercase();
+    let method = method.to_ascii_uppercase();
+    let list = request_headers(&method, u, headers)?;
     let req = Request {
         port,
         sni: sni.as_deref(),
         scheme: &u.scheme,
         authority: &u.authority,
-        method: &method_upper,
+        method: &method,
         path: &u.target,
         headers: &list,
     };
@@ -183,137 +219,189 @@ pub fn explain(
         Decision::Reply(r) if r.reason == ReplyReason::CorsPreflight => None,
         Decision::Reply(r) => r.rule,
     };
+    let limits = match (listener, limited_rule) {
+        (Some(l), Some(rule)) => Some(rate_limits(router, l, rule, &req)),
+        _ => None,
+    };
+    Ok(Explanation {
+        method,
+        port,
+        sni,
+        listener,
+        missed,
+        decision,
+        limits,
+    })
+}
+
+/// The request's pseudo-headers followed by the `Name: value` headers given.
+fn request_headers(
+    method: &str,
+    u: &Url,
+    headers: &[String],
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut list: Vec<(String, Vec<u8>)> = vec![
+        (":method".into(), method.as_bytes().to_vec()),
+        (":scheme".into(), u.scheme.clone().into_bytes()),
+        (":authority".into(), u.authority.clone().into_bytes()),
+        (":path".into(), u.target.clone().into_bytes()),
+    ];
+    for h in headers {
+        let (n, v) = h
+            .split_once(':')
+            .ok_or_else(|| format!("header {} is not `Name: value`", quote(h)))?;
+        list.push((n.trim().to_ascii_lowercase(), v.trim().as_bytes().to_vec()));
+    }
+    Ok(list)
+}
+
+/// The explanation as the story `gatewasm explain` prints.
+fn tell(c: &Compiled, url: &str, e: &Explanation<'_>) -> String {
     let t = &c.table;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "request:  {method_upper} {url} (port {port}{})",
-        sni.as_ref()
+        "request:  {} {url} (port {}{})",
+        e.method,
+        e.port,
+        e.sni
+            .as_ref()
             .map(|s| format!(", SNI {s}"))
             .unwrap_or_default()
     );
     let _ = writeln!(out, "gateway:  {}", t.gateway);
-    match listener {
+    match e.listener {
         Some(l) => {
             let l = &t.listeners[l];
-            let host = l.hostname.clone();
             let _ = writeln!(
                 out,
                 "listener: {} (port {}, {}, hostname {})",
                 l.name,
                 l.port,
                 if l.tls { "HTTPS" } else { "HTTP" },
-                pattern(&host)
+                pattern(&l.hostname)
             );
         }
         None => {
             let _ = writeln!(out, "listener: none");
         }
     }
-    if !missed.is_empty() {
-        let _ = writeln!(out, "tried first, in precedence order, and lost:");
-        for (m, why) in &missed {
-            let mm = &t.matches[*m];
-            let reason = match why {
-                Miss::Path => "the path does not match".to_owned(),
-                Miss::Method => {
-                    format!("the method is not {}", mm.method.as_deref().unwrap_or("?"))
-                }
-                Miss::Header(h) => format!("header {h} is missing or does not match"),
-                Miss::Query(q) => format!("query parameter {q} is missing or does not match"),
-            };
-            let _ = writeln!(
-                out,
-                "  - {}: {}\n      {reason}",
-                rule_label(c, mm.rule),
-                describe_match(mm, t)
-            );
+    tell_missed(c, &e.missed, &mut out);
+    match &e.decision {
+        Decision::Forward(f) => tell_forward(c, f, &mut out),
+        Decision::Reply(r) => tell_reply(c, r, &mut out),
+    }
+    if let Some(limits) = &e.limits {
+        tell_limits(t, limits, &mut out);
+    }
+    out
+}
+
+/// The candidates tried before the winner, each with the condition that failed.
+fn tell_missed(c: &Compiled, missed: &[(MatchId, Miss)], out: &mut String) {
+    if missed.is_empty() {
+        return;
+    }
+    let t = &c.table;
+    let _ = writeln!(out, "tried first, in precedence order, and lost:");
+    for (m, why) in missed {
+        let mm = &t.matches[*m];
+        let reason = match why {
+            Miss::Path => "the path does not match".to_owned(),
+            Miss::Method => {
+                format!("the method is not {}", mm.method.as_deref().unwrap_or("?"))
+            }
+            Miss::Header(h) => format!("header {h} is missing or does not match"),
+            Miss::Query(q) => format!("query parameter {q} is missing or does not match"),
+        };
+        let _ = writeln!(
+            out,
+            "  - {}: {}\n      {reason}",
+            rule_label(c, mm.rule),
+            describe_match(mm, t)
+        );
+    }
+}
+
+/// The winning rule and everything the filter does to the forwarded request.
+fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
+    let t = &c.table;
+    let mm = &t.matches[f.matched];
+    let rule = &t.rules[f.rule];
+    let _ = writeln!(
+        out,
+        "winner:   {}\n          {}",
+        rule_label(c, f.rule),
+        describe_match(mm, t)
+    );
+    let b = &rule.backends[f.backend_index];
+    let total: u32 = rule.backends.iter().map(|b| b.weight).sum();
+    let _ = writeln!(
+        out,
+        "action:   forward to cluster {} (weight {} of {total})",
+        f.cluster, b.weight
+    );
+    if let Some(p) = &f.path {
+        let _ = writeln!(out, "          :path becomes {p}");
+    }
+    if let Some(a) = &f.authority {
+        let _ = writeln!(out, "          :authority becomes {a}");
+    }
+    for m in &f.request_headers {
+        for (n, v) in &m.set {
+            let _ = writeln!(out, "          request header set {n}: {v}");
+        }
+        for (n, v) in &m.add {
+            let _ = writeln!(out, "          request header add {n}: {v}");
+        }
+        for n in &m.remove {
+            let _ = writeln!(out, "          request header remove {n}");
         }
     }
-    match decision {
-        Decision::Forward(f) => {
-            let mm = &t.matches[f.matched];
-            let rule = &t.rules[f.rule];
-            let _ = writeln!(
-                out,
-                "winner:   {}\n          {}",
-                rule_label(c, f.rule),
-                describe_match(mm, t)
-            );
-            let b = &rule.backends[f.backend_index];
-            let total: u32 = rule.backends.iter().map(|b| b.weight).sum();
-            let _ = writeln!(
-                out,
-                "action:   forward to cluster {} (weight {} of {total})",
-                f.cluster, b.weight
-            );
-            if let Some(p) = &f.path {
-                let _ = writeln!(out, "          :path becomes {p}");
-            }
-            if let Some(a) = &f.authority {
-                let _ = writeln!(out, "          :authority becomes {a}");
-            }
-            for m in &f.request_headers {
-                for (n, v) in &m.set {
-                    let _ = writeln!(out, "          request header set {n}: {v}");
-                }
-                for (n, v) in &m.add {
-                    let _ = writeln!(out, "          request header add {n}: {v}");
-                }
-                for n in &m.remove {
-                    let _ = writeln!(out, "          request header remove {n}");
-                }
-            }
-            for m in &f.response_headers {
-                for (n, v) in m.set.iter().chain(&m.add) {
-                    let _ = writeln!(out, "          response header {n}: {v}");
-                }
-                for n in &m.remove {
-                    let _ = writeln!(out, "          response header remove {n}");
-                }
-            }
-            for cluster in &f.mirrors {
-                let _ = writeln!(out, "          mirror a copy to {cluster}");
-            }
-            if let Some(ms) = f.timeouts.request_ms {
-                let _ = writeln!(out, "          request timeout {ms} ms");
-            }
+    for m in &f.response_headers {
+        for (n, v) in m.set.iter().chain(&m.add) {
+            let _ = writeln!(out, "          response header {n}: {v}");
         }
-        Decision::Reply(r) => {
-            if let Some(rule) = r.rule {
-                let _ = writeln!(out, "winner:   {}", rule_label(c, rule));
-            }
-            let grpc = r
-                .grpc_status
-                .map(|g| format!(" (grpc-status {g})"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "action:   answer {}{grpc}: {}",
-                r.status,
-                r.reason.as_str()
-            );
-            for (n, v) in &r.headers {
-                let _ = writeln!(out, "          {n}: {v}");
-            }
+        for n in &m.remove {
+            let _ = writeln!(out, "          response header remove {n}");
         }
     }
-    if let (Some(l), Some(rule)) = (listener, limited_rule) {
-        rate_limits(&router, l, rule, &req, &mut out);
+    for cluster in &f.mirrors {
+        let _ = writeln!(out, "          mirror a copy to {cluster}");
     }
-    Ok(out)
+    for (n, v) in f.router_headers() {
+        let _ = writeln!(out, "          router header {n}: {v}");
+    }
+}
+
+/// The rule that answered, if any, and the answer.
+fn tell_reply(c: &Compiled, r: &Reply, out: &mut String) {
+    if let Some(rule) = r.rule {
+        let _ = writeln!(out, "winner:   {}", rule_label(c, rule));
+    }
+    let grpc = r
+        .grpc_status
+        .map(|g| format!(" (grpc-status {g})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "action:   answer {}{grpc}: {}",
+        r.status,
+        r.reason.as_str()
+    );
+    for (n, v) in &r.headers {
+        let _ = writeln!(out, "          {n}: {v}");
+    }
 }
 
 /// The rate-limit rules that apply to the request and the buckets or descriptors they count
 /// in. The client address is unknown here, so source CIDR selectors do not hold.
-fn rate_limits(
-    router: &Router,
-    listener: gatewasm_filter::blob::ListenerId,
-    rule: gatewasm_filter::blob::RuleId,
+fn rate_limits<'r>(
+    router: &'r Router,
+    listener: ListenerId,
+    rule: RuleId,
     req: &Request<'_>,
-    out: &mut String,
-) {
-    use gatewasm_filter::ratelimit;
+) -> Limits<'r> {
     let target = gatewasm_filter::engine::path::normalize(req.path).ok();
     let facts = ratelimit::Facts {
         method: req.method,
@@ -324,14 +412,60 @@ fn rate_limits(
         client_text: "",
         budget: &gatewasm_filter::engine::Budget::default(),
     };
-    let plan = match ratelimit::plan(router, listener, rule, &facts) {
-        Ok(Some(plan)) => plan,
-        Ok(None) => {
+    match ratelimit::plan(router, listener, rule, &facts) {
+        Ok(Some(plan)) => counted(&plan),
+        Ok(None) => Limits::Unlimited,
+        Err(input) => Limits::OutOfBudget(Reply::new(ReplyReason::regex_budget(input), req)),
+    }
+}
+
+/// Where each rule of `plan` counts the request: local buckets, global descriptors.
+fn counted<'r>(plan: &ratelimit::Plan<'r>) -> Limits<'r> {
+    let p = plan.policy;
+    let local = plan
+        .local
+        .iter()
+        .map(|(r, entries)| {
+            let (keys, _) = ratelimit::bucket_keys(p, r, &plan.route, entries);
+            let key = match keys.as_slice() {
+                [one] => one.clone(),
+                [first, .., last] => format!(
+                    "{first} (or up to {})",
+                    last.rsplit('.').next().unwrap_or("")
+                ),
+                [] => String::new(),
+            };
+            (*r, key)
+        })
+        .collect();
+    let global = plan
+        .global
+        .iter()
+        .map(|(r, entries)| {
+            let d = ratelimit::descriptor(p, r, &plan.route, entries);
+            let keys = d
+                .entries
+                .iter()
+                .map(|e| format!("{}={}", e.key, e.value))
+                .collect();
+            (*r, keys)
+        })
+        .collect();
+    Limits::Counted {
+        policy: p,
+        local,
+        global,
+    }
+}
+
+/// The limits, as `limits:` and the lines under it.
+fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
+    let (p, local, global) = match limits {
+        Limits::Unlimited => {
             let _ = writeln!(out, "limits:   no BackendTrafficPolicy rate limit applies");
             return;
         }
-        Err(input) => {
-            let reply = Reply::new(ReplyReason::regex_budget(input), req);
+        Limits::OutOfBudget(reply) => {
             let _ = writeln!(
                 out,
                 "limits:   the selectors' regular expressions ran out of budget: {} {}",
@@ -340,29 +474,24 @@ fn rate_limits(
             );
             return;
         }
+        Limits::Counted {
+            policy,
+            local,
+            global,
+        } => (policy, local, global),
     };
-    let p = plan.policy;
     let _ = writeln!(
         out,
         "limits:   BackendTrafficPolicy {}/{} at {}",
         p.namespace, p.name, p.source
     );
-    if plan.local.is_empty() && plan.global.is_empty() {
+    if local.is_empty() && global.is_empty() {
         let _ = writeln!(
             out,
             "          no rule's clientSelectors hold for this request"
         );
     }
-    for (r, entries) in &plan.local {
-        let (keys, _) = ratelimit::bucket_keys(p, r, &plan.route, entries);
-        let key = match keys.as_slice() {
-            [one] => one.clone(),
-            [first, .., last] => format!(
-                "{first} (or up to {})",
-                last.rsplit('.').next().unwrap_or("")
-            ),
-            [] => String::new(),
-        };
+    for (r, key) in local {
         let _ = writeln!(
             out,
             "          local rule {}: {} per {} (cost {}), bucket {key}",
@@ -372,13 +501,7 @@ fn rate_limits(
             r.cost
         );
     }
-    for (r, entries) in &plan.global {
-        let d = ratelimit::descriptor(p, r, &plan.route, entries);
-        let keys: Vec<String> = d
-            .entries
-            .iter()
-            .map(|e| format!("{}={}", e.key, e.value))
-            .collect();
+    for (r, keys) in global {
         let _ = writeln!(
             out,
             "          global rule {}: {} per {} (cost {}), descriptor [{}] in domain {}",
@@ -387,7 +510,7 @@ fn rate_limits(
             r.unit.as_str(),
             r.cost,
             keys.join(", "),
-            router.table().rate_limits.domain
+            t.rate_limits.domain
         );
     }
 }

@@ -23,17 +23,17 @@ use gatewasm_filter::blob::{
     StringMatch,
 };
 
-use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::diag::{Diagnostics, Severity};
 use crate::resolve::ids::{self, TooMany};
-use crate::resolve::{Attachment, Resolved};
+use crate::resolve::{Attachment, Resolved, RuleSource};
 
 /// The finished table and what explanations need alongside it.
 #[derive(Debug)]
 pub struct Lowered {
     /// The table the blob carries.
     pub table: RouteTable,
-    /// For each rule of the table, where it is written (`file:line`).
-    pub rule_sources: Vec<String>,
+    /// For each rule of the table, where it is written.
+    pub rule_sources: Vec<RuleSource>,
     /// A warning for every rule that no request can reach.
     pub warnings: Diagnostics,
 }
@@ -154,7 +154,7 @@ fn precedence(table: &RouteTable, created: &[Option<String>], m: MatchId) -> Pre
 /// earlier match has the same path condition and no condition of its own (no method, header
 /// or query), so it takes every request first. Expression-level overlap (a regex that covers
 /// a prefix) is not analysed.
-fn shadowed(table: &RouteTable, rule_sources: &[String]) -> Diagnostics {
+fn shadowed(table: &RouteTable, rule_sources: &[RuleSource]) -> Diagnostics {
     let mut reachable = vec![false; table.rules.len()];
     let mut blocker: Vec<Option<MatchId>> = vec![None; table.rules.len()];
     for group in &table.host_groups {
@@ -173,29 +173,22 @@ fn shadowed(table: &RouteTable, rule_sources: &[String]) -> Diagnostics {
             }
         }
     }
-    let label = |rule: usize| {
-        let r = &table.rules[rule];
-        let route = &table.routes[r.route];
-        let at = rule_sources
-            .get(rule)
-            .map_or(route.source.as_str(), String::as_str);
-        format!("{}/{} rule {} ({at})", route.namespace, route.name, r.index)
-    };
     let mut d = Diagnostics::new();
     for (rule, reach) in reachable.iter().enumerate() {
         if *reach {
             continue;
         }
         if let Some(b) = blocker[rule] {
-            let winner = table.matches[b].rule.index();
-            d.push(Diagnostic::new(
-                Severity::Warning,
-                format!(
-                    "{} can never match: {} matches the same requests first, with no extra condition",
-                    label(rule),
-                    label(winner)
-                ),
-            ));
+            let winner = &rule_sources[table.matches[b].rule.index()];
+            let message = format!(
+                "can never match: {} matches the same requests first, with no extra condition",
+                winner.describe()
+            );
+            d.push(
+                rule_sources[rule]
+                    .diagnostic(Severity::Warning, message)
+                    .with_related(winner.related()),
+            );
         }
     }
     d

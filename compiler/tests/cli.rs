@@ -190,11 +190,15 @@ fn warns_about_shadowed_rules_and_unserved_hostnames() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("ns/b rule 0 (<stdin>:31) can never match: ns/a rule 0 (<stdin>:21) matches the same requests first"),
+        err.contains("warning: <stdin>:31: HTTPRoute ns/b: spec.rules[0]: can never match: HTTPRoute ns/a spec.rules[0] matches the same requests first"),
         "{err}"
     );
     assert!(
-        !err.contains("ns/b rule 1 (<stdin>:33) can never match"),
+        err.contains("\nnote: <stdin>:21: HTTPRoute ns/a spec.rules[0]\n"),
+        "the shadowing rule is a related location: {err}"
+    );
+    assert!(
+        !err.contains("spec.rules[1]: can never match"),
         "a header makes rule 1 reachable: {err}"
     );
     assert!(
@@ -288,6 +292,38 @@ fn explain_names_the_winner_and_the_losers() {
         out.contains("request header set x-api-version: v1"),
         "{out}"
     );
+}
+
+const TIMEOUTS_AND_RETRY: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /slow}}]
+    timeouts: {request: 10s, backendRequest: 2s}
+    retry: {codes: [502, 503], attempts: 3}
+    backendRefs: [{name: web, port: 80}]
+";
+
+#[test]
+fn explain_shows_the_router_headers_for_timeouts_and_retry() {
+    let input = format!("{GATEWAY}{TIMEOUTS_AND_RETRY}");
+    let o = gatewasm(
+        &["explain", "GET", "http://app.example.com/slow", "-"],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let want = "
+          router header x-envoy-upstream-rq-timeout-ms: 10000
+          router header x-envoy-upstream-rq-per-try-timeout-ms: 2000
+          router header x-envoy-retry-on: connect-failure,refused-stream,reset,retriable-status-codes
+          router header x-envoy-retriable-status-codes: 502,503
+          router header x-envoy-max-retries: 3
+";
+    assert!(out.contains(want), "{out}");
 }
 
 /// Expressions that made one request cost seconds of a worker's CPU in Envoy.

@@ -428,43 +428,8 @@ fn apply_forward(
     if let Some(authority) = &fwd.authority {
         host.set_header(Side::Request, ":authority", authority.as_bytes())?;
     }
-    if let Some(ms) = fwd.timeouts.request_ms {
-        host.set_header(
-            Side::Request,
-            "x-envoy-upstream-rq-timeout-ms",
-            ms.to_string().as_bytes(),
-        )?;
-    }
-    if let Some(ms) = fwd.timeouts.backend_request_ms {
-        host.set_header(
-            Side::Request,
-            "x-envoy-upstream-rq-per-try-timeout-ms",
-            ms.to_string().as_bytes(),
-        )?;
-    }
-    if let Some(retry) = fwd.retry {
-        // Connection failures and resets are always worth a retry; listed statuses too.
-        let on = if retry.codes.is_empty() {
-            "connect-failure,refused-stream,reset"
-        } else {
-            "connect-failure,refused-stream,reset,retriable-status-codes"
-        };
-        host.set_header(Side::Request, "x-envoy-retry-on", on.as_bytes())?;
-        if !retry.codes.is_empty() {
-            let codes: Vec<String> = retry.codes.iter().map(u16::to_string).collect();
-            host.set_header(
-                Side::Request,
-                "x-envoy-retriable-status-codes",
-                codes.join(",").as_bytes(),
-            )?;
-        }
-        if let Some(n) = retry.attempts {
-            host.set_header(
-                Side::Request,
-                "x-envoy-max-retries",
-                n.to_string().as_bytes(),
-            )?;
-        }
+    for (name, value) in fwd.router_headers() {
+        host.set_header(Side::Request, name, value.as_bytes())?;
     }
     // Envoy's router mirrors the request as it forwards it (headers after these edits,
     // and the whole body) to the cluster in each filled slot; an empty slot must not keep

@@ -17,7 +17,7 @@ use crate::valid::{
 
 use super::backends::Resolver;
 use super::hostnames;
-use super::Options;
+use super::{Options, RuleSource};
 
 /// A route of either kind.
 #[derive(Clone, Copy)]
@@ -65,11 +65,23 @@ impl<'v> RouteRef<'v> {
         format!("{}:{}", s.file.name, s.line())
     }
 
-    /// `file:line` of a field of the route (its nearest written ancestor).
-    pub fn source_of(self, field: &str) -> String {
-        let s = self.source_ref();
-        let line = s.fields.locate(field).map_or(s.line(), |p| p.line);
-        format!("{}:{line}", s.file.name)
+    /// Where rule `index` of the route is written.
+    pub fn rule_source(self, index: usize) -> RuleSource {
+        RuleSource {
+            object: self.label(),
+            field: format!("spec.rules[{index}]"),
+            source: self.source_ref().clone(),
+        }
+    }
+
+    /// The route, as `Kind namespace/name`.
+    fn label(self) -> String {
+        format!(
+            "{} {}/{}",
+            self.kind().name(),
+            self.namespace(),
+            self.name()
+        )
     }
 
     /// A diagnostic about `field` of the route, located at it.
@@ -79,14 +91,8 @@ impl<'v> RouteRef<'v> {
         field: &str,
         message: impl Into<String>,
     ) -> crate::diag::Diagnostic {
-        let label = format!(
-            "{} {}/{}",
-            self.kind().name(),
-            self.namespace(),
-            self.name()
-        );
         self.source_ref()
-            .diagnostic(severity, &label, field, message)
+            .diagnostic(severity, &self.label(), field, message)
     }
 
     fn source_ref(self) -> &'v crate::source::Source {

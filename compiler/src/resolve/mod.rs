@@ -21,7 +21,8 @@ pub mod ratelimit;
 mod regexes;
 mod rules;
 
-use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Related, Severity};
+use crate::source::Source;
 use crate::status::StatusReport;
 use crate::valid::{Valid, Validated};
 use gatewasm_filter::blob::{self, HostPattern, ListenerId, RouteId};
@@ -73,8 +74,47 @@ pub struct ResolvedRule {
     pub rule: blob::Rule,
     /// Its matches; each one's `rule` is this rule's id.
     pub matches: Vec<blob::Match>,
-    /// Where it is written (`file:line`).
-    pub source: String,
+    /// Where it is written.
+    pub source: RuleSource,
+}
+
+/// Where a rule is written: its route's source and the rule's field path in it. Kept as
+/// data so diagnostics about the rule can place it (and its snippet) like any other.
+#[derive(Clone, Debug)]
+pub struct RuleSource {
+    /// The route, as `Kind namespace/name`.
+    pub object: String,
+    /// The rule's field path, `spec.rules[i]`.
+    pub field: String,
+    source: Source,
+}
+
+impl RuleSource {
+    /// `file:line` of the rule.
+    pub fn at(&self) -> String {
+        let line = self
+            .source
+            .fields
+            .locate(&self.field)
+            .map_or(self.source.line(), |p| p.line);
+        format!("{}:{line}", self.source.file.name)
+    }
+
+    /// The route and rule, as `Kind namespace/name spec.rules[i]`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.object, self.field)
+    }
+
+    /// A diagnostic about the rule, located at it.
+    pub fn diagnostic(&self, severity: Severity, message: impl Into<String>) -> Diagnostic {
+        self.source
+            .diagnostic(severity, &self.object, &self.field, message)
+    }
+
+    /// The rule as another party of a diagnostic.
+    pub fn related(&self) -> Related {
+        self.source.related(&self.field, self.describe())
+    }
 }
 
 /// What resolve hands to lower: everything of the route table but its precedence order.

@@ -406,7 +406,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 timeouts: parts.timeouts,
             },
             matches: parts.matches,
-            source: route.source_of(&format!("spec.rules[{index}]")),
+            source: route.rule_source(index),
         });
     }
 

@@ -184,16 +184,10 @@ impl Host for MemoryHost<'_> {
     }
 }
 
-fn text(pairs: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
-        .collect()
-}
-
-impl Driver for Native {
-    fn send(&mut self, req: &SentRequest) -> Result<Observed, String> {
-        let mut host = MemoryHost {
+impl<'s> MemoryHost<'s> {
+    /// A host holding `req`'s headers, before the filter has seen them.
+    fn for_request(req: &SentRequest, shared: &'s mut Shared) -> MemoryHost<'s> {
+        MemoryHost {
             port: req.port,
             sni: req.sni.clone(),
             source: req.source.clone(),
@@ -204,93 +198,137 @@ impl Driver for Native {
                 .collect(),
             response: Vec::new(),
             reply: None,
-            shared: &mut self.shared,
+            shared,
             rate_limit_call: None,
-        };
+        }
+    }
+}
+
+/// Hands the filter's pending rate limit call to the run's service and the answer back to
+/// the stream. A run without a service fails the call and records that it needed one.
+fn answer_rate_limit_call(
+    service: Option<&RateLimitService>,
+    config: &PluginConfig,
+    stream: &mut Stream,
+    host: &mut MemoryHost<'_>,
+    seen: &mut Observed,
+) -> Verdict {
+    let (message, timeout) = host.rate_limit_call.take().unwrap_or_default();
+    let answer = match service {
+        Some(service) => service.call(&message, timeout),
+        None => {
+            seen.needs_rate_limit_service = true;
+            Err((14, "no rate limit service".to_owned()))
+        }
+    };
+    match answer {
+        Ok(body) => stream.on_rate_limit_response(config, 0, Some(&body), host),
+        Err((code, _)) => stream.on_rate_limit_response(config, code, None, host),
+    }
+}
+
+/// What the client sees of a reply the filter sent itself.
+fn take_local_reply(reply: &Reply, grpc: bool, host: &mut MemoryHost<'_>, seen: &mut Observed) {
+    seen.local = true;
+    // Envoy turns a local reply to a gRPC call into a trailers-only 200.
+    match reply.grpc_status.filter(|_| grpc) {
+        Some(code) => {
+            seen.status = 200;
+            seen.grpc_status = Some(code);
+        }
+        None => seen.status = reply.status,
+    }
+    host.response = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
+        .collect();
+}
+
+/// Envoy's router after the filter: the `cluster_header` route to the cluster the filter
+/// named, copies to the mirror slots, and the echoing backend's response.
+fn route_upstream(
+    config: &PluginConfig,
+    backends: &BackendNames,
+    req: &SentRequest,
+    host: &mut MemoryHost<'_>,
+    seen: &mut Observed,
+) {
+    let cluster_header = &config.cluster_header;
+    let cluster = host
+        .request
+        .iter()
+        .find(|(n, _)| n == cluster_header)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    host.request.retain(|(n, _)| n != cluster_header);
+    // Envoy's router mirrors to the cluster in each filled slot (the slot headers
+    // stay on the request and its copies).
+    let mirror_clusters: Vec<String> = config
+        .mirror_headers
+        .iter()
+        .filter_map(|name| host.request.iter().find(|(n, _)| n == name))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    match cluster.and_then(|c| backends.get(&c)) {
+        Some(backend) => {
+            seen.status = 200;
+            seen.grpc_status = req.is_grpc().then_some(0);
+            seen.backend = Some(backend.clone());
+            let upstream = text(&host.request);
+            let pseudo = |name: &str| {
+                upstream
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            seen.backend_path = pseudo(":path");
+            seen.mirrors = mirror_clusters
+                .iter()
+                .map(|cluster| Mirrored {
+                    backend: backends.name(cluster),
+                    path: seen.backend_path.clone().unwrap_or_default(),
+                    body: req.body.clone(),
+                })
+                .collect();
+            seen.backend_host = pseudo(":authority");
+            seen.request_headers = upstream;
+            host.response = req
+                .upstream_response_headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+                .collect();
+        }
+        // Envoy's cluster_header route answers 503 when the cluster is missing.
+        None => seen.status = 503,
+    }
+}
+
+fn text(pairs: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+        .collect()
+}
+
+impl Driver for Native {
+    fn send(&mut self, req: &SentRequest) -> Result<Observed, String> {
+        let mut host = MemoryHost::for_request(req, &mut self.shared);
         let mut stream = Stream::default();
         let mut verdict = stream.on_request_headers(&self.config, &mut self.dice, &mut host);
         let mut seen = Observed::default();
         if verdict == Verdict::Wait {
-            let (message, timeout) = host.rate_limit_call.take().unwrap_or_default();
-            let answer = match &self.service {
-                Some(service) => service.call(&message, timeout),
-                None => {
-                    seen.needs_rate_limit_service = true;
-                    Err((14, "no rate limit service".to_owned()))
-                }
-            };
-            verdict = match answer {
-                Ok(body) => stream.on_rate_limit_response(&self.config, 0, Some(&body), &mut host),
-                Err((code, _)) => {
-                    stream.on_rate_limit_response(&self.config, code, None, &mut host)
-                }
-            };
+            verdict = answer_rate_limit_call(
+                self.service.as_ref(),
+                &self.config,
+                &mut stream,
+                &mut host,
+                &mut seen,
+            );
         }
-        let grpc = req.is_grpc();
         if let (Verdict::Stop | Verdict::Wait, Some(reply)) = (verdict, host.reply.take()) {
-            seen.local = true;
-            // Envoy turns a local reply to a gRPC call into a trailers-only 200.
-            match reply.grpc_status.filter(|_| grpc) {
-                Some(code) => {
-                    seen.status = 200;
-                    seen.grpc_status = Some(code);
-                }
-                None => seen.status = reply.status,
-            }
-            host.response = reply
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
-                .collect();
+            take_local_reply(&reply, req.is_grpc(), &mut host, &mut seen);
         } else {
-            let cluster_header = &self.config.cluster_header;
-            let cluster = host
-                .request
-                .iter()
-                .find(|(n, _)| n == cluster_header)
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
-            host.request.retain(|(n, _)| n != cluster_header);
-            // Envoy's router mirrors to the cluster in each filled slot (the slot headers
-            // stay on the request and its copies).
-            let mirror_clusters: Vec<String> = self
-                .config
-                .mirror_headers
-                .iter()
-                .filter_map(|name| host.request.iter().find(|(n, _)| n == name))
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                .collect();
-            match cluster.and_then(|c| self.backends.get(&c)) {
-                Some(backend) => {
-                    seen.status = 200;
-                    seen.grpc_status = grpc.then_some(0);
-                    seen.backend = Some(backend.clone());
-                    let upstream = text(&host.request);
-                    let pseudo = |name: &str| {
-                        upstream
-                            .iter()
-                            .find(|(n, _)| n == name)
-                            .map(|(_, v)| v.clone())
-                    };
-                    seen.backend_path = pseudo(":path");
-                    seen.mirrors = mirror_clusters
-                        .iter()
-                        .map(|cluster| Mirrored {
-                            backend: self.backends.name(cluster),
-                            path: seen.backend_path.clone().unwrap_or_default(),
-                            body: req.body.clone(),
-                        })
-                        .collect();
-                    seen.backend_host = pseudo(":authority");
-                    seen.request_headers = upstream;
-                    host.response = req
-                        .upstream_response_headers
-                        .iter()
-                        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
-                        .collect();
-                }
-                // Envoy's cluster_header route answers 503 when the cluster is missing.
-                None => seen.status = 503,
-            }
+            route_upstream(&self.config, &self.backends, req, &mut host, &mut seen);
         }
         stream.on_response_headers(&self.config, &mut host);
         seen.response_headers = text(&host.response);

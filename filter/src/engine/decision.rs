@@ -170,6 +170,37 @@ impl ReplyReason {
     }
 }
 
+impl Forward<'_> {
+    /// The headers that carry the rule's timeouts and retries to Envoy's router, which honours
+    /// them on the catch-all route because that route has none of its own.
+    pub fn router_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::new();
+        if let Some(ms) = self.timeouts.request_ms {
+            headers.push(("x-envoy-upstream-rq-timeout-ms", ms.to_string()));
+        }
+        if let Some(ms) = self.timeouts.backend_request_ms {
+            headers.push(("x-envoy-upstream-rq-per-try-timeout-ms", ms.to_string()));
+        }
+        if let Some(retry) = self.retry {
+            // Connection failures and resets are always worth a retry; listed statuses too.
+            let on = if retry.codes.is_empty() {
+                "connect-failure,refused-stream,reset"
+            } else {
+                "connect-failure,refused-stream,reset,retriable-status-codes"
+            };
+            headers.push(("x-envoy-retry-on", on.to_owned()));
+            if !retry.codes.is_empty() {
+                let codes: Vec<String> = retry.codes.iter().map(u16::to_string).collect();
+                headers.push(("x-envoy-retriable-status-codes", codes.join(",")));
+            }
+            if let Some(n) = retry.attempts {
+                headers.push(("x-envoy-max-retries", n.to_string()));
+            }
+        }
+        headers
+    }
+}
+
 impl Reply {
     /// The standard reply for `reason`; the status follows the reason.
     pub fn new(reason: ReplyReason, req: &Request<'_>) -> Reply {
