@@ -403,7 +403,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 filters: core.filters.into(),
                 backends,
                 retry: parts.retry,
-                timeouts: parts.timeouts,
+                timeouts: parts.timeouts.into(),
             },
             matches: parts.matches,
             source: route.rule_source(index),

@@ -310,7 +310,7 @@ pub(super) fn decide<'r>(
         request_headers: modifiers(&layers, |f| f.request_headers.as_deref()),
         response_headers: modifiers(&layers, |f| f.response_headers.as_deref()),
         mirrors,
-        timeouts: rule.timeouts,
+        timeouts: *rule.timeouts,
         retry: rule.retry.as_deref(),
         cors_headers: match (cors, origin) {
             (Some(c), Some(o)) => cors::response_headers(c, &o),
