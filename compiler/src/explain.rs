@@ -213,13 +213,7 @@ fn decide<'r>(
         &mut Dice::new(0x5eed),
         &mut |m, why| missed.push((m, why)),
     );
-    // CORS preflights are answered before rate limiting, as in the filter.
-    let limited_rule = match &decision {
-        Decision::Forward(f) => Some(f.rule),
-        Decision::Reply(r) if r.reason == ReplyReason::CorsPreflight => None,
-        Decision::Reply(r) => r.rule,
-    };
-    let limits = match (listener, limited_rule) {
+    let limits = match (listener, decision.limited_rule()) {
         (Some(l), Some(rule)) => Some(rate_limits(router, l, rule, &req)),
         _ => None,
     };
@@ -402,17 +396,7 @@ fn rate_limits<'r>(
     rule: RuleId,
     req: &Request<'_>,
 ) -> Limits<'r> {
-    let target = gatewasm_filter::engine::path::normalize(req.path).ok();
-    let facts = ratelimit::Facts {
-        method: req.method,
-        path: target.as_ref().map_or("", |t| t.path.as_str()),
-        query: target.as_ref().map_or("", |t| t.query),
-        headers: req.headers,
-        client_ip: None,
-        client_text: "",
-        budget: &gatewasm_filter::engine::Budget::default(),
-    };
-    match ratelimit::plan(router, listener, rule, &facts) {
+    match ratelimit::plan_request(router, listener, rule, req, req.headers, None) {
         Ok(Some(plan)) => counted(&plan),
         Ok(None) => Limits::Unlimited,
         Err(input) => Limits::OutOfBudget(Reply::new(ReplyReason::regex_budget(input), req)),

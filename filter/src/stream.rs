@@ -11,9 +11,7 @@
 
 use crate::blob::{HeaderModifier, Lookup};
 use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
-use crate::engine::{
-    grpc_code, Budget, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy,
-};
+use crate::engine::{grpc_code, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
 use crate::host::{Host, HostError, ListenerRole, Side};
 use crate::ratelimit;
 
@@ -144,7 +142,7 @@ impl Stream {
             config
                 .router
                 .evaluate_with(strategy, &req, dice, &mut |_, _| {});
-        let admission = match (listener, limited_rule(&decision)) {
+        let admission = match (listener, decision.limited_rule()) {
             (Some(listener), Some(rule)) => admit(config, listener, rule, &req, host)?,
             _ => ratelimit::Admission::default(),
         };
@@ -350,16 +348,6 @@ fn answer(cluster_header: &str, host: &mut impl Host, reply: &Reply) -> Result<(
     host.send_reply(reply)
 }
 
-/// The rule whose rate limits apply to a decision: every matched rule, except a CORS
-/// preflight, which Envoy Gateway's CORS filter answers before rate limiting runs.
-fn limited_rule(decision: &Decision<'_>) -> Option<crate::blob::RuleId> {
-    match decision {
-        Decision::Forward(fwd) => Some(fwd.rule),
-        Decision::Reply(reply) if reply.reason == ReplyReason::CorsPreflight => None,
-        Decision::Reply(reply) => reply.rule,
-    }
-}
-
 /// Runs the local rate limits of the policy governing `rule` and prepares its global call.
 fn admit(
     config: &PluginConfig,
@@ -390,17 +378,14 @@ fn admit(
     } else {
         None
     };
-    let target = crate::engine::path::normalize(req.path).ok();
-    let facts = ratelimit::Facts {
-        method: req.method,
-        path: target.as_ref().map_or("", |t| t.path.as_str()),
-        query: target.as_ref().map_or("", |t| t.query),
-        headers: &headers,
-        client_ip: client.as_ref().map(|c| c.0.as_slice()),
-        client_text: client.as_ref().map_or("", |c| c.1.as_str()),
-        budget: &Budget::default(),
-    };
-    let plan = match ratelimit::plan(&config.router, listener, rule, &facts) {
+    let plan = match ratelimit::plan_request(
+        &config.router,
+        listener,
+        rule,
+        req,
+        &headers,
+        client.as_ref(),
+    ) {
         Ok(Some(plan)) => plan,
         Ok(None) => return Ok(ratelimit::Admission::default()),
         Err(input) => {

@@ -170,6 +170,18 @@ impl ReplyReason {
     }
 }
 
+impl Decision<'_> {
+    /// The rule whose rate limits apply: every matched rule, except for a CORS preflight,
+    /// which Envoy Gateway's CORS filter answers before rate limiting runs.
+    pub fn limited_rule(&self) -> Option<RuleId> {
+        match self {
+            Decision::Forward(fwd) => Some(fwd.rule),
+            Decision::Reply(reply) if reply.reason == ReplyReason::CorsPreflight => None,
+            Decision::Reply(reply) => reply.rule,
+        }
+    }
+}
+
 impl Forward<'_> {
     /// The headers that carry the rule's timeouts and retries to Envoy's router, which honours
     /// them on the catch-all route because that route has none of its own.

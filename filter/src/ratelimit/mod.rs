@@ -27,7 +27,7 @@ use prost::Message;
 pub use select::{parse_client, select, Entry, Facts};
 
 use crate::blob::{ListenerId, Lookup, RlPolicy, RlRule, RuleId, Selector};
-use crate::engine::{Input, Reply, ReplyReason, Router};
+use crate::engine::{Budget, Input, Reply, ReplyReason, Request, Router};
 use crate::host::{Host, HostError};
 
 /// Where the filter finds the rate limit service, and what to do when it cannot.
@@ -97,6 +97,33 @@ pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option
         .binary_search_by(|b| (b.listener, b.rule).cmp(&(listener, rule)))
         .ok()?;
     rl.policies.get(rl.bindings.get(i)?.policy as usize)
+}
+
+/// [`plan`] for a request as the filter sees it: selectors read the normalised path and query
+/// (empty for a target that does not normalise), `headers`, and the client address as
+/// [`parse_client`] gives it. The filter and `gatewasm explain` both plan through here.
+///
+/// # Errors
+/// The input whose selector expression the request's regex budget could not pay for.
+pub fn plan_request<'r>(
+    router: &'r Router,
+    listener: ListenerId,
+    rule: RuleId,
+    req: &Request<'_>,
+    headers: &[(String, Vec<u8>)],
+    client: Option<&(Vec<u8>, String)>,
+) -> Result<Option<Plan<'r>>, Input> {
+    let target = crate::engine::path::normalize(req.path).ok();
+    let facts = Facts {
+        method: req.method,
+        path: target.as_ref().map_or("", |t| t.path.as_str()),
+        query: target.as_ref().map_or("", |t| t.query),
+        headers,
+        client_ip: client.map(|c| c.0.as_slice()),
+        client_text: client.map_or("", |c| c.1.as_str()),
+        budget: &Budget::default(),
+    };
+    plan(router, listener, rule, &facts)
 }
 
 /// Which rules of the governing policy hold for the request. `Ok(None)` when no policy
