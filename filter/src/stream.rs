@@ -9,7 +9,7 @@
 //! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
 //! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
-use crate::blob::{HeaderModifier, Lookup};
+use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
 use crate::engine::{grpc_code, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
 use crate::host::{Host, HostError, ListenerRole, Side};
@@ -259,19 +259,7 @@ impl Stream {
         let Some(edits) = self.response.take() else {
             return Verdict::Continue;
         };
-        // `edits.rule` is the rule the engine decided on, so the table holds it.
-        let Some(rule) = config.router.table().rules.at(edits.rule) else {
-            return Verdict::Continue;
-        };
-        let layers = [
-            Some(&rule.filters),
-            rule.backends.get(edits.backend).map(|b| &b.filters),
-        ];
-        for modifier in layers
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.response_headers.as_ref())
-        {
+        for modifier in config.router.response_modifiers(edits.rule, edits.backend) {
             // A failed edit on the response cannot be answered any better than by letting the
             // response through as the backend sent it.
             let r = edit_headers(host, Side::Response, modifier);

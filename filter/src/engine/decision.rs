@@ -4,8 +4,8 @@ use super::cors;
 use super::path::{self, Target};
 use super::{Dice, Request, Router};
 use crate::blob::{
-    Filters, HeaderModifier, Lookup, MatchId, PathModifier, Redirect, Retry, RuleId, Timeouts,
-    WeightedBackend,
+    Empty, Filters, HeaderModifier, Lookup, MatchId, PathModifier, Redirect, Retry, RuleId,
+    Timeouts, WeightedBackend,
 };
 
 /// The outcome of evaluating one request.
@@ -170,6 +170,23 @@ impl ReplyReason {
     }
 }
 
+impl Router {
+    /// The ResponseHeaderModifiers of a response to a request forwarded through backendRef
+    /// `backend` of `rule`, in the order they apply: the rule's, then the backendRef's. The
+    /// decision lists them ([`Forward::response_headers`]); the stream, which keeps no borrow
+    /// of the table from request to response, asks again here.
+    pub fn response_modifiers(&self, rule: RuleId, backend: usize) -> Vec<&HeaderModifier> {
+        let Some(rule) = self.table().rules.at(rule) else {
+            return Vec::new();
+        };
+        let chosen = rule
+            .backends
+            .get(backend)
+            .map_or(Filters::empty(), |b| &b.filters);
+        modifiers(&[&rule.filters, chosen], |f| f.response_headers.as_deref())
+    }
+}
+
 impl Decision<'_> {
     /// The rule whose rate limits apply: every matched rule, except for a CORS preflight,
     /// which Envoy Gateway's CORS filter answers before rate limiting runs.
@@ -320,7 +337,7 @@ pub(super) fn decide<'r>(
         path: (full_path != req.path).then_some(full_path),
         authority: rewrite.and_then(|r| r.hostname.clone()),
         request_headers: modifiers(&layers, |f| f.request_headers.as_deref()),
-        response_headers: modifiers(&layers, |f| f.response_headers.as_deref()),
+        response_headers: router.response_modifiers(rule_id, backend_index),
         mirrors,
         timeouts: *rule.timeouts,
         retry: rule.retry.as_deref(),
