@@ -8,7 +8,8 @@ use gatewasm_filter::blob::{
     StringMatch,
 };
 use gatewasm_filter::engine::{
-    Decision, Dice, Forward, Miss, Reply, ReplyReason, Request, Router, Strategy,
+    Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request, RequestEdit, Router,
+    Strategy,
 };
 use gatewasm_filter::ratelimit;
 
@@ -335,22 +336,22 @@ fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
         "action:   forward to cluster {} (weight {} of {total})",
         f.cluster, b.weight
     );
-    if let Some(p) = &f.path {
-        let _ = writeln!(out, "          :path becomes {p}");
-    }
-    if let Some(a) = &f.authority {
-        let _ = writeln!(out, "          :authority becomes {a}");
-    }
-    for m in &f.request_headers {
-        for (n, v) in &m.set {
-            let _ = writeln!(out, "          request header set {n}: {v}");
-        }
-        for (n, v) in &m.add {
-            let _ = writeln!(out, "          request header add {n}: {v}");
-        }
-        for n in &m.remove {
-            let _ = writeln!(out, "          request header remove {n}");
-        }
+    // The request's edits in the order the filter makes them, as it makes them.
+    for edit in f.request_edits() {
+        let _ = match edit {
+            RequestEdit::Modifier(HeaderEdit::Set(n, v)) => {
+                writeln!(out, "          request header set {n}: {v}")
+            }
+            RequestEdit::Modifier(HeaderEdit::Add(n, v)) => {
+                writeln!(out, "          request header add {n}: {v}")
+            }
+            RequestEdit::Modifier(HeaderEdit::Remove(n)) => {
+                writeln!(out, "          request header remove {n}")
+            }
+            RequestEdit::Path(p) => writeln!(out, "          :path becomes {p}"),
+            RequestEdit::Authority(a) => writeln!(out, "          :authority becomes {a}"),
+            RequestEdit::Router(n, v) => writeln!(out, "          router header {n}: {v}"),
+        };
     }
     for m in &f.response_headers {
         for (n, v) in m.set.iter().chain(&m.add) {
@@ -362,9 +363,6 @@ fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
     }
     for cluster in &f.mirrors {
         let _ = writeln!(out, "          mirror a copy to {cluster}");
-    }
-    for (n, v) in f.router_headers() {
-        let _ = writeln!(out, "          router header {n}: {v}");
     }
 }
 

@@ -302,21 +302,32 @@ spec:
   parentRefs: [{name: gw}]
   rules:
   - matches: [{path: {value: /slow}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {hostname: slow.internal, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: x-slow, value: 'yes'}], remove: [x-debug]}
     timeouts: {request: 10s, backendRequest: 2s}
     retry: {codes: [502, 503], attempts: 3}
     backendRefs: [{name: web, port: 80}]
 ";
 
+/// explain lists the request's edits as the filter makes them (`Forward::request_edits`):
+/// modifiers, then the rewritten `:path` and `:authority`, then the router headers.
 #[test]
-fn explain_shows_the_router_headers_for_timeouts_and_retry() {
+fn explain_shows_the_request_edits_in_the_order_the_filter_makes_them() {
     let input = format!("{GATEWAY}{TIMEOUTS_AND_RETRY}");
     let o = gatewasm(
-        &["explain", "GET", "http://app.example.com/slow", "-"],
+        &["explain", "GET", "http://app.example.com/slow/x", "-"],
         Some(&input),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let want = "
+          request header set x-slow: yes
+          request header remove x-debug
+          :path becomes /v2/x
+          :authority becomes slow.internal
           router header x-envoy-upstream-rq-timeout-ms: 10000
           router header x-envoy-upstream-rq-per-try-timeout-ms: 2000
           router header x-envoy-retry-on: connect-failure,refused-stream,reset,retriable-status-codes

@@ -11,7 +11,9 @@
 
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
-use crate::engine::{grpc_code, Decision, Dice, Forward, Reply, ReplyReason, Request, Strategy};
+use crate::engine::{
+    grpc_code, Decision, Dice, Forward, HeaderEdit, Reply, ReplyReason, Request, Strategy,
+};
 use crate::host::{Host, HostError, ListenerRole, Side};
 use crate::ratelimit;
 
@@ -392,17 +394,8 @@ fn apply_forward(
     fwd: &Forward<'_>,
     host: &mut impl Host,
 ) -> Result<(), HostError> {
-    for modifier in &fwd.request_headers {
-        edit_headers(host, Side::Request, modifier)?;
-    }
-    if let Some(path) = &fwd.path {
-        host.set_header(Side::Request, ":path", path.as_bytes())?;
-    }
-    if let Some(authority) = &fwd.authority {
-        host.set_header(Side::Request, ":authority", authority.as_bytes())?;
-    }
-    for (name, value) in fwd.router_headers() {
-        host.set_header(Side::Request, name, value.as_bytes())?;
+    for edit in fwd.request_edits() {
+        apply(host, Side::Request, edit.header())?;
     }
     // Envoy's router mirrors the request as it forwards it (headers after these edits,
     // and the whole body) to the cluster in each filled slot; an empty slot must not keep
@@ -421,16 +414,15 @@ fn apply_forward(
 }
 
 fn edit_headers(host: &mut impl Host, side: Side, m: &HeaderModifier) -> Result<(), HostError> {
-    for (name, value) in &m.set {
-        host.set_header(side, name, value.as_bytes())?;
+    m.edits().try_for_each(|edit| apply(host, side, edit))
+}
+
+fn apply(host: &mut impl Host, side: Side, edit: HeaderEdit<'_>) -> Result<(), HostError> {
+    match edit {
+        HeaderEdit::Set(name, value) => host.set_header(side, name, value.as_bytes()),
+        HeaderEdit::Add(name, value) => host.add_header(side, name, value.as_bytes()),
+        HeaderEdit::Remove(name) => host.remove_header(side, name),
     }
-    for (name, value) in &m.add {
-        host.add_header(side, name, value.as_bytes())?;
-    }
-    for name in &m.remove {
-        host.remove_header(side, name)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,6 +46,52 @@ pub struct Forward<'r> {
     pub cors_headers: Vec<(String, String)>,
 }
 
+/// One change to a header map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderEdit<'a> {
+    /// Replace the header's values with this one.
+    Set(&'a str, &'a str),
+    /// Append a value.
+    Add(&'a str, &'a str),
+    /// Delete the header.
+    Remove(&'a str),
+}
+
+/// One change the filter makes to a forwarded request's headers, with why it makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestEdit<'a> {
+    /// From a RequestHeaderModifier.
+    Modifier(HeaderEdit<'a>),
+    /// The normalised or rewritten `:path` (with the query).
+    Path(&'a str),
+    /// URLRewrite's `:authority`.
+    Authority(&'a str),
+    /// A timeout or retry header for Envoy's router.
+    Router(&'static str, String),
+}
+
+impl RequestEdit<'_> {
+    /// The change to the header map.
+    pub fn header(&self) -> HeaderEdit<'_> {
+        match self {
+            RequestEdit::Modifier(edit) => *edit,
+            RequestEdit::Path(path) => HeaderEdit::Set(":path", path),
+            RequestEdit::Authority(authority) => HeaderEdit::Set(":authority", authority),
+            RequestEdit::Router(name, value) => HeaderEdit::Set(name, value),
+        }
+    }
+}
+
+impl HeaderModifier {
+    /// Its edits in the order they apply: `set`, `add`, then `remove`.
+    pub fn edits(&self) -> impl Iterator<Item = HeaderEdit<'_>> {
+        let set = self.set.iter().map(|(n, v)| HeaderEdit::Set(n, v));
+        let add = self.add.iter().map(|(n, v)| HeaderEdit::Add(n, v));
+        let remove = self.remove.iter().map(|n| HeaderEdit::Remove(n));
+        set.chain(add).chain(remove)
+    }
+}
+
 /// The gRPC status codes the filter answers gRPC requests with (gRPC's `status.h`).
 pub mod grpc_code {
     /// The call succeeded (a rate limit service that answered).
@@ -200,6 +246,29 @@ impl Decision<'_> {
 }
 
 impl Forward<'_> {
+    /// Every change to the request's headers, in the order the filter makes them: the
+    /// RequestHeaderModifiers (rule, then backendRef), the new `:path` and `:authority`, then
+    /// the router's timeout and retry headers. (The cluster and mirror slot headers, named by
+    /// the plugin configuration, come after these.)
+    pub fn request_edits(&self) -> Vec<RequestEdit<'_>> {
+        let modifiers = self
+            .request_headers
+            .iter()
+            .flat_map(|m| m.edits())
+            .map(RequestEdit::Modifier);
+        let rewrites = self
+            .path
+            .as_deref()
+            .map(RequestEdit::Path)
+            .into_iter()
+            .chain(self.authority.as_deref().map(RequestEdit::Authority));
+        let router = self
+            .router_headers()
+            .into_iter()
+            .map(|(name, value)| RequestEdit::Router(name, value));
+        modifiers.chain(rewrites).chain(router).collect()
+    }
+
     /// The headers that carry the rule's timeouts and retries to Envoy's router, which honours
     /// them on the catch-all route because that route has none of its own.
     pub fn router_headers(&self) -> Vec<(&'static str, String)> {

@@ -26,7 +26,7 @@ pub mod path;
 mod request;
 
 pub use budget::{Budget, Input};
-pub use decision::{grpc_code, Decision, Forward, Reply, ReplyReason};
+pub use decision::{grpc_code, Decision, Forward, HeaderEdit, Reply, ReplyReason, RequestEdit};
 pub use dice::Dice;
 pub use host::request_host;
 pub use matcher::Miss;
