@@ -250,7 +250,7 @@ impl Forward<'_> {
     /// RequestHeaderModifiers (rule, then backendRef), the new `:path` and `:authority`, then
     /// the router's timeout and retry headers. (The cluster and mirror slot headers, named by
     /// the plugin configuration, come after these.)
-    pub fn request_edits(&self) -> Vec<RequestEdit<'_>> {
+    pub fn request_edits(&self) -> impl Iterator<Item = RequestEdit<'_>> {
         let modifiers = self
             .request_headers
             .iter()
@@ -266,7 +266,7 @@ impl Forward<'_> {
             .router_headers()
             .into_iter()
             .map(|(name, value)| RequestEdit::Router(name, value));
-        modifiers.chain(rewrites).chain(router).collect()
+        modifiers.chain(rewrites).chain(router)
     }
 
     /// The headers that carry the rule's timeouts and retries to Envoy's router, which honours
