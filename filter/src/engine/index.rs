@@ -19,99 +19,105 @@
 //! their order here. Two prefixes of equal length cannot both cover one path, so walking the
 //! path's prefixes from the longest visits prefix candidates in stored order.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::blob::{HostGroupId, HostPattern, Lookup, MatchId, PathMatch, RouteTable};
 
-/// Per-listener lookup tables.
+/// Per-listener and per-group lookup tables.
+///
+/// The index stores ids, never strings: every key is a string the table already holds (a
+/// group's hostname, a match's path value), hashed to find its entry and compared against
+/// the table to confirm it. A copy of each key would double the memory of a large table, and
+/// a VM's memory never shrinks.
 #[derive(Debug, Default)]
 pub(super) struct Index {
+    hasher: DefaultHashBuilder,
     listeners: Vec<ListenerIndex>,
     groups: Vec<GroupIndex>,
+    /// Every `Exact` and `PathPrefix` match, group by group, in runs that share one path
+    /// condition; each run in stored order.
+    paths: Vec<MatchId>,
+    /// The start of each run in `paths`, found by the hash of its group and condition.
+    runs: HashTable<Run>,
 }
 
 #[derive(Debug, Default)]
 struct ListenerIndex {
-    exact: HashMap<Box<str>, HostGroupId>,
-    /// Keyed by the suffix including its leading dot (`.example.com`).
-    wildcard: HashMap<Box<str>, HostGroupId>,
+    /// Host groups by their exact hostname or wildcard suffix (`.example.com`).
+    hosts: HashTable<HostGroupId>,
     any: Option<HostGroupId>,
 }
 
 #[derive(Debug, Default)]
 struct GroupIndex {
-    exact: HashMap<Box<str>, Vec<MatchId>>,
+    /// The group's part of `Index::paths`.
+    paths: std::ops::Range<u32>,
+    /// Regular-expression and gRPC matches: few groups have any.
+    rest: Option<Box<RestIndex>>,
+}
+
+#[derive(Debug, Default)]
+struct RestIndex {
     /// Regular-expression matches keyed by the segment prefix every path they match must
     /// have (`/` when the expression does not pin one), each list in stored order.
     regex: HashMap<Box<str>, Vec<(usize, MatchId)>>,
-    prefix: HashMap<Box<str>, Vec<MatchId>>,
     grpc: Vec<MatchId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    group: HostGroupId,
+    start: u32,
+}
+
+/// A path condition the index looks up by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum PathKey<'a> {
+    Exact(&'a str),
+    Prefix(&'a str),
+}
+
+impl<'a> PathKey<'a> {
+    fn of(table: &'a RouteTable, m: MatchId) -> Option<PathKey<'a>> {
+        match &table.matches.at(m)?.path {
+            PathMatch::Exact(v) => Some(PathKey::Exact(v)),
+            PathMatch::Prefix(v) => Some(PathKey::Prefix(v)),
+            PathMatch::Regex(_) | PathMatch::Grpc { .. } => None,
+        }
+    }
+}
+
+/// A group's hostname as the index keys it: exact names and wildcard suffixes apart.
+fn host_key(table: &RouteTable, g: HostGroupId) -> Option<(bool, &str)> {
+    match table.host_groups.at(g)?.host.as_ref()? {
+        HostPattern::Exact(h) => Some((false, h)),
+        HostPattern::Wildcard(s) => Some((true, s)),
+    }
 }
 
 impl Index {
     pub(super) fn build(table: &RouteTable) -> Index {
-        let listeners = table
+        let mut index = Index::default();
+        index.listeners = table
             .listeners
             .iter()
-            .map(|l| {
-                let mut li = ListenerIndex::default();
-                // An id the table does not hold (impossible after `validate`) indexes nothing.
-                for (g, group) in l
-                    .host_groups
-                    .iter()
-                    .filter_map(|&g| Some((g, table.host_groups.at(g)?)))
-                {
-                    match &group.host {
-                        Some(HostPattern::Exact(h)) => {
-                            li.exact.entry(h.as_str().into()).or_insert(g);
-                        }
-                        Some(HostPattern::Wildcard(s)) => {
-                            li.wildcard.entry(s.as_str().into()).or_insert(g);
-                        }
-                        None => {
-                            li.any.get_or_insert(g);
-                        }
-                    }
-                }
-                li
-            })
+            .map(|l| index.listener(table, &l.host_groups))
             .collect();
-        let groups = table
+        index.groups = table
             .host_groups
             .iter()
-            .map(|g| {
-                let mut gi = GroupIndex::default();
-                let found = g
-                    .matches
-                    .iter()
-                    .filter_map(|&m| Some((m, table.matches.at(m)?)));
-                for (position, (m, found)) in found.enumerate() {
-                    match &found.path {
-                        PathMatch::Exact(v) => {
-                            gi.exact.entry(v.as_str().into()).or_default().push(m)
-                        }
-                        PathMatch::Prefix(v) => {
-                            gi.prefix.entry(v.as_str().into()).or_default().push(m)
-                        }
-                        PathMatch::Regex(r) => {
-                            let bucket = table.regexes.at(*r).map_or("/", |p| required_prefix(p));
-                            gi.regex
-                                .entry(bucket.into())
-                                .or_default()
-                                .push((position, m))
-                        }
-                        PathMatch::Grpc { .. } => gi.grpc.push(m),
-                    }
-                }
-                gi
-            })
+            .map(|g| index.group(table, &g.matches))
             .collect();
-        Index { listeners, groups }
+        index.index_runs(table);
+        index
     }
 
     /// The host groups of `listener` that cover `host`, most specific first.
     pub(super) fn groups_for<'a>(
         &'a self,
+        table: &'a RouteTable,
         listener: usize,
         host: &'a str,
     ) -> impl Iterator<Item = HostGroupId> + 'a {
@@ -121,43 +127,174 @@ impl Index {
             .get(listener)
             .into_iter()
             .flat_map(move |li| {
-                let exact = li.exact.get(host).copied();
+                let find = move |key| {
+                    li.hosts
+                        .find(self.hasher.hash_one(key), |&g| {
+                            host_key(table, g) == Some(key)
+                        })
+                        .copied()
+                };
                 let wildcards = host
                     .match_indices('.')
                     .filter_map(move |(i, _)| host.get(i..))
                     .filter(move |suffix| suffix.len() < host.len())
-                    .filter_map(move |suffix| li.wildcard.get(suffix).copied());
-                exact.into_iter().chain(wildcards).chain(li.any)
+                    .filter_map(move |suffix| find((true, suffix)));
+                find((false, host))
+                    .into_iter()
+                    .chain(wildcards)
+                    .chain(li.any)
             })
     }
 
     /// The candidate matches of `group` for `path`, in precedence order.
     pub(super) fn candidates<'a>(
         &'a self,
+        table: &'a RouteTable,
         group: HostGroupId,
         path: &'a str,
     ) -> impl Iterator<Item = MatchId> + 'a {
         // `groups_for` yields only groups `build` indexed, so the lookup always finds one.
-        self.groups
+        let rest = self
+            .groups
             .get(group.index())
-            .into_iter()
-            .flat_map(move |gi| {
-                let exact = gi.exact.get(path).into_iter().flatten().copied();
-                let prefixes = segment_prefixes(path)
-                    .filter_map(move |p| gi.prefix.get(p))
-                    .flatten()
-                    .copied();
-                exact
-                    .chain(regex_candidates(gi, path))
-                    .chain(prefixes)
-                    .chain(gi.grpc.iter().copied())
+            .and_then(|gi| gi.rest.as_deref());
+        let prefixes =
+            segment_prefixes(path).flat_map(move |p| self.run(table, group, PathKey::Prefix(p)));
+        self.run(table, group, PathKey::Exact(path))
+            .chain(
+                rest.into_iter()
+                    .flat_map(move |r| regex_candidates(r, path)),
+            )
+            .chain(prefixes)
+            .chain(rest.into_iter().flat_map(|r| r.grpc.iter().copied()))
+    }
+
+    /// The matches of `group` whose path condition is `key`, in stored order.
+    fn run<'a>(
+        &'a self,
+        table: &'a RouteTable,
+        group: HostGroupId,
+        key: PathKey<'a>,
+    ) -> impl Iterator<Item = MatchId> + 'a {
+        let start = self
+            .runs
+            .find(self.hasher.hash_one((group, key)), |r| {
+                r.group == group && self.key_at(table, r.start) == Some(key)
+            })
+            .map(|r| r.start as usize);
+        let end = self
+            .groups
+            .get(group.index())
+            .map_or(0, |gi| gi.paths.end as usize);
+        start
+            .and_then(|start| self.paths.get(start..end))
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .take_while(move |&m| PathKey::of(table, m) == Some(key))
+    }
+
+    fn key_at<'a>(&self, table: &'a RouteTable, at: u32) -> Option<PathKey<'a>> {
+        PathKey::of(table, *self.paths.get(at as usize)?)
+    }
+
+    /// Indexes where each run of `paths` starts. The runs are counted first so the hash table
+    /// is sized once: a growing one holds its old and new buckets at the same time.
+    fn index_runs(&mut self, table: &RouteTable) {
+        let mut runs = HashTable::with_capacity(self.run_starts(table).count());
+        // Every position of `paths` holds an `Exact` or `PathPrefix` match (see `group`).
+        let hash = |run: &Run| {
+            let key = self.key_at(table, run.start);
+            self.hasher
+                .hash_one((run.group, key.unwrap_or(PathKey::Exact(""))))
+        };
+        for run in self.run_starts(table) {
+            runs.insert_unique(hash(&run), run, hash);
+        }
+        self.runs = runs;
+    }
+
+    fn run_starts<'a>(&'a self, table: &'a RouteTable) -> impl Iterator<Item = Run> + 'a {
+        self.groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, gi)| Some((HostGroupId::from_index(g)?, gi)))
+            .flat_map(move |(group, gi)| {
+                gi.paths
+                    .clone()
+                    .filter(move |&at| {
+                        at == gi.paths.start || self.key_at(table, at - 1) != self.key_at(table, at)
+                    })
+                    .map(move |start| Run { group, start })
             })
     }
-}
 
+    fn listener(&self, table: &RouteTable, groups: &[HostGroupId]) -> ListenerIndex {
+        let mut li = ListenerIndex {
+            hosts: HashTable::with_capacity(groups.len()),
+            any: None,
+        };
+        // An id the table does not hold (impossible after `validate`) indexes nothing; the
+        // first group of a hostname wins, as in a scan.
+        for &g in groups
+            .iter()
+            .filter(|&&g| table.host_groups.at(g).is_some())
+        {
+            match host_key(table, g) {
+                Some(key) => {
+                    let hash = self.hasher.hash_one(key);
+                    let seen = li
+                        .hosts
+                        .find(hash, |&other| host_key(table, other) == Some(key));
+                    if seen.is_none() {
+                        li.hosts.insert_unique(hash, g, |&other| {
+                            self.hasher
+                                .hash_one(host_key(table, other).unwrap_or((false, "")))
+                        });
+                    }
+                }
+                None => {
+                    li.any.get_or_insert(g);
+                }
+            }
+        }
+        li
+    }
+
+    /// Appends the group's `Exact` and `PathPrefix` matches to `paths` (runs of one
+    /// condition, stable-sorted so each run keeps the stored order) and indexes the rest.
+    fn group(&mut self, table: &RouteTable, matches: &[MatchId]) -> GroupIndex {
+        let found = matches
+            .iter()
+            .filter_map(|&m| Some((m, table.matches.at(m)?)));
+        let mut keyed = Vec::new();
+        let mut rest = RestIndex::default();
+        for (position, (m, found)) in found.enumerate() {
+            match &found.path {
+                PathMatch::Exact(v) => keyed.push((PathKey::Exact(v), m)),
+                PathMatch::Prefix(v) => keyed.push((PathKey::Prefix(v), m)),
+                PathMatch::Regex(r) => {
+                    let bucket = table.regexes.at(*r).map_or("/", |p| required_prefix(p));
+                    rest.regex
+                        .entry(bucket.into())
+                        .or_default()
+                        .push((position, m))
+                }
+                PathMatch::Grpc { .. } => rest.grpc.push(m),
+            }
+        }
+        keyed.sort_by_key(|&(key, _)| key);
+        let start = self.paths.len() as u32;
+        self.paths.extend(keyed.into_iter().map(|(_, m)| m));
+        GroupIndex {
+            paths: start..self.paths.len() as u32,
+            rest: (!rest.regex.is_empty() || !rest.grpc.is_empty()).then(|| Box::new(rest)),
+        }
+    }
+}
 /// The regular expressions that could match `path`, in stored order (buckets are merged by
 /// each match's position in the group).
-fn regex_candidates(gi: &GroupIndex, path: &str) -> impl Iterator<Item = MatchId> {
+fn regex_candidates(gi: &RestIndex, path: &str) -> impl Iterator<Item = MatchId> {
     let mut found: Vec<(usize, MatchId)> = if gi.regex.is_empty() {
         Vec::new()
     } else {

@@ -197,8 +197,8 @@ impl Router {
         match strategy {
             Strategy::Indexed => self
                 .index
-                .groups_for(listener.index(), host)
-                .flat_map(|g| self.index.candidates(g, path))
+                .groups_for(t, listener.index(), host)
+                .flat_map(|g| self.index.candidates(t, g, path))
                 .find(|&m| holds(m)),
             Strategy::Linear => t
                 .listeners
