@@ -356,17 +356,18 @@ fn print_regex_rows(report: &Value) {
             format!(
                 "{} {:>12} {:>8.1}",
                 c["status"],
-                c["fuel"],
+                c["fuel"].as_u64().unwrap_or(0),
                 c["wall_ns_median"].as_f64().unwrap_or(0.0) / 1e3
             )
         };
         println!(
             "{:>28} {:>6} | {:>26} | {:>26} | {:>5} {:>26}",
             row["pattern"].as_str().unwrap_or(""),
-            row["program_size"],
+            // A JSON value ignores the width; the number does not.
+            row["program_size"].as_u64().unwrap_or(0),
             cell("60k"),
             cell("8k"),
-            row["fit_bytes"],
+            row["fit_bytes"].as_u64().unwrap_or(0),
             cell("fit")
         );
     }
