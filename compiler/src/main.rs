@@ -100,9 +100,14 @@ enum Command {
         jobs: Option<usize>,
         /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
         /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
-        /// at it); without it those cases are skipped.
+        /// at it). Without it they call one in this process that counts the same way;
+        /// through Envoy, which needs a real one, they are skipped.
         #[arg(long, value_name = "HOST:PORT")]
         ratelimit_service: Option<String>,
+        /// Succeed even when some cases did not run (without it, a skipped case fails the
+        /// run: a test that tested nothing must not pass).
+        #[arg(long)]
+        allow_skip: bool,
         #[command(flatten)]
         refs: Refs,
     },
@@ -244,6 +249,7 @@ fn run(command: Command) -> cli::Report {
             jobs,
             ratelimit_service,
             attached,
+            allow_skip,
             refs,
         } => cli::test(
             &paths,
@@ -254,6 +260,7 @@ fn run(command: Command) -> cli::Report {
                 ratelimit_service,
                 jobs,
                 attached,
+                allow_skip,
             },
             refs.options(None),
         ),

@@ -561,3 +561,15 @@ fn global_limits_are_wired_to_a_service_or_knowingly_off() {
         "the seed has Global limits"
     );
 }
+
+#[test]
+fn global_rate_limit_cases_run_without_a_service() {
+    // They call the in-process service: 100 a minute per key, 1000 per route.
+    let out = gatewasm(&["test", "manifests/tests/ratelimit-global.yaml"], None);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.ends_with("cases: 3 passed, 0 failed, 0 skipped\n"),
+        "{stdout}"
+    );
+}

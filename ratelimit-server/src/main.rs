@@ -1,13 +1,11 @@
 //! `ratelimit-server`: a small implementation of Envoy's rate limit service
 //! (`envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`) for gatewasm's tests.
 //!
-//! It counts the way envoyproxy/ratelimit does with its Redis backend: one fixed window per
-//! descriptor, aligned to the unit (`now - now % unit`), a Redis key made of the domain, the
+//! It counts the way envoyproxy/ratelimit does with its Redis backend, with the rules of
+//! `gatewasm::routetest::ratelimit_service` (which route tests also run in process): one fixed
+//! window per descriptor, aligned to the unit, a Redis key made of the domain, the
 //! descriptor's entries and the window start, incremented with `INCRBY hits` and given an
-//! `EXPIRE` of one unit in the same transaction. A descriptor is over its limit when the count
-//! after the increment exceeds the limit. The limit comes from the descriptor's `limit`
-//! override, which gatewasm always sends; a descriptor without one is not limited (this test
-//! server reads no configuration file).
+//! `EXPIRE` of one unit in the same transaction.
 //!
 //! Two things differ from a production service, both for repeatable tests:
 //! * every key starts with a per-process prefix, so each server run counts from zero;
@@ -21,15 +19,12 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::rate_limit::Unit;
-use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::{
-    Code, DescriptorStatus, RateLimit,
-};
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::{
     RateLimitService, RateLimitServiceServer,
 };
 use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
-use envoy_types::pb::google::protobuf::Duration as ProtoDuration;
+use gatewasm::routetest::ratelimit_service;
+use gatewasm_filter::ratelimit::rls;
 use tonic::{Request, Response, Status};
 
 struct Service {
@@ -48,18 +43,10 @@ impl Service {
     }
 }
 
-/// Window length of a `RateLimitUnit` / response `Unit` number (same numbering; 7 is WEEK).
-fn unit_seconds(unit: i32) -> Option<u64> {
-    Some(match unit {
-        1 => 1,
-        2 => 60,
-        3 => 3600,
-        4 => 86_400,
-        5 => 30 * 86_400,
-        6 => 365 * 86_400,
-        7 => 7 * 86_400,
-        _ => return None,
-    })
+/// A message as the same protobuf message of another crate (the wire format is the contract).
+fn convert<A: prost::Message, B: prost::Message + Default>(message: &A) -> Result<B, Status> {
+    B::decode(message.encode_to_vec().as_slice())
+        .map_err(|e| Status::invalid_argument(e.to_string()))
 }
 
 #[tonic::async_trait]
@@ -68,84 +55,33 @@ impl RateLimitService for Service {
         &self,
         request: Request<RateLimitRequest>,
     ) -> Result<Response<RateLimitResponse>, Status> {
-        let req = request.into_inner();
-        if req.domain.is_empty() {
-            return Err(Status::invalid_argument(
-                "rate limit domain must not be empty",
-            ));
-        }
+        let req: rls::RateLimitRequest = convert(&request.into_inner())?;
         let now = self.now();
-        let mut overall = Code::Ok;
-        let mut statuses = Vec::with_capacity(req.descriptors.len());
-        for d in &req.descriptors {
-            if d.entries
-                .iter()
-                .any(|e| e.key.is_empty() || e.value.is_empty())
-            {
-                return Err(Status::invalid_argument(
-                    "descriptor entries need a key and a value",
-                ));
-            }
-            let Some((limit, unit)) = d
-                .limit
-                .as_ref()
-                .and_then(|l| unit_seconds(l.unit).map(|u| (l, u)))
-            else {
-                statuses.push(DescriptorStatus {
-                    code: Code::Ok as i32,
-                    ..DescriptorStatus::default()
-                });
+        let windows = ratelimit_service::windows(&req, now).map_err(Status::invalid_argument)?;
+        let mut counts = Vec::with_capacity(windows.len());
+        for window in &windows {
+            let Some(window) = window else {
+                counts.push(None);
                 continue;
             };
-            let hits = d
-                .hits_addend
-                .as_ref()
-                .map_or(u64::from(req.hits_addend.max(1)), |h| h.value);
-            let window = now - now % unit;
-            let mut key = format!("{}{}_", self.prefix, req.domain);
-            for e in &d.entries {
-                key.push_str(&format!("{}_{}_", e.key, e.value));
-            }
-            key.push_str(&window.to_string());
+            let key = format!("{}{}", self.prefix, window.key);
             let mut conn = self.redis.clone();
             let (count,): (u64,) = redis::pipe()
                 .atomic()
                 .cmd("INCRBY")
                 .arg(&key)
-                .arg(hits)
+                .arg(window.hits)
                 .cmd("EXPIRE")
                 .arg(&key)
-                .arg(unit)
+                .arg(window.seconds)
                 .ignore()
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| Status::unavailable(format!("redis: {e}")))?;
-            let requests = u64::from(limit.requests_per_unit);
-            let over = count > requests;
-            if over {
-                overall = Code::OverLimit;
-            }
-            let reset = window + unit - now;
-            statuses.push(DescriptorStatus {
-                code: if over { Code::OverLimit } else { Code::Ok } as i32,
-                current_limit: Some(RateLimit {
-                    name: String::new(),
-                    requests_per_unit: limit.requests_per_unit,
-                    unit: Unit::try_from(limit.unit).map_or(limit.unit, |u| u as i32),
-                }),
-                limit_remaining: u32::try_from(requests.saturating_sub(count)).unwrap_or(u32::MAX),
-                duration_until_reset: Some(ProtoDuration {
-                    seconds: i64::try_from(reset).unwrap_or(i64::MAX),
-                    nanos: 0,
-                }),
-                ..DescriptorStatus::default()
-            });
+            counts.push(Some(count));
         }
-        Ok(Response::new(RateLimitResponse {
-            overall_code: overall as i32,
-            statuses,
-            ..RateLimitResponse::default()
-        }))
+        let response = ratelimit_service::respond(&req, &windows, &counts, now);
+        Ok(Response::new(convert(&response)?))
     }
 }
 

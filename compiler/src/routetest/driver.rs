@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::check::Observed;
 use super::format::CaseRequest;
+use super::ratelimit_service::InMemory;
 use gatewasm_filter::blob::RouteTable;
 
 /// The address a request without a Host header is sent to (the corpus' `host: null`).
@@ -90,18 +91,48 @@ impl SentRequest {
 /// Answers a `ShouldRateLimit` call: the encoded `RateLimitRequest` and the filter's timeout
 /// in, the encoded `RateLimitResponse` or a gRPC status code and message out.
 #[derive(Clone)]
-pub struct RateLimitService(pub Arc<ServiceCall>);
+pub struct RateLimitService {
+    call: Arc<ServiceCall>,
+    /// The service when it runs in this process, whose clock a test can move.
+    in_memory: Option<Arc<InMemory>>,
+}
 
 /// One `ShouldRateLimit` round trip (see [`RateLimitService`]).
 pub type ServiceCall = dyn Fn(&[u8], Duration) -> Result<Vec<u8>, (u32, String)> + Send + Sync;
 
 impl RateLimitService {
+    /// A service reached through `call` (a real one, over gRPC).
+    pub fn remote(call: Arc<ServiceCall>) -> RateLimitService {
+        RateLimitService {
+            call,
+            in_memory: None,
+        }
+    }
+
+    /// A fresh in-process service counting as envoyproxy/ratelimit does.
+    pub fn in_memory() -> RateLimitService {
+        let service = InMemory::new();
+        let counter = Arc::clone(&service);
+        RateLimitService {
+            call: Arc::new(move |message, _timeout| counter.call(message)),
+            in_memory: Some(service),
+        }
+    }
+
     /// Makes one call.
     ///
     /// # Errors
     /// The gRPC status code and message of a failed call.
     pub fn call(&self, message: &[u8], timeout: Duration) -> Result<Vec<u8>, (u32, String)> {
-        (self.0)(message, timeout)
+        (self.call)(message, timeout)
+    }
+
+    /// Moves the service's clock, when it is an in-process one (a remote service keeps its
+    /// own time).
+    pub fn advance_clock(&self, by: Duration) {
+        if let Some(service) = &self.in_memory {
+            service.advance(by);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod driver;
 pub mod envoy;
 pub mod format;
 pub mod native;
+pub mod ratelimit_service;
 pub mod run;
 mod status;
 #[cfg(feature = "wasm-host")]

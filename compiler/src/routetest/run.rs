@@ -29,7 +29,9 @@ pub struct RunOptions {
     pub compile: Options,
     /// Seed of the random source behind weighted choices.
     pub seed: u64,
-    /// The rate limit service Global rate-limit cases call; without one they are skipped.
+    /// The rate limit service Global rate-limit cases call. Without one, each file gets a
+    /// fresh in-process service ([`RateLimitService::in_memory`]), except through Envoy,
+    /// which can only call a real one: there those cases are skipped.
     pub rate_limit_service: Option<RateLimitService>,
     /// Run through this Envoy binary (with `wasm` as its filter) instead.
     pub envoy: Option<PathBuf>,
@@ -111,6 +113,18 @@ fn run_file_inner(
             state.apply(object);
         }
     }
+    // A file counts from zero, and its phases share the counts, as they would share a
+    // service.
+    let in_process;
+    let options = if options.rate_limit_service.is_none() && options.envoy.is_none() {
+        in_process = RunOptions {
+            rate_limit_service: Some(RateLimitService::in_memory()),
+            ..options.clone()
+        };
+        &in_process
+    } else {
+        options
+    };
     // One driver per Gateway, kept across phases when it can take the new state in place.
     let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     run_state(
@@ -313,9 +327,12 @@ fn run_one(
         let by = parse_duration(by).ok_or_else(|| {
             format!("{label}: advanceClock {by:?} is not a duration like 61s, 1m or 500ms")
         })?;
-        // Every Gateway's filter sees the same time.
+        // Every Gateway's filter, and an in-process rate limit service, see the same time.
         for d in live.values_mut() {
             d.advance_clock(by);
+        }
+        if let Some(service) = &options.rate_limit_service {
+            service.advance_clock(by);
         }
     }
     let driver = live
@@ -325,7 +342,7 @@ fn run_one(
         report.cases_skipped += 1;
         let _ = writeln!(
             report.details,
-            "  {prefix}skip {label}\n         Global rate limits: run with --ratelimit-service HOST:PORT"
+            "  {prefix}skip {label}\n         Global rate limits through Envoy: run with --ratelimit-service HOST:PORT"
         );
         return Ok(());
     };
