@@ -147,10 +147,12 @@ impl Loader {
             }
             files.sort();
             for file in files {
-                self.add_file(&file);
+                let below = file.strip_prefix(path).unwrap_or(&file);
+                self.add_file(&file, &portable(below));
             }
         } else {
-            self.add_file(path);
+            let own = path.file_name().map_or(path, Path::new);
+            self.add_file(path, &portable(own));
         }
     }
 
@@ -163,22 +165,22 @@ impl Loader {
     pub fn add_reader(&mut self, name: &str, mut reader: impl Read) {
         let mut bytes = Vec::new();
         match reader.read_to_end(&mut bytes) {
-            Ok(_) => self.add_bytes(name, bytes),
+            Ok(_) => self.add_bytes(name, name, bytes),
             Err(err) => self.io_error(name, &err),
         }
     }
 
-    fn add_file(&mut self, path: &Path) {
+    fn add_file(&mut self, path: &Path, blob_name: &str) {
         let name = path.display().to_string();
         match std::fs::read(path) {
-            Ok(bytes) => self.add_bytes(&name, bytes),
+            Ok(bytes) => self.add_bytes(&name, blob_name, bytes),
             Err(err) => self.io_error(&name, &err),
         }
     }
 
-    fn add_bytes(&mut self, name: &str, bytes: Vec<u8>) {
+    fn add_bytes(&mut self, name: &str, blob_name: &str, bytes: Vec<u8>) {
         match String::from_utf8(bytes) {
-            Ok(text) => self.add_str(name, &text),
+            Ok(text) => self.add_text(source_file(name, blob_name, &text)),
             Err(_) => self.loaded.diagnostics.push(
                 Diagnostic::error("not a YAML file: the content is not UTF-8 text").at(name, 0),
             ),
@@ -193,7 +195,10 @@ impl Loader {
 
     /// Loads the objects in `text` (one or more YAML documents), reported as file `name`.
     pub fn add_str(&mut self, name: &str, text: &str) {
-        let file = source_file(name, text);
+        self.add_text(source_file(name, name, text));
+    }
+
+    fn add_text(&mut self, file: Arc<SourceFile>) {
         for fragment in yaml::split_documents(&file.text) {
             self.add_fragment(&file, &fragment, 0, true);
         }
@@ -201,7 +206,7 @@ impl Loader {
 
     /// Loads a route-test file's `resources:` and returns each phase's `apply` objects.
     pub fn add_route_test(&mut self, name: &str, text: &str) -> Vec<Vec<Object>> {
-        let file = source_file(name, text);
+        let file = source_file(name, name, text);
         let whole = Fragment {
             text: file.text.clone(),
             line_offset: 0,
@@ -305,6 +310,16 @@ impl Loader {
         {
             // A conformance route-test file given as a plain input: load its resources.
             self.add_items(file, fragment, &fields, "resources", list_depth);
+            return;
+        }
+        if top_level && api_version.is_none() && kind.is_none() && fields.get("cases").is_some() {
+            // A route-test file beside the manifests it names, found by walking a directory.
+            let d = Diagnostic::new(
+                Severity::Note,
+                "skipped: a route-test file, not Kubernetes objects",
+            )
+            .with_help("`gatewasm test` runs it");
+            self.push_at(file, pos, d);
             return;
         }
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
@@ -560,9 +575,10 @@ fn required<S>(spec: Option<S>) -> Result<S, Problem> {
     spec.ok_or(Problem::Missing("spec"))
 }
 
-fn source_file(name: &str, text: &str) -> Arc<SourceFile> {
+fn source_file(name: &str, blob_name: &str, text: &str) -> Arc<SourceFile> {
     Arc::new(SourceFile {
         name: name.to_string(),
+        blob_name: blob_name.to_string(),
         text: text.strip_prefix('\u{FEFF}').unwrap_or(text).to_string(),
     })
 }
@@ -592,6 +608,14 @@ fn join_api_version(group: &str, version: &str) -> String {
 
 /// Appends every `*.yaml`/`*.yml` file under `dir` to `out`. Symlinked directories are not
 /// followed, so a link cycle cannot make this loop.
+/// A relative path with `/` between its parts, whatever the platform writes.
+fn portable(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -717,6 +741,21 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].starts_with("error: t.yaml:8:"), "{got:?}");
         assert!(got[1].starts_with("error: t.yaml:17:"), "{got:?}");
+    }
+
+    #[test]
+    fn a_route_test_file_found_among_manifests_is_skipped_with_a_note() {
+        let text = "name: Shop\nmanifests: [../examples]\ncases:\n- request: {path: /}\n";
+        let loaded = load_str("tests/shop.yaml", text).unwrap();
+        assert!(loaded.objects.is_empty());
+        let shown = loaded.diagnostics.to_string();
+        assert!(
+            shown.starts_with(
+                "note: tests/shop.yaml:1: skipped: a route-test file, not Kubernetes objects"
+            ),
+            "{shown}"
+        );
+        assert!(shown.ends_with("help: `gatewasm test` runs it"), "{shown}");
     }
 
     #[test]

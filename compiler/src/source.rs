@@ -14,6 +14,10 @@ use crate::diag::{Diagnostic, Related, Severity};
 pub struct SourceFile {
     /// Display name: the path as given (or found while walking a directory), or `<stdin>`.
     pub name: String,
+    /// The name the blob records: the path below the directory given as input, or the
+    /// file's own name when the file itself was given. It does not depend on the working
+    /// directory or on how the input was spelt, so the same objects give the same bytes.
+    pub blob_name: String,
     /// The whole text, kept so diagnostics can quote the offending line.
     pub text: String,
 }
@@ -221,6 +225,7 @@ mod tests {
     #[test]
     fn line_text_handles_crlf_and_range() {
         let f = SourceFile {
+            blob_name: String::new(),
             name: "f".into(),
             text: "a\r\nb\nc".into(),
         };

@@ -573,3 +573,57 @@ fn global_rate_limit_cases_run_without_a_service() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_same_objects_give_the_same_blob_however_the_input_is_named() {
+    let out = std::env::temp_dir().join(format!("gatewasm-repro-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let absolute = repo().join("manifests").canonicalize().unwrap();
+    let absolute = |dir: &str| absolute.join(dir).display().to_string();
+    // (working directory, inputs): relative, absolute, spelt with ./ and a trailing /, and
+    // from another directory.
+    let ways: [(PathBuf, Vec<String>); 4] = [
+        (
+            repo(),
+            vec!["manifests/examples".into(), "manifests/ratelimit".into()],
+        ),
+        (repo(), vec![absolute("examples"), absolute("ratelimit")]),
+        (
+            repo(),
+            vec![
+                "./manifests/examples/".into(),
+                "./manifests//ratelimit".into(),
+            ],
+        ),
+        (
+            repo().join("manifests"),
+            vec!["examples".into(), "ratelimit".into()],
+        ),
+    ];
+    let blobs: Vec<Vec<u8>> = ways
+        .iter()
+        .enumerate()
+        .map(|(i, (cwd, inputs))| {
+            let blob = out.join(format!("{i}.blob"));
+            let run = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
+                .arg("compile")
+                .args(inputs)
+                .arg("-o")
+                .arg(&blob)
+                .current_dir(cwd)
+                .output()
+                .expect("runs");
+            assert!(run.status.success(), "{inputs:?}: {}", text(&run.stderr));
+            std::fs::read(&blob).unwrap()
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&out);
+    for (way, blob) in ways.iter().zip(&blobs).skip(1) {
+        assert!(
+            blob == &blobs[0],
+            "{:?} gave other bytes than {:?}",
+            way.1,
+            ways[0].1
+        );
+    }
+}

@@ -59,10 +59,16 @@ impl<'v> RouteRef<'v> {
         self.meta().creation_timestamp.as_deref()
     }
 
-    /// `file:line` of the route.
+    /// `file:line` of the route, the file as the user named it.
     pub fn source(self) -> String {
         let s = self.source_ref();
         format!("{}:{}", s.file.name, s.line())
+    }
+
+    /// `file:line` of the route as the blob records it (see `SourceFile::blob_name`).
+    pub fn blob_source(self) -> String {
+        let s = self.source_ref();
+        format!("{}:{}", s.file.blob_name, s.line())
     }
 
     /// Where rule `index` of the route is written.

@@ -384,7 +384,7 @@ fn policy_blob(
     Ok(RlPolicy {
         namespace: p.meta.namespace.clone(),
         name: p.meta.name.clone(),
-        source: format!("{}:{}", p.source.file.name, p.source.line()),
+        source: format!("{}:{}", p.source.file.blob_name, p.source.line()),
         local,
         global,
     })

@@ -95,7 +95,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 },
                 namespace: route.namespace().to_owned(),
                 name: route.name().to_owned(),
-                source: route.source(),
+                source: route.blob_source(),
             },
             created: route.created().map(str::to_owned),
         };
