@@ -292,6 +292,7 @@ impl Index {
         }
     }
 }
+
 /// The regular expressions that could match `path`, in stored order (buckets are merged by
 /// each match's position in the group).
 fn regex_candidates(gi: &RestIndex, path: &str) -> impl Iterator<Item = MatchId> {
