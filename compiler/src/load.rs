@@ -306,20 +306,11 @@ impl Loader {
         let api_version = fields.scalar("apiVersion").map(str::to_string);
         let kind = fields.scalar("kind").map(str::to_string);
         let (api_version, kind) = (api_version.as_deref(), kind.as_deref());
-        if top_level && api_version.is_none() && kind.is_none() && fields.get("resources").is_some()
+        if top_level
+            && api_version.is_none()
+            && kind.is_none()
+            && self.route_test_file(file, fragment, &fields, pos, list_depth)
         {
-            // A conformance route-test file given as a plain input: load its resources.
-            self.add_items(file, fragment, &fields, "resources", list_depth);
-            return;
-        }
-        if top_level && api_version.is_none() && kind.is_none() && fields.get("cases").is_some() {
-            // A route-test file beside the manifests it names, found by walking a directory.
-            let d = Diagnostic::new(
-                Severity::Note,
-                "skipped: a route-test file, not Kubernetes objects",
-            )
-            .with_help("`gatewasm test` runs it");
-            self.push_at(file, pos, d);
             return;
         }
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
@@ -377,6 +368,33 @@ impl Loader {
             }
             Err(problem) => self.push_problem(file, &source, label, problem),
         }
+    }
+
+    /// A document without `apiVersion` and `kind` that is a route-test file: a conformance
+    /// file given as a plain input has its `resources` loaded; one that names its manifests
+    /// (found by walking a directory that holds tests beside them) is skipped with a note.
+    /// False when the document is neither.
+    fn route_test_file(
+        &mut self,
+        file: &Arc<SourceFile>,
+        fragment: &Fragment,
+        fields: &FieldMap,
+        pos: Pos,
+        list_depth: usize,
+    ) -> bool {
+        if fields.get("resources").is_some() {
+            self.add_items(file, fragment, fields, "resources", list_depth);
+        } else if fields.get("cases").is_some() {
+            let d = Diagnostic::new(
+                Severity::Note,
+                "skipped: a route-test file, not Kubernetes objects",
+            )
+            .with_help("`gatewasm test` runs it");
+            self.push_at(file, pos, d);
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Loads each item of the list at `field` (a List's `items`, a route-test file's
