@@ -11,6 +11,7 @@
 //! in Redis.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,9 +64,9 @@ pub fn windows(req: &RateLimitRequest, now: u64) -> Result<Vec<Option<Window>>, 
             let start = now - now % seconds;
             let mut key = format!("{}_", req.domain);
             for e in &d.entries {
-                key.push_str(&format!("{}_{}_", e.key, e.value));
+                let _ = write!(key, "{}_{}_", e.key, e.value);
             }
-            key.push_str(&start.to_string());
+            let _ = write!(key, "{start}");
             let hits = d
                 .hits_addend
                 .as_ref()

@@ -242,15 +242,16 @@ impl Index {
         {
             match host_key(table, g) {
                 Some(key) => {
-                    let hash = self.hasher.hash_one(key);
-                    let seen = li
-                        .hosts
-                        .find(hash, |&other| host_key(table, other) == Some(key));
-                    if seen.is_none() {
-                        li.hosts.insert_unique(hash, g, |&other| {
+                    let entry = li.hosts.entry(
+                        self.hasher.hash_one(key),
+                        |&other| host_key(table, other) == Some(key),
+                        |&other| {
                             self.hasher
                                 .hash_one(host_key(table, other).unwrap_or((false, "")))
-                        });
+                        },
+                    );
+                    if let hashbrown::hash_table::Entry::Vacant(vacant) = entry {
+                        vacant.insert(g);
                     }
                 }
                 None => {
