@@ -13,6 +13,7 @@ use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
 use crate::routetest::native::Native;
 use crate::routetest::run::{run_file, FileReport, RunOptions};
+use crate::warning::Warning;
 
 /// Exit code: success.
 pub const OK: u8 = 0;
@@ -92,29 +93,52 @@ pub struct Emit {
     pub listen_ports: Vec<ListenPort>,
 }
 
+/// What makes `gatewasm compile` fail besides errors.
+#[derive(Debug, Default)]
+pub struct Checks {
+    /// `--strict[=WHAT]`.
+    pub strict: Option<Strict>,
+    /// `--allow CODE`: warnings not printed and not counted.
+    pub allow: Vec<Warning>,
+}
+
+/// What `--strict` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strict {
+    /// Any warning that is not allowed.
+    Warnings,
+    /// A route that is not fully accepted.
+    Accepted,
+}
+
 /// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document.
 pub fn compile(
     paths: &[PathBuf],
     options: &Options,
     output: Option<&Path>,
     emit: &Emit,
-    strict: bool,
+    checks: Checks,
 ) -> Report {
     report(|report| {
         one_to_stdout(output, emit).map_err(|e| report.refuse(ERROR, e))?;
         let emit_options = emit_options(emit).map_err(|e| report.refuse(ERROR, e))?;
         let compiled = load_and_compile(paths, options, report)?;
-        report.diagnostics.append(compiled.diagnostics.clone());
-        if strict {
-            strict_check(&compiled, report)?;
-        }
+        let mut diagnostics = compiled.diagnostics.clone();
         if compiled.table.rate_limits.has_global()
             && matches!(emit.rate_limit, RateLimitSetting::FailOpen)
         {
-            report.diagnostics.push(Diagnostic::new(
-                Severity::Warning,
+            diagnostics.push(Diagnostic::new(
+                Severity::Warning(Warning::RateLimitsNotEnforced),
                 "--ratelimit-fail-open: the Gateway's Global rate limits are not enforced; every request they govern is admitted",
             ));
+        }
+        diagnostics
+            .retain(|d| !matches!(d.severity, Severity::Warning(w) if checks.allow.contains(&w)));
+        report.diagnostics.append(diagnostics);
+        match checks.strict {
+            Some(Strict::Accepted) => strict_check(&compiled, report)?,
+            Some(Strict::Warnings) => strict_warnings(report)?,
+            None => {}
         }
         // Render everything before writing anything, so a failing kind leaves no partial set.
         let mut outputs: Vec<(Option<&Path>, Vec<u8>)> = Vec::new();
@@ -158,7 +182,30 @@ fn emit_options(emit: &Emit) -> Result<EmitOptions, String> {
     })
 }
 
-/// `--strict`: fails when a route is not fully accepted.
+/// `--strict`: fails on any warning left after `--allow`.
+fn strict_warnings(report: &mut Report) -> Result<(), u8> {
+    let mut counts: std::collections::BTreeMap<Warning, usize> = std::collections::BTreeMap::new();
+    for d in &report.diagnostics {
+        if let Severity::Warning(w) = d.severity {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = counts.iter().map(|(w, n)| format!("{w} ×{n}")).collect();
+    let total: usize = counts.values().sum();
+    report.diagnostics.push(
+        Diagnostic::error(format!(
+            "--strict: {total} warnings ({}); nothing was written",
+            list.join(", ")
+        ))
+        .with_help("fix them, or accept one kind with --allow CODE; --strict=accepted fails only on routes that are not fully accepted"),
+    );
+    Err(FAILED)
+}
+
+/// `--strict=accepted`: fails when a route is not fully accepted.
 fn strict_check(compiled: &Compiled, report: &mut Report) -> Result<(), u8> {
     let not_accepted: Vec<String> = compiled
         .status

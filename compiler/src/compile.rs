@@ -9,7 +9,7 @@ use crate::resolve::ids::TooMany;
 use crate::resolve::{self, Options, RuleSource};
 use crate::status::StatusReport;
 use crate::valid::{Gateway, Valid, Validated};
-use crate::{lower, validate};
+use crate::{lower, redirect_loop, validate};
 use gatewasm_filter::blob::{self, Backend, RouteTable};
 
 /// A compiled Gateway.
@@ -58,6 +58,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         d.push(crate::diag::Diagnostic::error(e.to_string()));
         d
     })?;
+    diagnostics.append(redirect_loop::check(&table, &blob, &rule_sources));
     diagnostics.sort();
     let standby = standby_backends(&validated, &table, options);
     Ok(Compiled {

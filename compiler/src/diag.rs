@@ -17,6 +17,7 @@
 use std::fmt;
 
 use crate::quote::clean;
+use crate::warning::Warning;
 
 /// The longest object label, field path or file name shown.
 const LABEL_MAX: usize = 200;
@@ -32,8 +33,9 @@ const SNIPPET_AFTER: usize = 80;
 pub enum Severity {
     /// The input is wrong; compilation cannot produce a blob.
     Error,
-    /// The input is accepted but probably not what the author meant.
-    Warning,
+    /// The input is accepted but probably not what the author meant, or not what a
+    /// controller would accept: always with its stable code.
+    Warning(Warning),
     /// Information, such as an object kind that gatewasm skips.
     Note,
 }
@@ -42,7 +44,7 @@ impl Severity {
     fn label(self) -> &'static str {
         match self {
             Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Warning(_) => "warning",
             Severity::Note => "note",
         }
     }
@@ -137,7 +139,10 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.severity.label())?;
+        match self.severity {
+            Severity::Warning(w) => write!(f, "warning[{w}]: ")?,
+            other => write!(f, "{}: ", other.label())?,
+        }
         if !self.file.is_empty() {
             let file = clean(&self.file, LABEL_MAX);
             if self.line > 0 {
@@ -228,6 +233,11 @@ impl Diagnostics {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// Keeps only the diagnostics `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.items.retain(keep);
     }
 
     /// Number of errors.
@@ -414,7 +424,7 @@ mod tests {
     fn sorts_by_file_then_line_and_counts_errors() {
         let mut all = Diagnostics::new();
         all.push(Diagnostic::error("c").at("b.yaml", 1));
-        all.push(Diagnostic::new(Severity::Warning, "b").at("a.yaml", 9));
+        all.push(Diagnostic::new(Severity::Warning(Warning::UnknownKind), "b").at("a.yaml", 9));
         all.push(Diagnostic::error("a").at("a.yaml", 2));
         all.sort();
         let order: Vec<&str> = all.iter().map(|d| d.message.as_str()).collect();

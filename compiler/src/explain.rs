@@ -18,15 +18,16 @@ use crate::quote::{clean, quote, SHOWN};
 use crate::resolve::RuleSource;
 
 /// A request given on the command line.
-struct Url {
-    scheme: String,
-    authority: String,
-    host: String,
-    port: Option<u16>,
-    target: String,
+pub(crate) struct Url {
+    pub(crate) scheme: String,
+    pub(crate) authority: String,
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) target: String,
 }
 
-fn parse_url(url: &str) -> Result<Url, String> {
+/// An absolute http or https URL, split into its parts.
+pub(crate) fn parse_url(url: &str) -> Result<Url, String> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| {
         format!(
             "{} is not an absolute URL; write it like https://app.example.com/path",

@@ -21,6 +21,7 @@ pub mod explain;
 pub mod load;
 pub mod lower;
 pub mod model;
+mod redirect_loop;
 /// How messages show user-supplied values: the filter's helper, so the compiler's diagnostics
 /// and the filter's log line escape and cut alike.
 pub use gatewasm_filter::quote;
@@ -30,4 +31,5 @@ pub mod source;
 pub mod status;
 pub mod valid;
 pub mod validate;
+pub mod warning;
 mod yaml;

@@ -27,6 +27,7 @@ use crate::model::{
 };
 use crate::quote::code;
 use crate::source::{FieldEntry, FieldMap, NodeKind, Pos, Source, SourceFile};
+use crate::warning::Warning;
 use crate::yaml::{self, Fragment};
 
 /// Display name used for standard input.
@@ -457,7 +458,7 @@ fn skipped(kind: &str, namespace: &str, name: &str) -> Diagnostic {
     // A near-miss of a compiled kind is probably a typo, worth more than a note.
     match kind_hint(kind) {
         Some(hint) => Diagnostic::new(
-            Severity::Warning,
+            Severity::Warning(Warning::UnknownKind),
             format!("skipped {label}: gatewasm does not compile this kind"),
         )
         .with_help(format!("did you mean `{hint}`?")),
@@ -787,7 +788,7 @@ mod tests {
             loaded.diagnostics.to_string(),
             "note: k.yaml:1: skipped Deployment default/foo: gatewasm does not compile this kind\n  |\n1 | apiVersion: apps/v1\n  | ^\n\
              note: k.yaml:7: skipped Gateway ig: gatewasm does not compile this kind\n  |\n7 | apiVersion: networking.istio.io/v1\n  | ^\n\
-             warning: k.yaml:12: skipped HttpRoute r: gatewasm does not compile this kind\n   |\n12 | apiVersion: gateway.networking.k8s.io/v1\n   | ^\nhelp: did you mean `HTTPRoute`?"
+             warning[GW0019 UnknownKind]: k.yaml:12: skipped HttpRoute r: gatewasm does not compile this kind\n   |\n12 | apiVersion: gateway.networking.k8s.io/v1\n   | ^\nhelp: did you mean `HTTPRoute`?"
         );
     }
 

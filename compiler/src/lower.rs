@@ -26,6 +26,7 @@ use gatewasm_filter::blob::{
 use crate::diag::{Diagnostics, Severity};
 use crate::resolve::ids::{self, TooMany};
 use crate::resolve::{Attachment, Resolved, RuleSource};
+use crate::warning::Warning;
 
 /// The finished table and what explanations need alongside it.
 #[derive(Debug)]
@@ -186,7 +187,7 @@ fn shadowed(table: &RouteTable, rule_sources: &[RuleSource]) -> Diagnostics {
             );
             d.push(
                 rule_sources[rule]
-                    .diagnostic(Severity::Warning, message)
+                    .diagnostic(Severity::Warning(Warning::UnreachableRule), message)
                     .with_related(winner.related()),
             );
         }

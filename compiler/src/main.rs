@@ -11,6 +11,7 @@ use gatewasm::cli;
 use gatewasm::emit::{EmitTarget, ListenPort, RateLimitService, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
+use gatewasm::warning::Warning;
 
 #[derive(Parser)]
 #[command(
@@ -61,9 +62,16 @@ enum Command {
         /// Envoy Gateway's own mapping (ports under 1024 plus 10000) unless given.
         #[arg(long, value_name = "GATEWAY_PORT=ENVOY_PORT")]
         listen_port: Vec<ListenPort>,
-        /// Fail (exit 1) when any route is not fully accepted.
-        #[arg(long)]
-        strict: bool,
+        /// Fail (exit 1), writing nothing, on any warning (`--strict`, the same as
+        /// `--strict=warnings`), or only when a route is not fully accepted
+        /// (`--strict=accepted`).
+        #[arg(long, value_enum, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "warnings")]
+        strict: Option<cli::Strict>,
+        /// Silence a warning, by code or name (repeatable): `--allow GW0007`,
+        /// `--allow UnattachedListener`. Allowed warnings are not printed and do not fail
+        /// `--strict`. docs/warnings.md lists them.
+        #[arg(long, value_name = "CODE", value_parser = parse_warning)]
+        allow: Vec<Warning>,
     },
     /// Print the status a Gateway API controller would write.
     Status {
@@ -162,6 +170,13 @@ struct Refs {
     /// Warn about regular expressions whose program is larger than this.
     #[arg(long, value_name = "SIZE", default_value_t = RegexLimits::default().warn_size)]
     regex_warn_size: u32,
+    /// The GatewayClass this pipeline compiles (repeatable): a Gateway of another class
+    /// gets warning GW0010 UnknownGatewayClass.
+    #[arg(long, value_name = "NAME")]
+    gateway_class: Vec<String>,
+    /// The controller name the Gateway's GatewayClass must carry, when the input holds it.
+    #[arg(long, value_name = "NAME")]
+    controller_name: Option<String>,
 }
 
 impl Input {
@@ -185,6 +200,8 @@ impl Refs {
                 max_size: self.regex_max_size,
                 warn_size: self.regex_warn_size,
             },
+            gateway_classes: self.gateway_class.clone(),
+            controller_name: self.controller_name.clone(),
         }
     }
 }
@@ -216,6 +233,7 @@ fn run(command: Command) -> cli::Report {
             ratelimit_fail_open,
             listen_port,
             strict,
+            allow,
         } => {
             let emit = cli::Emit {
                 targets: emit,
@@ -233,7 +251,7 @@ fn run(command: Command) -> cli::Report {
                 &input.options(),
                 output.as_deref(),
                 &emit,
-                strict,
+                cli::Checks { strict, allow },
             )
         }
         Command::Status { input, output } => cli::status(
@@ -281,6 +299,13 @@ fn run(command: Command) -> cli::Report {
             sni,
         ),
     }
+}
+
+/// A warning code or name, for `--allow`.
+fn parse_warning(text: &str) -> Result<Warning, String> {
+    Warning::parse(text).ok_or_else(|| {
+        format!("no warning {text}: give a code such as GW0001 or a name such as BackendNotFound (docs/warnings.md lists them)")
+    })
 }
 
 /// What the `--ratelimit-*` flags of `compile` ask for.

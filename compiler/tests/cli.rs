@@ -190,7 +190,7 @@ fn warns_about_shadowed_rules_and_unserved_hostnames() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("warning: <stdin>:31: HTTPRoute ns/b: spec.rules[0]: can never match: HTTPRoute ns/a spec.rules[0] matches the same requests first"),
+        err.contains("warning[GW0015 UnreachableRule]: <stdin>:31: HTTPRoute ns/b: spec.rules[0]: can never match: HTTPRoute ns/a spec.rules[0] matches the same requests first"),
         "{err}"
     );
     assert!(
@@ -210,7 +210,10 @@ fn warns_about_shadowed_rules_and_unserved_hostnames() {
 #[test]
 fn strict_refuses_routes_that_are_not_fully_accepted() {
     let input = format!("{GATEWAY}{SURPRISES}");
-    let o = gatewasm(&["compile", "-", "-o", "-", "--strict"], Some(&input));
+    let o = gatewasm(
+        &["compile", "-", "-o", "-", "--strict=accepted"],
+        Some(&input),
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("--strict: 1 routes are not fully accepted: HTTPRoute ns/b"),
@@ -406,7 +409,7 @@ fn a_large_accepted_regex_is_warned_about() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("warning: <stdin>:20: HTTPRoute ns/r: spec.rules[0].matches[0].path.value: regular expression program size 97 is above 50: the filter runs it only on values up to 336 bytes"),
+        text(&o.stderr).contains("warning[GW0017 RegexCost]: <stdin>:20: HTTPRoute ns/r: spec.rules[0].matches[0].path.value: regular expression program size 97 is above 50: the filter runs it only on values up to 336 bytes"),
         "{}",
         text(&o.stderr)
     );
@@ -551,7 +554,7 @@ fn global_limits_are_wired_to_a_service_or_knowingly_off() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains(
-            "warning: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced"
+            "warning[GW0020 RateLimitsNotEnforced]: --ratelimit-fail-open: the Gateway's Global rate limits are not enforced"
         ),
         "{}",
         text(&o.stderr)
@@ -626,4 +629,130 @@ fn the_same_objects_give_the_same_blob_however_the_input_is_named() {
             ways[0].1
         );
     }
+}
+
+/// The mistakes of a production migration guide, each caught by `compile` with its code, the
+/// line it is written on, and the fix.
+#[test]
+fn guide_mistakes_are_each_warned_with_a_code_line_and_fix() {
+    let file = "compiler/tests/data/guide-mistakes.yaml";
+    let o = gatewasm(&["compile", file, "-o", "-"], None);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let expect = [
+        (
+            "warning[GW0001 BackendNotFound]: compiler/tests/data/guide-mistakes.yaml:77: HTTPRoute shop/app: spec.rules[1].backendRefs[0]: Service shop/api-v2 is not in the input",
+            "help: add the Service shop/api-v2 manifest to the input",
+        ),
+        (
+            "warning[GW0002 RefNotPermitted]: compiler/tests/data/guide-mistakes.yaml:83: HTTPRoute shop/app: spec.rules[2].backendRefs[0]",
+            "help: add a ReferenceGrant in namespace billing: spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}], to: [{group: \"\", kind: Service, name: payments}]}",
+        ),
+        (
+            "warning[GW0005 NotAllowedByListeners]: compiler/tests/data/guide-mistakes.yaml:95: HTTPRoute partners/partners: spec.parentRefs[0]: not accepted by edge/edge: no listener of Gateway edge/edge allows HTTPRoute from namespace partners: listener partners selects namespaces by {gateway-access=partners}, and the Namespace partners is not in the input",
+            "help: add the Namespace partners manifest with its labels to the input",
+        ),
+        (
+            "warning[GW0007 UnattachedListener]: compiler/tests/data/guide-mistakes.yaml:32: Gateway edge/edge: spec.listeners[2]: listener partners has no attached route: it answers every request 404",
+            "help: attach a route to it",
+        ),
+        (
+            "warning[GW0011 PolicyTargetNotFound]: compiler/tests/data/guide-mistakes.yaml:164: BackendTrafficPolicy shop/old-route-limits: spec.targetRefs[0]: target HTTPRoute shop/checkout is not in the input",
+            "help: a policy targets objects of its own namespace (shop)",
+        ),
+        (
+            "warning[GW0012 PolicyOverridden]: compiler/tests/data/guide-mistakes.yaml:147: BackendTrafficPolicy shop/app-limits: spec.targetRefs: replaces BackendTrafficPolicy edge/gateway-limits on HTTPRoute shop/app: those requests lose its limits spec.rateLimit.local.rules[0] (100 per Minute by header x-api-key)",
+            "help: Envoy Gateway applies only the most specific policy to a request",
+        ),
+        (
+            "warning[GW0014 RedirectLoop]: compiler/tests/data/guide-mistakes.yaml:116: HTTPRoute edge/to-https: spec.rules[0]: redirect loop on listener http: GET http://www.example.com/ (port 80) answers 301 https://www.example.com/, then GET https://www.example.com/ (port 443) answers 301 https://www.example.com/",
+            "help: attach the redirect only to the listener it leaves",
+        ),
+    ];
+    for (warning, help) in expect {
+        let at = err
+            .find(warning)
+            .unwrap_or_else(|| panic!("no {warning}\n{err}"));
+        let next = err[at..]
+            .find("\nhelp: ")
+            .map(|i| at + i + 1)
+            .expect("help");
+        assert!(err[next..].starts_with(help), "{warning}: {}", &err[next..]);
+    }
+    assert_eq!(err.matches("warning[").count(), 8, "{err}");
+
+    // --strict fails on them and writes nothing; --allow accepts the kinds named.
+    let out = std::env::temp_dir().join(format!("gatewasm-strict-{}.blob", std::process::id()));
+    let out = out.to_str().expect("utf-8");
+    let o = gatewasm(&["compile", file, "-o", out, "--strict"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error: --strict: 8 warnings (GW0001 BackendNotFound ×1, GW0002 RefNotPermitted ×2, GW0005 NotAllowedByListeners ×1, GW0007 UnattachedListener ×1, GW0011 PolicyTargetNotFound ×1, GW0012 PolicyOverridden ×1, GW0014 RedirectLoop ×1); nothing was written"), "{}", text(&o.stderr));
+    assert!(!Path::new(out).exists());
+    let allowed = [
+        "GW0001",
+        "RefNotPermitted",
+        "gw0005",
+        "UnattachedListener",
+        "GW0011",
+        "GW0012",
+        "RedirectLoop",
+    ]
+    .map(|w| format!("--allow={w}"));
+    let mut args = vec!["compile", file, "-o", out, "--strict"];
+    args.extend(allowed.iter().map(String::as_str));
+    let o = gatewasm(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("warning["), "{}", text(&o.stderr));
+    let _ = std::fs::remove_file(out);
+    let o = gatewasm(&["compile", file, "-o", "-", "--allow", "GW0999"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no warning GW0999: give a code such as GW0001"));
+}
+
+#[test]
+fn the_gateway_class_is_checked_against_the_input_and_the_flags() {
+    let classes = "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: c}
+spec: {controllerName: example.com/other}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+";
+    let input = format!("{classes}{GATEWAY}");
+    let warned = |args: &[&str]| {
+        let mut all = vec!["compile", "-", "-o", "-"];
+        all.extend(args);
+        let o = gatewasm(&all, Some(&input));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stderr)
+            .lines()
+            .filter(|l| l.starts_with("warning[GW0010"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(warned(&[]), Vec::<String>::new());
+    assert_eq!(
+        warned(&["--controller-name", "gatewasm.dev/compiler"]),
+        ["warning[GW0010 UnknownGatewayClass]: <stdin>:17: Gateway ns/gw: spec.gatewayClassName: GatewayClass c belongs to controller example.com/other, not gatewasm.dev/compiler"]
+    );
+    assert_eq!(
+        warned(&["--gateway-class", "gatewasm"]),
+        ["warning[GW0010 UnknownGatewayClass]: <stdin>:17: Gateway ns/gw: spec.gatewayClassName: gatewayClassName c is not a class this pipeline compiles (--gateway-class gatewasm)"]
+    );
+    let o = gatewasm(&["compile", "-", "-o", "-"], Some(GATEWAY));
+    assert!(
+        !text(&o.stderr).contains("GW0010"),
+        "no class in the input, no flag: nothing to check"
+    );
+    let o = gatewasm(
+        &["compile", "-", "-o", "-"],
+        Some(&input.replace("name: c}", "name: d}")),
+    );
+    assert!(text(&o.stderr).contains("warning[GW0010 UnknownGatewayClass]: <stdin>:17: Gateway ns/gw: spec.gatewayClassName: GatewayClass c is not in the input\n"), "{}", text(&o.stderr));
 }

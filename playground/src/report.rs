@@ -33,7 +33,7 @@ fn diagnostics(d: &Diagnostics) -> Vec<Value> {
 fn diagnostic(d: &Diagnostic) -> Value {
     let severity = match d.severity {
         Severity::Error => "error",
-        Severity::Warning => "warning",
+        Severity::Warning(_) => "warning",
         Severity::Note => "note",
     };
     json!({

@@ -11,12 +11,14 @@ use crate::status::{
     StatusReport,
 };
 use crate::valid::{
-    Gateway, GrpcFilter, GrpcRoute, HttpFilter, HttpRoute, Listener, ParentRef, RouteNamespaces,
-    Valid, Validated,
+    Gateway, GrpcRoute, HttpRoute, Listener, ParentRef, RouteNamespaces, Valid, Validated,
 };
+use crate::warning::Warning;
 
 use super::backends::Resolver;
 use super::hostnames;
+use super::refs;
+use super::refusal::{self, Refusal};
 use super::{Options, RuleSource};
 
 /// A route of either kind.
@@ -251,7 +253,9 @@ fn overlaps(a: &[Option<HostPattern>], b: &[Option<HostPattern>]) -> bool {
 struct ParentOutcome {
     gateway: Option<usize>,
     listeners: HostsByListener,
-    refused: Option<(&'static str, String)>,
+    refused: Option<Refusal>,
+    /// The parentRef's position in `spec.parentRefs`.
+    index: usize,
     /// Route hostnames no accepting listener takes (the route is served without them).
     unused_hostnames: Vec<String>,
 }
@@ -275,7 +279,11 @@ pub fn attach_all<'v>(
     let mut report = StatusReport::default();
     let mut attached = Vec::new();
     for (route, outcomes) in routes.iter().zip(outcomes) {
-        let resolved = resolved_refs(*route, refs);
+        let issues = refs::issues(*route, refs);
+        refs::report(*route, refs, &issues, diagnostics);
+        let resolved = issues
+            .first()
+            .map(|i| (i.problem.warning.name(), i.problem.message.clone()));
         let mut parents = Vec::new();
         for (p, outcome) in outcomes {
             parents.push(parent_status(*route, &p, &outcome, &resolved));
@@ -351,6 +359,16 @@ impl<'v> Parents<'v> {
         }
     }
 
+    /// `ns/name, …` of the input's Gateways.
+    fn names(&self) -> String {
+        let names: Vec<String> = self
+            .gateways
+            .iter()
+            .map(|g| format!("{}/{}", g.meta.namespace, g.meta.name))
+            .collect();
+        names.join(", ")
+    }
+
     /// Each Gateway parentRef of `route` on its own, before conflicts between routes are
     /// settled; other parents are noted and left alone.
     fn attach(
@@ -359,7 +377,7 @@ impl<'v> Parents<'v> {
         diagnostics: &mut Diagnostics,
     ) -> Vec<(ParentRef, ParentOutcome)> {
         let mut per_parent = Vec::new();
-        for p in route.parent_refs() {
+        for (index, p) in route.parent_refs().iter().enumerate() {
             if p.group != GATEWAY_GROUP || p.kind != "Gateway" {
                 diagnostics.push(crate::diag::Diagnostic::new(
                     Severity::Note,
@@ -384,12 +402,17 @@ impl<'v> Parents<'v> {
                     gateway: None,
                     listeners: BTreeMap::new(),
                     unused_hostnames: Vec::new(),
-                    refused: Some((
-                        "NoMatchingParent",
-                        format!("Gateway {}/{} is not in the input", p.namespace, p.name),
-                    )),
+                    index,
+                    refused: Some(Refusal {
+                        warning: Warning::NoMatchingParent,
+                        message: format!("Gateway {}/{} is not in the input", p.namespace, p.name),
+                        help: Some(format!("the input's Gateways are {}", self.names())),
+                    }),
                 },
-                Some(g) => attach_parent(self.gateways[g], route, p, &self.namespaces, g),
+                Some(g) => ParentOutcome {
+                    index,
+                    ..attach_parent(self.gateways[g], route, p, &self.namespaces, g)
+                },
             };
             per_parent.push((p.clone(), outcome));
         }
@@ -430,8 +453,8 @@ fn settle_conflicts(
             for (l, winner) in &lost {
                 outcome.listeners.remove(l);
                 if outcome.listeners.is_empty() {
-                    outcome.refused = Some((
-                        "NotAllowedByListeners",
+                    outcome.refused = Some(Refusal::new(
+                        Warning::NotAllowedByListeners,
                         format!(
                             "an older route of the other kind, {winner}, already serves these hostnames on listener {}",
                             gateways[g].spec.listeners[*l].name
@@ -460,7 +483,13 @@ fn parent_status(
             "accepted by the Gateway",
             generation,
         ),
-        Some((reason, msg)) => Condition::new("Accepted", false, reason, msg.clone(), generation),
+        Some(r) => Condition::new(
+            "Accepted",
+            false,
+            r.warning.name(),
+            r.message.clone(),
+            generation,
+        ),
     };
     let refs_condition = match resolved {
         None => Condition::new(
@@ -496,7 +525,7 @@ fn report_parent(
 ) {
     for h in &outcome.unused_hostnames {
         diagnostics.push(route.diagnostic(
-            Severity::Warning,
+            Severity::Warning(Warning::NoMatchingListenerHostname),
             "spec.hostnames",
             format!(
                 "hostname {h} intersects no listener of {}/{} that accepts the route; it is not served there",
@@ -504,15 +533,14 @@ fn report_parent(
             ),
         ));
     }
-    if let Some((reason, msg)) = &outcome.refused {
-        diagnostics.push(route.diagnostic(
-            Severity::Warning,
-            "",
-            format!(
-                "not accepted by {}/{}: {reason}: {msg}",
-                p.namespace, p.name
-            ),
-        ));
+    if let Some(r) = &outcome.refused {
+        let mut d = route.diagnostic(
+            Severity::Warning(r.warning),
+            &format!("spec.parentRefs[{}]", outcome.index),
+            format!("not accepted by {}/{}: {}", p.namespace, p.name, r.message),
+        );
+        d.help.clone_from(&r.help);
+        diagnostics.push(d);
     }
 }
 
@@ -529,6 +557,7 @@ fn attach_parent(
         gateway: Some(g),
         listeners: BTreeMap::new(),
         refused: None,
+        index: 0,
         unused_hostnames: Vec::new(),
     };
     let candidates: Vec<(usize, &Listener)> = gateway
@@ -540,15 +569,25 @@ fn attach_parent(
         .filter(|(_, l)| p.port.is_none_or(|port| port == l.port))
         .collect();
     if candidates.is_empty() {
-        outcome.refused = Some(("NoMatchingParent", no_listener(p)));
+        outcome.refused = Some(refusal::no_listener(p, &gateway.spec.listeners));
         return outcome;
     }
     let mut allowed_any = false;
+    let mut refusals = Vec::new();
     let mut used = vec![false; route.hostnames().len()];
     for (i, l) in candidates {
-        let allowed = listener_kinds(l).contains(&route.kind())
+        let kinds = listener_kinds(l);
+        let allowed = kinds.contains(&route.kind())
             && namespaces.allows(l, &gateway.meta.namespace, route.namespace());
         if !allowed {
+            refusals.extend(refusal::listener_refuses(
+                l,
+                &kinds,
+                route.kind(),
+                &gateway.meta.namespace,
+                route.namespace(),
+                namespaces.labels.get(route.namespace()).copied(),
+            ));
             continue;
         }
         allowed_any = true;
@@ -560,7 +599,7 @@ fn attach_parent(
         }
     }
     if outcome.listeners.is_empty() {
-        outcome.refused = Some(no_listener_takes(route, p, allowed_any));
+        outcome.refused = Some(no_listener_takes(route, p, allowed_any, refusals));
     } else {
         outcome.unused_hostnames = route
             .hostnames()
@@ -573,86 +612,36 @@ fn attach_parent(
     outcome
 }
 
-/// Why a parentRef's sectionName and port select no listener of its Gateway.
-fn no_listener(p: &ParentRef) -> String {
-    format!(
-        "Gateway {}/{} has no listener{}{}",
-        p.namespace,
-        p.name,
-        p.section_name
-            .as_ref()
-            .map(|s| format!(" named {s}"))
-            .unwrap_or_default(),
-        p.port
-            .map(|port| format!(" on port {port}"))
-            .unwrap_or_default()
-    )
-}
-
-/// Why no selected listener takes the route: none allows it (`allowed_any` false), or none
-/// shares a hostname with it.
+/// Why no selected listener takes the route: none allows it (`allowed_any` false; each
+/// one's reason in `refusals`), or none shares a hostname with it.
 fn no_listener_takes(
     route: RouteRef<'_>,
     p: &ParentRef,
     allowed_any: bool,
-) -> (&'static str, String) {
+    refusals: Vec<(String, Option<String>)>,
+) -> Refusal {
     if allowed_any {
-        (
-            "NoMatchingListenerHostname",
+        return Refusal::new(
+            Warning::NoMatchingListenerHostname,
             format!(
                 "no hostname of the route intersects a listener of Gateway {}/{}",
                 p.namespace, p.name
             ),
-        )
-    } else {
-        (
-            "NotAllowedByListeners",
-            format!(
-                "no listener of Gateway {}/{} allows {} from namespace {}",
-                p.namespace,
-                p.name,
-                route.kind().name(),
-                route.namespace()
-            ),
-        )
+        );
     }
-}
-
-/// The first invalid reference of a route (reason, message), in rule order.
-fn resolved_refs(route: RouteRef<'_>, refs: &Resolver<'_>) -> Option<(&'static str, String)> {
-    let kind = route.kind();
-    let ns = route.namespace();
-    let check =
-        |b: &crate::valid::BackendRef| refs.check(kind, ns, b).err().map(|e| (e.reason, e.message));
-    match route {
-        RouteRef::Http(r) => r.spec.rules.iter().find_map(|rule| {
-            let filters = rule.filters.iter().chain(rule.backends.iter().flat_map(|b| b.filters.iter()));
-            rule.backends
-                .iter()
-                .find_map(|b| check(&b.backend))
-                .or_else(|| filters.clone().find_map(|f| match f {
-                    HttpFilter::RequestMirror(m) => check(&m.backend),
-                    HttpFilter::ExtensionRef(e) => Some((
-                        "InvalidKind",
-                        format!("ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500", e.group, e.kind, e.name),
-                    )),
-                    _ => None,
-                }))
-        }),
-        RouteRef::Grpc(r) => r.spec.rules.iter().find_map(|rule| {
-            let filters = rule.filters.iter().chain(rule.backends.iter().flat_map(|b| b.filters.iter()));
-            rule.backends
-                .iter()
-                .find_map(|b| check(&b.backend))
-                .or_else(|| filters.clone().find_map(|f| match f {
-                    GrpcFilter::RequestMirror(m) => check(&m.backend),
-                    GrpcFilter::ExtensionRef(e) => Some((
-                        "InvalidKind",
-                        format!("ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500", e.group, e.kind, e.name),
-                    )),
-                    _ => None,
-                }))
-        }),
+    let (reasons, helps): (Vec<String>, Vec<Option<String>>) = refusals.into_iter().unzip();
+    let helps: Vec<String> = helps.into_iter().flatten().collect();
+    Refusal {
+        warning: Warning::NotAllowedByListeners,
+        message: format!(
+            "no listener of Gateway {}/{} allows {} from namespace {}: {}",
+            p.namespace,
+            p.name,
+            route.kind().name(),
+            route.namespace(),
+            reasons.join("; ")
+        ),
+        help: (!helps.is_empty()).then(|| helps.join("; ")),
     }
 }
 

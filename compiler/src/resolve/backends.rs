@@ -7,6 +7,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::model::{Kind, ReferenceGrantSpec, GATEWAY_GROUP};
 use crate::quote::quote;
 use crate::valid::{BackendRef, Valid, Validated};
+use crate::warning::Warning;
 
 use super::Options;
 
@@ -47,13 +48,16 @@ pub struct BackendKey {
     pub port: u16,
 }
 
-/// Why a reference is invalid; the status reason a controller writes.
+/// Why a reference is invalid: the warning, whose name is the status reason a controller
+/// writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefProblem {
-    /// `InvalidKind`, `RefNotPermitted` or `BackendNotFound`.
-    pub reason: &'static str,
+    /// [`Warning::InvalidKind`], [`Warning::RefNotPermitted`] or [`Warning::BackendNotFound`].
+    pub warning: Warning,
     /// What exactly is wrong.
     pub message: String,
+    /// What to add or change.
+    pub help: String,
 }
 
 /// Checks references against the Services and ReferenceGrants of the input.
@@ -90,7 +94,7 @@ impl<'v> Resolver<'v> {
         if services.is_empty() && uses_backends && !options.assume_backends {
             diagnostics.push(
                 Diagnostic::new(
-                    Severity::Warning,
+                    Severity::Warning(Warning::BackendNotFound),
                     "the input holds no Service: every backendRef is reported as BackendNotFound and answers 500",
                 )
                 .with_help("add the Service manifests, or pass --assume-backends when Services are deployed separately"),
@@ -108,18 +112,19 @@ impl<'v> Resolver<'v> {
     pub fn check(&self, kind: Kind, from: &str, r: &BackendRef) -> Result<BackendKey, RefProblem> {
         if !r.is_service() {
             return Err(RefProblem {
-                reason: "InvalidKind",
+                warning: Warning::InvalidKind,
                 message: format!(
                     "backendRef {} has kind {} in group {}: gatewasm forwards only to core Services",
                     r.name,
                     quote(&r.kind),
                     quote(&r.group)
                 ),
+                help: "point it at a Service (group \"\", kind Service); its share of requests answers 500 until then".to_owned(),
             });
         }
         if r.namespace != from && !self.granted(kind, from, r) {
             return Err(RefProblem {
-                reason: "RefNotPermitted",
+                warning: Warning::RefNotPermitted,
                 message: format!(
                     "backendRef {}/{} crosses namespaces and no ReferenceGrant in {} allows {} from {from}",
                     r.namespace,
@@ -127,27 +132,33 @@ impl<'v> Resolver<'v> {
                     r.namespace,
                     kind.name()
                 ),
+                help: format!(
+                    "add a ReferenceGrant in namespace {}: spec: {{from: [{{group: {GATEWAY_GROUP}, kind: {}, namespace: {from}}}], to: [{{group: \"\", kind: Service, name: {}}}]}}",
+                    r.namespace,
+                    kind.name(),
+                    r.name
+                ),
             });
         }
         let Some(port) = r.port else {
-            return Err(RefProblem {
-                reason: "BackendNotFound",
-                message: format!("backendRef {}/{} names no port", r.namespace, r.name),
-            });
+            return Err(self.not_found(
+                r,
+                format!("backendRef {}/{} names no port", r.namespace, r.name),
+            ));
         };
         if self.check_existence {
             match self.services.get(&(r.namespace.as_str(), r.name.as_str())) {
                 None => {
-                    return Err(RefProblem {
-                        reason: "BackendNotFound",
-                        message: format!("Service {}/{} is not in the input", r.namespace, r.name),
-                    })
+                    return Err(self.not_found(
+                        r,
+                        format!("Service {}/{} is not in the input", r.namespace, r.name),
+                    ))
                 }
                 Some(Some(ports)) if !ports.contains(&port) => {
-                    return Err(RefProblem {
-                        reason: "BackendNotFound",
-                        message: format!("Service {}/{} has no port {port}", r.namespace, r.name),
-                    })
+                    return Err(self.not_found(
+                        r,
+                        format!("Service {}/{} has no port {port}", r.namespace, r.name),
+                    ))
                 }
                 Some(_) => {}
             }
@@ -157,6 +168,33 @@ impl<'v> Resolver<'v> {
             name: r.name.clone(),
             port,
         })
+    }
+
+    /// A BackendNotFound problem, with the Service's ports when it exists.
+    fn not_found(&self, r: &BackendRef, message: String) -> RefProblem {
+        let help = match self.services.get(&(r.namespace.as_str(), r.name.as_str())) {
+            Some(Some(ports)) => {
+                let mut ports: Vec<u16> = ports.iter().copied().collect();
+                ports.sort_unstable();
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                format!("Service {}/{} has ports {}", r.namespace, r.name, ports.join(", "))
+            }
+            _ => format!(
+                "add the Service {}/{} manifest to the input, or pass --assume-backends when Services are deployed separately; its share of requests answers 500 until then",
+                r.namespace, r.name
+            ),
+        };
+        RefProblem {
+            warning: Warning::BackendNotFound,
+            message,
+            help,
+        }
+    }
+
+    /// Whether the input holds no Service while references are checked against them: the
+    /// resolver has warned once, and each reference is not reported again.
+    pub fn reports_each_missing(&self) -> bool {
+        !self.check_existence || !self.services.is_empty()
     }
 
     fn granted(&self, kind: Kind, from: &str, r: &BackendRef) -> bool {

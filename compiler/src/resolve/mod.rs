@@ -15,9 +15,12 @@
 
 mod attach;
 mod backends;
+mod gateway_checks;
 mod hostnames;
 pub mod ids;
 pub mod ratelimit;
+mod refs;
+mod refusal;
 mod regexes;
 mod rules;
 
@@ -44,6 +47,10 @@ pub struct Options {
     pub assume_secrets: Vec<String>,
     /// How large a regular expression may be (checked by `validate`).
     pub regex_limits: crate::validate::RegexLimits,
+    /// `--gateway-class`: the GatewayClass names this pipeline compiles; empty: any.
+    pub gateway_classes: Vec<String>,
+    /// `--controller-name`: the controller the Gateway's GatewayClass must name.
+    pub controller_name: Option<String>,
 }
 
 /// A route attached to a listener of the compiled Gateway, with the hostnames it serves
@@ -155,6 +162,13 @@ pub fn resolve(input: &Validated, options: &Options) -> Result<Resolved, Diagnos
     let mut diagnostics = Diagnostics::new();
     let refs = backends::Resolver::new(input, options, &mut diagnostics);
     let world = attach::attach_all(input, options, &refs, &mut diagnostics);
+    gateway_checks::check(
+        input,
+        &input.gateways[index],
+        &world.status.gateways[index],
+        options,
+        &mut diagnostics,
+    );
     let resolved =
         table(input, index, &refs, &world, &mut diagnostics).map_err(ids::TooMany::diagnostics)?;
     Ok(Resolved {

@@ -9,7 +9,7 @@
 //! to another Gateway.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gatewasm_filter::blob::{
     self, ListenerId, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, RouteKind, RuleId,
@@ -25,6 +25,7 @@ use crate::valid::{
     self, BackendTrafficPolicy, Gateway, PathMatch, PolicyTarget, RateLimitSelector, SelectorValue,
     TargetKind, TargetSelector, Valid, Validated,
 };
+use crate::warning::Warning;
 
 /// The rate limit service domain every global descriptor is sent in.
 pub const DOMAIN: &str = "gatewasm";
@@ -92,8 +93,10 @@ fn bind(
 ) -> BTreeMap<RuleOn, (Level, usize)> {
     let mut best: BTreeMap<RuleOn, (Level, usize)> = BTreeMap::new();
     let mut conflicts: Vec<(usize, usize)> = Vec::new();
+    let mut reached: Vec<(RuleOn, Level, usize)> = Vec::new();
     for (pi, p) in input.backend_traffic_policies.iter().enumerate() {
         for (level, on) in targets(input, gateway, resolved, p, diagnostics) {
+            reached.push((on, level, pi));
             match best.entry(on) {
                 Entry::Vacant(v) => {
                     v.insert((level, pi));
@@ -113,7 +116,86 @@ fn bind(
     conflicts.sort_unstable();
     conflicts.dedup();
     warn_conflicts(&input.backend_traffic_policies, &conflicts, diagnostics);
+    warn_overrides(input, resolved, &best, &reached, diagnostics);
     best
+}
+
+/// Warns each policy that replaces a less specific one on some rules: Envoy Gateway applies
+/// only the most specific policy to a request, so those requests lose the other's limits.
+fn warn_overrides(
+    input: &Validated,
+    resolved: &Resolved,
+    best: &BTreeMap<RuleOn, (Level, usize)>,
+    reached: &[(RuleOn, Level, usize)],
+    diagnostics: &mut Diagnostics,
+) {
+    // (winner, loser) → the routes where the loser's limits are lost.
+    let mut lost: BTreeMap<(usize, usize), BTreeSet<String>> = BTreeMap::new();
+    for &((listener, rule), level, pi) in reached {
+        let Some(&(best_level, winner)) = best.get(&(listener, rule)) else {
+            continue;
+        };
+        if best_level < level && winner != pi {
+            let route = &resolved.routes[resolved.rules[rule].rule.route.index()].route;
+            let kind = match route.kind {
+                RouteKind::Http => "HTTPRoute",
+                RouteKind::Grpc => "GRPCRoute",
+            };
+            lost.entry((winner, pi))
+                .or_default()
+                .insert(format!("{kind} {}/{}", route.namespace, route.name));
+        }
+    }
+    let policies = &input.backend_traffic_policies;
+    for ((winner, loser), routes) in lost {
+        let (w, l) = (&policies[winner], &policies[loser]);
+        let limits: Vec<String> = l
+            .spec
+            .local
+            .iter()
+            .chain(&l.spec.global)
+            .map(describe_rule)
+            .collect();
+        let routes: Vec<String> = routes.into_iter().collect();
+        let mut d = w.source.diagnostic(
+            Severity::Warning(Warning::PolicyOverridden),
+            &w.label(),
+            "spec.targetRefs",
+            format!(
+                "replaces {} on {}: those requests lose its limits {}",
+                l.label(),
+                routes.join(", "),
+                limits.join("; ")
+            ),
+        );
+        d.help = Some(format!(
+            "Envoy Gateway applies only the most specific policy to a request; repeat the limits the routes should keep in {}",
+            w.label()
+        ));
+        d.related.push(l.source.related("spec", l.label()));
+        diagnostics.push(d);
+    }
+}
+
+/// `spec.rateLimit.local.rules[0] (100 per Minute by header x-api-key)`.
+fn describe_rule(r: &valid::RateLimitRule) -> String {
+    let by: Vec<String> = r
+        .selectors
+        .iter()
+        .map(|s| match s {
+            RateLimitSelector::Header { name, .. } => format!("header {name}"),
+            RateLimitSelector::Query { name, .. } => format!("query {name}"),
+            RateLimitSelector::Methods { .. } => "method".to_owned(),
+            RateLimitSelector::Path { .. } => "path".to_owned(),
+            RateLimitSelector::Source { .. } => "source address".to_owned(),
+        })
+        .collect();
+    let by = if by.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", by.join(", "))
+    };
+    format!("{} ({} per {:?}{by})", r.field, r.requests, r.unit)
 }
 
 /// Warns the younger policy of each (older, younger) pair.
@@ -125,7 +207,7 @@ fn warn_conflicts(
     for &(winner, loser) in conflicts {
         let (w, l) = (&policies[winner], &policies[loser]);
         let mut d = l.source.diagnostic(
-            Severity::Warning,
+            Severity::Warning(Warning::PolicyConflict),
             &l.label(),
             "spec",
             format!(
@@ -159,22 +241,52 @@ fn targets(
         found: Vec::new(),
     };
     for (i, t) in p.spec.targets.iter().enumerate() {
-        if !reach.target(i, t, diagnostics) {
-            diagnostics.push(p.source.diagnostic(
+        let field = format!("spec.targetRefs[{i}]");
+        match reach.target(i, t, diagnostics) {
+            Target::Reached => {}
+            Target::Elsewhere => diagnostics.push(p.source.diagnostic(
                 Severity::Note,
                 &p.label(),
-                &format!("spec.targetRefs[{i}]"),
+                &field,
                 format!(
-                    "target {}/{} is not attached to Gateway {}/{} in the input: the policy does not apply to it here",
+                    "target {}/{} is not attached to Gateway {}/{}: the policy does not apply to it here",
                     p.meta.namespace, t.name, gateway.meta.namespace, gateway.meta.name
                 ),
-            ));
+            )),
+            Target::Missing => {
+                let mut d = p.source.diagnostic(
+                    Severity::Warning(Warning::PolicyTargetNotFound),
+                    &p.label(),
+                    &field,
+                    format!(
+                        "target {} {}/{} is not in the input: the policy limits nothing",
+                        t.kind.name(),
+                        p.meta.namespace,
+                        t.name
+                    ),
+                );
+                d.help = Some(format!(
+                    "a policy targets objects of its own namespace ({}); fix the name, or add the target's manifest to the input",
+                    p.meta.namespace
+                ));
+                diagnostics.push(d);
+            }
         }
     }
     for s in &p.spec.selectors {
         reach.selected(s);
     }
     reach.found
+}
+
+/// Where one targetRef of a policy points.
+enum Target {
+    /// At routes or listeners of the compiled Gateway.
+    Reached,
+    /// At an object of the input that is not attached to the compiled Gateway.
+    Elsewhere,
+    /// At nothing in the input.
+    Missing,
 }
 
 /// What one policy reaches on the compiled Gateway, gathered target by target.
@@ -187,16 +299,15 @@ struct Reach<'a> {
 }
 
 impl Reach<'_> {
-    /// Follows `spec.targetRefs[i]`; false when the target is not in the input (it may
-    /// belong to another Gateway). A section that names nothing is warned about here.
-    fn target(&mut self, i: usize, t: &PolicyTarget, diagnostics: &mut Diagnostics) -> bool {
+    /// Follows `spec.targetRefs[i]`. A section that names nothing is warned about here.
+    fn target(&mut self, i: usize, t: &PolicyTarget, diagnostics: &mut Diagnostics) -> Target {
         let (p, gateway) = (self.policy, self.gateway);
         let ns = &p.meta.namespace;
         let section = t.section_name.as_deref();
         let missing = match t.kind {
             TargetKind::Gateway if gateway.meta.namespace == *ns && t.name == gateway.meta.name => {
                 if self.listeners(section) || section.is_none() {
-                    return true;
+                    return Target::Reached;
                 }
                 format!(
                     "Gateway {}/{} has no listener {} with attached routes",
@@ -205,11 +316,11 @@ impl Reach<'_> {
                     quote(section.unwrap_or_default())
                 )
             }
-            TargetKind::Gateway => return false,
+            TargetKind::Gateway => return object_in(self.input, t.kind, ns, &t.name),
             kind => match self.route_index(kind, &t.name) {
                 Some(r) => {
                     if self.route(r, section) {
-                        return true;
+                        return Target::Reached;
                     }
                     format!(
                         "route {}/{} has no rule named {}",
@@ -218,16 +329,16 @@ impl Reach<'_> {
                         quote(section.unwrap_or_default())
                     )
                 }
-                None => return route_exists(self.input, kind, ns, &t.name),
+                None => return object_in(self.input, kind, ns, &t.name),
             },
         };
         diagnostics.push(p.source.diagnostic(
-            Severity::Warning,
+            Severity::Warning(Warning::PolicyTargetNotFound),
             &p.label(),
             &format!("spec.targetRefs[{i}].sectionName"),
             missing,
         ));
-        true
+        Target::Reached
     }
 
     /// Follows a label selector: the Gateway, or routes of the policy's namespace.
@@ -323,8 +434,9 @@ fn rules_of(resolved: &Resolved, route: usize) -> impl Iterator<Item = (usize, &
         .filter(move |(_, r)| r.rule.route.index() == route)
 }
 
-fn route_exists(input: &Validated, kind: TargetKind, ns: &str, name: &str) -> bool {
-    match kind {
+/// Whether the input holds the object a targetRef names.
+fn object_in(input: &Validated, kind: TargetKind, ns: &str, name: &str) -> Target {
+    let found = match kind {
         TargetKind::HttpRoute => input
             .http_routes
             .iter()
@@ -333,7 +445,15 @@ fn route_exists(input: &Validated, kind: TargetKind, ns: &str, name: &str) -> bo
             .grpc_routes
             .iter()
             .any(|r| r.meta.namespace == ns && r.meta.name == name),
-        TargetKind::Gateway => false,
+        TargetKind::Gateway => input
+            .gateways
+            .iter()
+            .any(|g| g.meta.namespace == ns && g.meta.name == name),
+    };
+    if found {
+        Target::Elsewhere
+    } else {
+        Target::Missing
     }
 }
 

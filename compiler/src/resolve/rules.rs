@@ -14,6 +14,7 @@ use crate::model::{
 use crate::valid::{
     self, Gateway, GrpcFilter, HttpFilter, HttpMatch, Mirror, PathMatch, PathModifier, Valid,
 };
+use crate::warning::Warning;
 
 use super::attach::{HostsByListener, RouteRef};
 use super::backends::{BackendKey, Resolver};
@@ -517,7 +518,11 @@ struct RuleParts {
 }
 
 fn rule_warning(route: RouteRef<'_>, index: usize, message: &str) -> Diagnostic {
-    route.diagnostic(Severity::Warning, &format!("spec.rules[{index}]"), message)
+    route.diagnostic(
+        Severity::Warning(Warning::UnsupportedFeature),
+        &format!("spec.rules[{index}]"),
+        message,
+    )
 }
 
 /// PathPrefix values are compared segment-wise with the trailing slash ignored.

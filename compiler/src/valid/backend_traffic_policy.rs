@@ -31,6 +31,17 @@ pub enum TargetKind {
     GrpcRoute,
 }
 
+impl TargetKind {
+    /// The kind as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Gateway => "Gateway",
+            TargetKind::HttpRoute => "HTTPRoute",
+            TargetKind::GrpcRoute => "GRPCRoute",
+        }
+    }
+}
+
 /// A target by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyTarget {

@@ -25,6 +25,7 @@ use crate::load::Loaded;
 use crate::model::{Body, Object, ObjectKey};
 use crate::source::Source;
 use crate::valid::{Valid, Validated};
+use crate::warning::Warning;
 
 /// Validates and defaults every loaded object. Diagnostics already in `loaded` are kept, so
 /// `validate(loader.finish())` reports load and validation problems together. Returns every
@@ -174,10 +175,10 @@ impl Ctx<'_> {
     }
 
     /// Reports a warning at `field`.
-    fn warn(&mut self, field: &str, message: impl Into<String>) {
+    fn warn(&mut self, warning: Warning, field: &str, message: impl Into<String>) {
         let d = self
             .source
-            .diagnostic(Severity::Warning, self.label, field, message);
+            .diagnostic(Severity::Warning(warning), self.label, field, message);
         self.diagnostics.push(d);
     }
 
@@ -202,6 +203,7 @@ impl Ctx<'_> {
             );
         } else if size > self.limits.warn_size {
             self.warn(
+                Warning::RegexCost,
                 field,
                 format!(
                     "regular expression program size {size} is above {}: the filter runs it only on values up to {} bytes and answers longer ones 414 (path, query) or 431 (header)",

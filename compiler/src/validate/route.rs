@@ -14,6 +14,7 @@ use crate::quote::code;
 use crate::valid::{
     BackendRef, HeaderMatch, Mirror, MirrorFraction, ParentRef, StringMatch, WeightedBackend,
 };
+use crate::warning::Warning;
 
 /// Both route kinds: at most 16 hostnames, each a valid (maybe wildcard) host name.
 pub(super) fn hostnames(ctx: &mut Ctx, hostnames: &[String]) -> Vec<String> {
@@ -208,6 +209,7 @@ pub(super) fn header_matches(
             // Distinct to the CRD, but header names compare case-insensitively, and the spec
             // says only the first equivalent entry counts.
             ctx.warn(
+                Warning::DuplicateHeaderMatch,
                 &format!("{p}.name"),
                 format!(
                     "{} is the same header as {path}[{earlier}]; only the first is used",

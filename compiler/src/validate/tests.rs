@@ -394,7 +394,7 @@ fn case_insensitive_duplicate_headers_warn() {
         "{HTTP_HEAD}  rules:\n  - matches:\n    - headers:\n      - {{name: X-A, value: x}}\n      - {{name: x-a, value: y}}\n"
     ));
     assert_eq!(got.len(), 1);
-    assert!(got[0].starts_with("warning: t.yaml:11: HTTPRoute ns/r: spec.rules[0].matches[0].headers[1].name: `x-a` is the same header as spec.rules[0].matches[0].headers[0]; only the first is used"), "{got:?}");
+    assert!(got[0].starts_with("warning[GW0018 DuplicateHeaderMatch]: t.yaml:11: HTTPRoute ns/r: spec.rules[0].matches[0].headers[1].name: `x-a` is the same header as spec.rules[0].matches[0].headers[0]; only the first is used"), "{got:?}");
 }
 
 /// Every resource and phase object of the conformance corpus loads and validates cleanly.
