@@ -21,6 +21,7 @@ pub mod explain;
 pub mod load;
 pub mod lower;
 pub mod model;
+pub mod provenance;
 /// How messages show user-supplied values: the filter's helper, so the compiler's diagnostics
 /// and the filter's log line escape and cut alike.
 pub use gatewasm_filter::quote;

@@ -627,3 +627,19 @@ fn the_same_objects_give_the_same_blob_however_the_input_is_named() {
         );
     }
 }
+
+#[test]
+fn a_malformed_source_date_epoch_is_refused() {
+    let o = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .args(["compile", "manifests/examples", "--emit", "configmap"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("SOURCE_DATE_EPOCH=\"yesterday\" is not a number of seconds"),
+        "{}",
+        text(&o.stderr)
+    );
+}
