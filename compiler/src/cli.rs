@@ -572,3 +572,30 @@ pub fn explain(
         Ok(())
     })
 }
+
+/// A machine-readable output format (`-o`).
+#[derive(Debug, Clone, Copy)]
+pub enum Structured {
+    /// `-o yaml`.
+    Yaml,
+    /// `-o json`.
+    Json,
+}
+
+/// `gatewasm inspect`: text, or `format`.
+pub fn inspect(file: &Path, format: Option<Structured>) -> Report {
+    report(|report| {
+        let deployed = crate::inspect::read(file).map_err(|e| report.refuse(ERROR, e))?;
+        let summary = crate::inspect::Summary::of(&deployed);
+        let text = match format {
+            None => Ok(summary.text()),
+            Some(Structured::Json) => serde_json::to_string_pretty(&summary)
+                .map(|s| s + "\n")
+                .map_err(|e| e.to_string()),
+            Some(Structured::Yaml) => serde_saphyr::to_string(&summary).map_err(|e| e.to_string()),
+        };
+        let text = text.map_err(|e| report.refuse(ERROR, format!("cannot render: {e}")))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
+}

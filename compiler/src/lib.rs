@@ -18,6 +18,7 @@ pub mod compile;
 pub mod diag;
 pub mod emit;
 pub mod explain;
+pub mod inspect;
 pub mod load;
 pub mod lower;
 pub mod model;

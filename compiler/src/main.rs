@@ -129,6 +129,17 @@ enum Command {
         #[arg(long)]
         sni: Option<String>,
     },
+    /// Show what a deployed blob holds: format version, Gateway, listeners, counts, hashes and
+    /// compile time.
+    Inspect {
+        /// A blob (`compile -o`), a routes ConfigMap (`--emit configmap`) or the ECDS file
+        /// inside it.
+        #[arg(value_name = "BLOB|CONFIGMAP")]
+        file: PathBuf,
+        /// Output format (default: text for reading).
+        #[arg(short = 'o', long, value_enum)]
+        output: Option<Format>,
+    },
 }
 
 #[derive(Args)]
@@ -193,6 +204,15 @@ impl Refs {
 enum Format {
     Yaml,
     Json,
+}
+
+impl Format {
+    fn structured(self) -> cli::Structured {
+        match self {
+            Format::Yaml => cli::Structured::Yaml,
+            Format::Json => cli::Structured::Json,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -280,6 +300,7 @@ fn run(command: Command) -> cli::Report {
             port,
             sni,
         ),
+        Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
     }
 }
 

@@ -643,3 +643,105 @@ fn a_malformed_source_date_epoch_is_refused() {
         text(&o.stderr)
     );
 }
+
+/// A scratch file path for this test process.
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("gatewasm-cli-{}-{name}", std::process::id()))
+}
+
+/// Compiles `inputs` to a blob and a routes ConfigMap, recording a fixed compile time.
+fn compile_deployed(inputs: &[&str], name: &str) -> (PathBuf, PathBuf) {
+    let (blob, cm) = (
+        scratch(&format!("{name}.blob")),
+        scratch(&format!("{name}.yaml")),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", "1798761600")
+        .arg("compile")
+        .args(inputs)
+        .arg("-o")
+        .arg(&blob)
+        .arg(format!("--emit=configmap={}", cm.display()))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    (blob, cm)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn inspect_shows_what_a_blob_and_its_configmap_hold() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "inspect");
+    let sha = sha256_hex(&std::fs::read(&blob).expect("written"));
+    let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "carrier:   blob\n",
+        "format:    blob version 2\n",
+        "gateway:   edge/edge\n",
+        "listeners: http (port 80, HTTP, hostname (any host))\n",
+        "           https (port 443, HTTPS, hostname *.example.com)\n",
+        "counts:    4 routes, 8 rules, 8 matches, 8 backends, 0 rate limit policies (0 rules)\n",
+        &format!("sha256 {sha}\n"),
+        "source:    not recorded in a bare blob",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    let o = gatewasm(&["inspect", cm.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "carrier:   ConfigMap gatewasm-routes\n",
+        "gateway:   edge/edge\n",
+        &format!("sha256 {sha}\n"),
+        "source:    sha256 ",
+        "compiled:  2027-01-01T00:00:00Z\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    let o = gatewasm(
+        &["inspect", "-o", "json", cm.to_str().expect("utf-8")],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(json["gateway"], "edge/edge");
+    assert_eq!(json["blobSha256"], sha.as_str());
+    assert_eq!(json["listeners"][1]["port"], 443);
+    assert_eq!(json["counts"]["routes"], 4);
+    assert_eq!(json["compiledAt"], "2027-01-01T00:00:00Z");
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_deployed_blob() {
+    let o = gatewasm(&["inspect", "manifests/examples/gateway.yaml"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "manifests/examples/gateway.yaml is neither a gatewasm blob nor a routes ConfigMap"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "newer");
+    let mut bytes = std::fs::read(&blob).expect("written");
+    bytes[4] += 1;
+    std::fs::write(&blob, bytes).expect("writes");
+    let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("blob format version 3 is newer than this gatewasm reads"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
