@@ -573,6 +573,25 @@ pub fn explain(
     })
 }
 
+/// `gatewasm explain --blob`: the same story from a deployed blob, without the manifests.
+pub fn explain_deployed(
+    blob: &Path,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Report {
+    report(|report| {
+        let deployed = crate::inspect::read(blob).map_err(|e| report.refuse(ERROR, e))?;
+        let text =
+            crate::explain::explain_deployed(&deployed.blob, method, url, headers, port, sni)
+                .map_err(|e| report.refuse(ERROR, e))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
+}
+
 /// A machine-readable output format (`-o`).
 #[derive(Debug, Clone, Copy)]
 pub enum Structured {

@@ -118,7 +118,7 @@ enum Command {
         /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
         url: String,
         #[command(flatten)]
-        input: Input,
+        input: InputOrBlob,
         /// Extra request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
@@ -140,6 +140,22 @@ enum Command {
         #[arg(short = 'o', long, value_enum)]
         output: Option<Format>,
     },
+}
+
+/// The manifests, or instead a deployed blob (`--blob`).
+#[derive(Args)]
+struct InputOrBlob {
+    /// Manifest files, folders (searched for *.yaml, *.yml) or `-` for standard input.
+    #[arg(required_unless_present = "blob", value_name = "FILE|DIR|-")]
+    paths: Vec<PathBuf>,
+    /// Use this deployed blob, routes ConfigMap or ECDS file instead of manifests.
+    #[arg(long, value_name = "BLOB|CONFIGMAP", conflicts_with = "paths")]
+    blob: Option<PathBuf>,
+    /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
+    #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "blob")]
+    gateway: Option<String>,
+    #[command(flatten)]
+    refs: Refs,
 }
 
 #[derive(Args)]
@@ -291,16 +307,26 @@ fn run(command: Command) -> cli::Report {
             headers,
             port,
             sni,
-        } => cli::explain(
-            &input.paths,
-            &input.options(),
-            &method,
-            &url,
-            &headers,
-            port,
-            sni,
-        ),
+        } => explain(input, &method, &url, &headers, port, sni),
         Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
+    }
+}
+
+/// `explain` against the manifests, or against a deployed blob with `--blob`.
+fn explain(
+    input: InputOrBlob,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> cli::Report {
+    match input.blob {
+        Some(blob) => cli::explain_deployed(&blob, method, url, headers, port, sni),
+        None => {
+            let options = input.refs.options(input.gateway);
+            cli::explain(&input.paths, &options, method, url, headers, port, sni)
+        }
     }
 }
 

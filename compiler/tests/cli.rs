@@ -745,3 +745,52 @@ fn inspect_refuses_what_is_not_a_deployed_blob() {
     );
     let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
 }
+
+#[test]
+fn explain_blob_tells_the_same_story_as_the_manifests() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "explain");
+    let url = "https://app.example.com/api/v1/orders";
+    let from_manifests =
+        text(&gatewasm(&["explain", "GET", url, "manifests/examples"], None).stdout);
+    for deployed in [&blob, &cm] {
+        let args = [
+            "explain",
+            "GET",
+            url,
+            "--blob",
+            deployed.to_str().expect("utf-8"),
+        ];
+        let o = gatewasm(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        // The rule is located by its route's line: the blob does not record rule lines.
+        assert!(
+            out.contains("winner:   HTTPRoute shop/app rule 2 (api-v1) at routes.yaml:"),
+            "{out}"
+        );
+        let action = |s: &str| {
+            s.lines()
+                .skip_while(|l| !l.starts_with("action:"))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(action(&out), action(&from_manifests));
+        assert!(
+            out.contains("note:     explained from the blob alone"),
+            "{out}"
+        );
+    }
+    let both = ["explain", "GET", url, "manifests/examples", "--blob"];
+    let o = gatewasm(
+        &[&both[..], &[blob.to_str().expect("utf-8")]].concat(),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot be used with"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
