@@ -10,7 +10,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::load;
 use crate::resolve::Options;
-use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
+use crate::routetest::driver::{Driver, Factory, RateLimitService, Routes, Setup};
 use crate::routetest::native::Native;
 use crate::routetest::run::{run_file, FileReport, RunOptions};
 
@@ -467,9 +467,9 @@ pub fn driver_factory(options: &RunOptions) -> Result<(Factory, String), String>
     match (&options.envoy, &options.wasm) {
         (Some(binary), wasm) => envoy_factory(binary, wasm.as_deref(), options),
         (None, None) => Ok((
-            Box::new(move |c: &Compiled, setup: &Setup| {
+            Box::new(move |r: Routes<'_>, setup: &Setup| {
                 let mut config =
-                    gatewasm_filter::config::parse(Some(c.blob.clone())).map_err(|e| e.message)?;
+                    gatewasm_filter::config::parse(Some(r.blob.to_vec())).map_err(|e| e.message)?;
                 config.rate_limit.timeout =
                     std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
                 let native =

@@ -308,7 +308,7 @@ fn start_drivers(
                 );
             }
         } else {
-            live.insert(gw.clone(), drivers(c, setup)?);
+            live.insert(gw.clone(), drivers(c.into(), setup)?);
         }
     }
     Ok(())
