@@ -277,6 +277,8 @@ pub struct TestRun {
     pub attached: bool,
     /// `--allow-skip`: cases that did not run do not fail the run.
     pub allow_skip: bool,
+    /// `--blob`: run against this deployed blob or routes ConfigMap, not the files' objects.
+    pub blob: Option<PathBuf>,
 }
 
 /// `gatewasm test`.
@@ -290,7 +292,12 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
             jobs,
             attached,
             allow_skip,
+            blob,
         } = run;
+        let deployed = blob
+            .map(|path| deployed_for_test(&path, envoy.is_some()))
+            .transpose()
+            .map_err(|e| report.refuse(ERROR, e))?;
         // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
         let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
         let rate_limit_service = client_side
@@ -310,6 +317,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
             envoy,
             rate_limit_address: ratelimit_service,
             attached,
+            deployed: deployed.map(std::sync::Arc::new),
         };
         let (factory, engine) = driver_factory(&options).map_err(|e| report.refuse(ERROR, e))?;
         // Envoy's start-up dominates a file run through it; files are independent, so several
@@ -324,14 +332,24 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
         if totals.files_bad > 0 {
             return Err(FAILED);
         }
-        if totals.cases_skipped > 0 && !allow_skip {
+        if totals.cases_skipped + totals.status_skipped > 0 && !allow_skip {
+            let (what, how) = if options.deployed.is_some() {
+                (
+                    format!(
+                        "{} cases and {} status expectations",
+                        totals.cases_skipped, totals.status_skipped
+                    ),
+                    "run without --blob to check them against the manifests",
+                )
+            } else {
+                (
+                    format!("{} cases", totals.cases_skipped),
+                    "pass --ratelimit-service HOST:PORT to run them",
+                )
+            };
             return Err(report.refuse(
                 FAILED,
-                format!(
-                    "{} cases did not run: pass --ratelimit-service HOST:PORT to run them, \
-                     or --allow-skip to accept a run without them",
-                    totals.cases_skipped
-                ),
+                format!("{what} did not run: {how}, or --allow-skip to accept a run without them"),
             ));
         }
         Ok(())
@@ -346,6 +364,7 @@ struct Totals {
     cases_skipped: usize,
     status_ok: usize,
     status_bad: usize,
+    status_skipped: usize,
     files_bad: usize,
 }
 
@@ -356,6 +375,7 @@ impl Totals {
         self.cases_skipped += r.cases_skipped;
         self.status_ok += r.status_passed;
         self.status_bad += r.status_failed;
+        self.status_skipped += r.status_skipped;
         self.files_bad += usize::from(!r.ok());
     }
 }
@@ -408,11 +428,16 @@ fn run_tests(
         cases_skipped,
         status_ok,
         status_bad,
+        status_skipped,
         ..
     } = totals;
+    let status_skipped = match status_skipped {
+        0 => String::new(),
+        n => format!(", {n} not run"),
+    };
     let _ = writeln!(
         out,
-        "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed",
+        "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed{status_skipped}",
         files.len(),
         run_started.elapsed().as_secs_f64()
     );
@@ -441,6 +466,20 @@ fn print_file(out: &mut dyn Write, file: &Path, r: &FileReport, elapsed: std::ti
         let _ = writeln!(out, "  error: {e}");
     }
     let _ = out.write_all(r.details.as_bytes());
+}
+
+/// The table `test --blob` runs against; Envoy is refused, since what it deploys besides the
+/// blob (listeners, clusters, certificates) comes from the manifests.
+fn deployed_for_test(path: &Path, envoy: bool) -> Result<crate::inspect::Deployed, String> {
+    if envoy {
+        return Err(
+            "--blob cannot run through --envoy: the Envoy deployment (listeners, \
+                    clusters, certificates) is made from the manifests; drop --blob, or use \
+                    the native engine or --wasm"
+                .to_owned(),
+        );
+    }
+    crate::inspect::read(path)
 }
 
 /// A client of the rate limit service at `address`.

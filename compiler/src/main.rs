@@ -108,6 +108,10 @@ enum Command {
         /// run: a test that tested nothing must not pass).
         #[arg(long)]
         allow_skip: bool,
+        /// Run the cases against this deployed blob, routes ConfigMap or ECDS file instead of
+        /// compiling the files' objects; status expectations and phases are not run.
+        #[arg(long, value_name = "BLOB|CONFIGMAP")]
+        blob: Option<PathBuf>,
         #[command(flatten)]
         refs: Refs,
     },
@@ -286,6 +290,7 @@ fn run(command: Command) -> cli::Report {
             ratelimit_service,
             attached,
             allow_skip,
+            blob,
             refs,
         } => cli::test(
             &paths,
@@ -297,6 +302,7 @@ fn run(command: Command) -> cli::Report {
                 jobs,
                 attached,
                 allow_skip,
+                blob,
             },
             refs.options(None),
         ),

@@ -794,3 +794,107 @@ fn explain_blob_tells_the_same_story_as_the_manifests() {
     );
     let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
 }
+
+#[test]
+fn test_blob_runs_the_cases_against_a_deployed_blob() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "test");
+    let o = gatewasm(
+        &[
+            "test",
+            "--blob",
+            blob.to_str().expect("utf-8"),
+            "manifests/tests/example-shop.yaml",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("0 failed, 0 skipped"),
+        "{}",
+        text(&o.stdout)
+    );
+    // The same Gateway without its routes: the cases fail.
+    let without_routes = [
+        "manifests/examples/gateway.yaml",
+        "manifests/examples/backends.yaml",
+    ];
+    let (other, other_cm) = compile_deployed(&without_routes, "test-other");
+    let o = gatewasm(
+        &[
+            "test",
+            "--blob",
+            other.to_str().expect("utf-8"),
+            "manifests/tests/example-shop.yaml",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("FAIL"), "{}", text(&o.stdout));
+    for f in [blob, cm, other, other_cm] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn test_blob_counts_status_expectations_as_not_run() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "status");
+    let file = scratch("status-test.yaml");
+    let examples = repo().join("manifests/examples");
+    std::fs::write(
+        &file,
+        format!(
+            "name: StatusAndCase
+manifests: [{}]
+cases:
+- id: 1
+  request: {{gateway: edge/edge, port: 443, scheme: https, sni: app.example.com, host: app.example.com, path: /healthz}}
+  expect: {{status: 200, backend: shop/health}}
+expectStatus:
+- {{kind: HTTPRoute, route: shop/app, parent: edge/edge, type: Accepted, status: \"True\", reason: Accepted}}
+",
+            examples.display()
+        ),
+    )
+    .expect("writes");
+    let args = [
+        "test",
+        "--blob",
+        blob.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    ];
+    let o = gatewasm(&args, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("status expectations: 0 passed, 0 failed, 1 not run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cases: 1 passed, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    assert!(
+        text(&o.stderr).contains("0 cases and 1 status expectations did not run"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = gatewasm(&[&args[..], &["--allow-skip"]].concat(), None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // On its own manifests the same file checks the status too.
+    let o = gatewasm(&["test", file.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("status expectations: 1 passed, 0 failed\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    for f in [blob, cm, file] {
+        let _ = std::fs::remove_file(f);
+    }
+}
