@@ -20,8 +20,15 @@ pub struct Deployed {
     pub blob: Vec<u8>,
     /// The decoded (and validated) table.
     pub table: RouteTable,
-    /// What the file was: `blob`, or the ConfigMap or ECDS file that carried it.
-    pub carrier: String,
+    /// The file that held it.
+    pub carrier: Carrier,
+}
+
+/// What held a blob, and what it records about the compile.
+#[derive(Debug)]
+pub struct Carrier {
+    /// `blob`, or the ConfigMap or ECDS file that carried it.
+    pub name: String,
     /// The digest of the compiled objects, when the carrier records it.
     pub source_sha256: Option<String>,
     /// The compile time, when the carrier records it.
@@ -36,37 +43,27 @@ pub struct Deployed {
 pub fn read(path: &Path) -> Result<Deployed, String> {
     let name = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let carried = if bytes.starts_with(&MAGIC) {
-        Carried {
-            blob: bytes,
-            carrier: "blob".to_owned(),
+    let (blob, carrier) = if bytes.starts_with(&MAGIC) {
+        let carrier = Carrier {
+            name: "blob".to_owned(),
             source_sha256: None,
             compiled_at: None,
-        }
+        };
+        (bytes, carrier)
     } else {
         let text = std::str::from_utf8(&bytes).map_err(|_| not_deployed(path, "binary data"))?;
         carried(text).map_err(|why| not_deployed(path, &why))?
     };
-    newer_format(&carried.blob).map_err(|e| format!("{name}: {e}"))?;
-    let table = blob::decode(&carried.blob).map_err(|e| match carried.carrier.as_str() {
+    newer_format(&blob).map_err(|e| format!("{name}: {e}"))?;
+    let table = blob::decode(&blob).map_err(|e| match carrier.name.as_str() {
         "blob" => format!("{name}: invalid blob: {e}"),
         carrier => format!("{name}: the blob in the {carrier} is invalid: {e}"),
     })?;
     Ok(Deployed {
-        blob: carried.blob,
+        blob,
         table,
-        carrier: carried.carrier,
-        source_sha256: carried.source_sha256,
-        compiled_at: carried.compiled_at,
+        carrier,
     })
-}
-
-/// A blob as found in a file, before decoding.
-struct Carried {
-    blob: Vec<u8>,
-    carrier: String,
-    source_sha256: Option<String>,
-    compiled_at: Option<String>,
 }
 
 fn not_deployed(path: &Path, why: &str) -> String {
@@ -82,9 +79,8 @@ fn not_deployed(path: &Path, why: &str) -> String {
 /// A blob written by a newer gatewasm gets its own message: the file is fine, this binary is
 /// old.
 fn newer_format(blob: &[u8]) -> Result<(), String> {
-    let version = match blob.get(4..6) {
-        Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
-        _ => return Ok(()),
+    let Some(version) = format_version(blob) else {
+        return Ok(());
     };
     if version > FORMAT_VERSION {
         return Err(format!(
@@ -95,8 +91,17 @@ fn newer_format(blob: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The blob in a YAML stream: the first routes ConfigMap, or an ECDS file.
-fn carried(text: &str) -> Result<Carried, String> {
+/// The format version in a blob's header (see `gatewasm_filter::blob`).
+fn format_version(blob: &[u8]) -> Option<u16> {
+    match blob.get(4..6) {
+        Some(&[lo, hi]) => Some(u16::from_le_bytes([lo, hi])),
+        _ => None,
+    }
+}
+
+/// The blob in a YAML stream, and what carried it: the first routes ConfigMap, or an ECDS
+/// file.
+fn carried(text: &str) -> Result<(Vec<u8>, Carrier), String> {
     for fragment in crate::yaml::split_documents(text) {
         let Ok(doc) = serde_saphyr::from_str::<Value>(&fragment.text) else {
             return Err("not YAML".to_owned());
@@ -112,23 +117,23 @@ fn carried(text: &str) -> Result<Carried, String> {
                     .as_str()
                     .map(str::to_owned)
             };
-            return Ok(Carried {
-                blob: ecds_blob(&ecds)?,
-                carrier: format!(
+            let carrier = Carrier {
+                name: format!(
                     "ConfigMap {}",
                     doc["metadata"]["name"].as_str().unwrap_or("")
                 ),
                 source_sha256: annotation(layout::SOURCE_ANNOTATION),
                 compiled_at: annotation(layout::COMPILED_AT_ANNOTATION),
-            });
+            };
+            return Ok((ecds_blob(&ecds)?, carrier));
         }
         if doc["resources"].is_array() {
-            return Ok(Carried {
-                blob: ecds_blob(&doc)?,
-                carrier: "ECDS file".to_owned(),
+            let carrier = Carrier {
+                name: "ECDS file".to_owned(),
                 source_sha256: None,
                 compiled_at: None,
-            });
+            };
+            return Ok((ecds_blob(&doc)?, carrier));
         }
     }
     Err(format!("no ConfigMap with a {} key", layout::ECDS_KEY))
@@ -198,8 +203,8 @@ impl Summary {
         let t = &d.table;
         let policies = &t.rate_limits.policies;
         Summary {
-            carrier: d.carrier.clone(),
-            format_version: FORMAT_VERSION,
+            carrier: d.carrier.name.clone(),
+            format_version: format_version(&d.blob).unwrap_or(FORMAT_VERSION),
             gateway: t.gateway.clone(),
             listeners: t
                 .listeners
@@ -227,8 +232,8 @@ impl Summary {
             },
             blob_bytes: d.blob.len(),
             blob_sha256: provenance::sha256_hex(&d.blob),
-            source_sha256: d.source_sha256.clone(),
-            compiled_at: d.compiled_at.clone(),
+            source_sha256: d.carrier.source_sha256.clone(),
+            compiled_at: d.carrier.compiled_at.clone(),
         }
     }
 
