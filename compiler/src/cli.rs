@@ -10,7 +10,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::load;
 use crate::resolve::Options;
-use crate::routetest::driver::{Driver, Factory, RateLimitService, Setup};
+use crate::routetest::driver::{Driver, Factory, RateLimitService, Routes, Setup};
 use crate::routetest::native::Native;
 use crate::routetest::run::{run_file, FileReport, RunOptions};
 use crate::warning::Warning;
@@ -324,6 +324,8 @@ pub struct TestRun {
     pub attached: bool,
     /// `--allow-skip`: cases that did not run do not fail the run.
     pub allow_skip: bool,
+    /// `--blob`: run against this deployed blob or routes ConfigMap, not the files' objects.
+    pub blob: Option<PathBuf>,
 }
 
 /// `gatewasm test`.
@@ -337,7 +339,12 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
             jobs,
             attached,
             allow_skip,
+            blob,
         } = run;
+        let deployed = blob
+            .map(|path| deployed_for_test(&path, envoy.is_some()))
+            .transpose()
+            .map_err(|e| report.refuse(ERROR, e))?;
         // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
         let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
         let rate_limit_service = client_side
@@ -357,6 +364,7 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
             envoy,
             rate_limit_address: ratelimit_service,
             attached,
+            deployed: deployed.map(std::sync::Arc::new),
         };
         let (factory, engine) = driver_factory(&options).map_err(|e| report.refuse(ERROR, e))?;
         // Envoy's start-up dominates a file run through it; files are independent, so several
@@ -371,14 +379,24 @@ pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
         if totals.files_bad > 0 {
             return Err(FAILED);
         }
-        if totals.cases_skipped > 0 && !allow_skip {
+        if totals.cases_skipped + totals.status_skipped > 0 && !allow_skip {
+            let (what, how) = if options.deployed.is_some() {
+                (
+                    format!(
+                        "{} cases and {} status expectations",
+                        totals.cases_skipped, totals.status_skipped
+                    ),
+                    "run without --blob to check them against the manifests",
+                )
+            } else {
+                (
+                    format!("{} cases", totals.cases_skipped),
+                    "pass --ratelimit-service HOST:PORT to run them",
+                )
+            };
             return Err(report.refuse(
                 FAILED,
-                format!(
-                    "{} cases did not run: pass --ratelimit-service HOST:PORT to run them, \
-                     or --allow-skip to accept a run without them",
-                    totals.cases_skipped
-                ),
+                format!("{what} did not run: {how}, or --allow-skip to accept a run without them"),
             ));
         }
         Ok(())
@@ -393,6 +411,7 @@ struct Totals {
     cases_skipped: usize,
     status_ok: usize,
     status_bad: usize,
+    status_skipped: usize,
     files_bad: usize,
 }
 
@@ -403,6 +422,7 @@ impl Totals {
         self.cases_skipped += r.cases_skipped;
         self.status_ok += r.status_passed;
         self.status_bad += r.status_failed;
+        self.status_skipped += r.status_skipped;
         self.files_bad += usize::from(!r.ok());
     }
 }
@@ -455,11 +475,16 @@ fn run_tests(
         cases_skipped,
         status_ok,
         status_bad,
+        status_skipped,
         ..
     } = totals;
+    let status_skipped = match status_skipped {
+        0 => String::new(),
+        n => format!(", {n} not run"),
+    };
     let _ = writeln!(
         out,
-        "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed",
+        "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed{status_skipped}",
         files.len(),
         run_started.elapsed().as_secs_f64()
     );
@@ -490,6 +515,20 @@ fn print_file(out: &mut dyn Write, file: &Path, r: &FileReport, elapsed: std::ti
     let _ = out.write_all(r.details.as_bytes());
 }
 
+/// The table `test --blob` runs against; Envoy is refused, since what it deploys besides the
+/// blob (listeners, clusters, certificates) comes from the manifests.
+fn deployed_for_test(path: &Path, envoy: bool) -> Result<crate::inspect::Deployed, String> {
+    if envoy {
+        return Err(
+            "--blob cannot run through --envoy: the Envoy deployment (listeners, \
+                    clusters, certificates) is made from the manifests; drop --blob, or use \
+                    the native engine or --wasm"
+                .to_owned(),
+        );
+    }
+    crate::inspect::read(path)
+}
+
 /// A client of the rate limit service at `address`.
 #[cfg(feature = "ratelimit-service")]
 fn rate_limit_client(address: &str) -> Result<RateLimitService, String> {
@@ -514,9 +553,9 @@ pub fn driver_factory(options: &RunOptions) -> Result<(Factory, String), String>
     match (&options.envoy, &options.wasm) {
         (Some(binary), wasm) => envoy_factory(binary, wasm.as_deref(), options),
         (None, None) => Ok((
-            Box::new(move |c: &Compiled, setup: &Setup| {
+            Box::new(move |r: Routes<'_>, setup: &Setup| {
                 let mut config =
-                    gatewasm_filter::config::parse(Some(c.blob.clone())).map_err(|e| e.message)?;
+                    gatewasm_filter::config::parse(Some(r.blob.to_vec())).map_err(|e| e.message)?;
                 config.rate_limit.timeout =
                     std::time::Duration::from_millis(crate::routetest::driver::SERVICE_TIMEOUT_MS);
                 let native =
@@ -615,6 +654,52 @@ pub fn explain(
         let compiled = load_and_compile(paths, options, report)?;
         let text = crate::explain::explain(&compiled, method, url, headers, port, sni)
             .map_err(|e| report.refuse(ERROR, e))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
+}
+
+/// `gatewasm explain --blob`: the same story from a deployed blob, without the manifests.
+pub fn explain_deployed(
+    blob: &Path,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Report {
+    report(|report| {
+        let deployed = crate::inspect::read(blob).map_err(|e| report.refuse(ERROR, e))?;
+        let text =
+            crate::explain::explain_deployed(&deployed.blob, method, url, headers, port, sni)
+                .map_err(|e| report.refuse(ERROR, e))?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(())
+    })
+}
+
+/// A machine-readable output format (`-o`).
+#[derive(Debug, Clone, Copy)]
+pub enum Structured {
+    /// `-o yaml`.
+    Yaml,
+    /// `-o json`.
+    Json,
+}
+
+/// `gatewasm inspect`: text, or `format`.
+pub fn inspect(file: &Path, format: Option<Structured>) -> Report {
+    report(|report| {
+        let deployed = crate::inspect::read(file).map_err(|e| report.refuse(ERROR, e))?;
+        let summary = crate::inspect::Summary::of(&deployed);
+        let text = match format {
+            None => Ok(summary.text()),
+            Some(Structured::Json) => serde_json::to_string_pretty(&summary)
+                .map(|s| s + "\n")
+                .map_err(|e| e.to_string()),
+            Some(Structured::Yaml) => serde_saphyr::to_string(&summary).map_err(|e| e.to_string()),
+        };
+        let text = text.map_err(|e| report.refuse(ERROR, format!("cannot render: {e}")))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(())
     })

@@ -17,6 +17,8 @@ use gatewasm_filter::blob::{self, Backend, RouteTable};
 pub struct Compiled {
     /// The blob the filter loads.
     pub blob: Vec<u8>,
+    /// Digest of the input objects ([`crate::provenance::source_sha256`]).
+    pub source_sha256: String,
     /// The table inside the blob.
     pub table: RouteTable,
     /// Status of every object in the input.
@@ -41,6 +43,7 @@ pub struct Compiled {
 /// # Errors
 /// Every error diagnostic found (validation problems, a missing or ambiguous Gateway).
 pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostics> {
+    let source_sha256 = crate::provenance::source_sha256(&loaded);
     let validated = validate::validate_with(loaded, &options.regex_limits)?;
     let mut diagnostics = validated.diagnostics.clone();
     let resolved = resolve::resolve(&validated, options)?;
@@ -63,6 +66,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     let standby = standby_backends(&validated, &table, options);
     Ok(Compiled {
         blob,
+        source_sha256,
         table,
         status,
         rule_sources,

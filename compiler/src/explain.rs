@@ -106,7 +106,7 @@ pub fn describe_match(m: &Match, t: &RouteTable) -> String {
     s
 }
 
-fn rule_label(c: &Compiled, rule: RuleId) -> String {
+fn rule_label(c: &Known<'_>, rule: RuleId) -> String {
     let t = &c.table;
     let r = &t.rules[rule];
     let route = &t.routes[r.route];
@@ -166,6 +166,14 @@ enum Limits<'r> {
     },
 }
 
+/// What the story can name: the table, and where each rule is written when the manifests
+/// are at hand.
+struct Known<'a> {
+    table: &'a RouteTable,
+    /// Empty for a deployed blob: rules are then named by their route's position.
+    rule_sources: &'a [RuleSource],
+}
+
 /// Explains `method url` against a compiled Gateway.
 ///
 /// # Errors
@@ -178,10 +186,48 @@ pub fn explain(
     port: Option<u16>,
     sni: Option<String>,
 ) -> Result<String, String> {
+    explain_blob(&c.blob, &c.rule_sources, method, url, headers, port, sni)
+}
+
+/// Explains a request against a deployed blob, without the manifests: the same engine, and
+/// a closing note on what the manifests would add.
+///
+/// # Errors
+/// As [`explain`].
+pub fn explain_deployed(
+    blob: &[u8],
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Result<String, String> {
+    let mut out = explain_blob(blob, &[], method, url, headers, port, sni)?;
+    out.push_str(
+        "note:     explained from the blob alone: rules are located by their route's \
+         file:line, not their own, and routes that did not attach to the Gateway are not in \
+         it (`gatewasm status` on the manifests lists them)\n",
+    );
+    Ok(out)
+}
+
+fn explain_blob(
+    blob: &[u8],
+    rule_sources: &[RuleSource],
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Result<String, String> {
     let u = parse_url(url)?;
-    let router = Router::from_blob(&c.blob).map_err(|e| e.to_string())?;
+    let router = Router::from_blob(blob).map_err(|e| e.to_string())?;
     let e = decide(&router, method, &u, headers, port, sni)?;
-    Ok(tell(c, url, &e))
+    let known = Known {
+        table: router.table(),
+        rule_sources,
+    };
+    Ok(tell(&known, url, &e))
 }
 
 /// Runs the request through the engine, recording every candidate that lost.
@@ -252,7 +298,7 @@ fn request_headers(
 }
 
 /// The explanation as the story `gatewasm explain` prints.
-fn tell(c: &Compiled, url: &str, e: &Explanation<'_>) -> String {
+fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
     let t = &c.table;
     let mut out = String::new();
     let _ = writeln!(
@@ -294,7 +340,7 @@ fn tell(c: &Compiled, url: &str, e: &Explanation<'_>) -> String {
 }
 
 /// The candidates tried before the winner, each with the condition that failed.
-fn tell_missed(c: &Compiled, missed: &[(MatchId, Miss)], out: &mut String) {
+fn tell_missed(c: &Known<'_>, missed: &[(MatchId, Miss)], out: &mut String) {
     if missed.is_empty() {
         return;
     }
@@ -320,7 +366,7 @@ fn tell_missed(c: &Compiled, missed: &[(MatchId, Miss)], out: &mut String) {
 }
 
 /// The winning rule and everything the filter does to the forwarded request.
-fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
+fn tell_forward(c: &Known<'_>, f: &Forward<'_>, out: &mut String) {
     let t = &c.table;
     let mm = &t.matches[f.matched];
     let rule = &t.rules[f.rule];
@@ -368,7 +414,7 @@ fn tell_forward(c: &Compiled, f: &Forward<'_>, out: &mut String) {
 }
 
 /// The rule that answered, if any, and the answer.
-fn tell_reply(c: &Compiled, r: &Reply, out: &mut String) {
+fn tell_reply(c: &Known<'_>, r: &Reply, out: &mut String) {
     if let Some(rule) = r.rule {
         let _ = writeln!(out, "winner:   {}", rule_label(c, rule));
     }

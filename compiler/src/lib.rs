@@ -18,9 +18,11 @@ pub mod compile;
 pub mod diag;
 pub mod emit;
 pub mod explain;
+pub mod inspect;
 pub mod load;
 pub mod lower;
 pub mod model;
+pub mod provenance;
 mod redirect_loop;
 /// How messages show user-supplied values: the filter's helper, so the compiler's diagnostics
 /// and the filter's log line escape and cut alike.

@@ -116,6 +116,10 @@ enum Command {
         /// run: a test that tested nothing must not pass).
         #[arg(long)]
         allow_skip: bool,
+        /// Run the cases against this deployed blob, routes ConfigMap or ECDS file instead of
+        /// compiling the files' objects; status expectations and phases are not run.
+        #[arg(long, value_name = "BLOB|CONFIGMAP")]
+        blob: Option<PathBuf>,
         #[command(flatten)]
         refs: Refs,
     },
@@ -126,7 +130,7 @@ enum Command {
         /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
         url: String,
         #[command(flatten)]
-        input: Input,
+        input: InputOrBlob,
         /// Extra request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
@@ -137,6 +141,33 @@ enum Command {
         #[arg(long)]
         sni: Option<String>,
     },
+    /// Show what a deployed blob holds: format version, Gateway, listeners, counts, hashes and
+    /// compile time.
+    Inspect {
+        /// A blob (`compile -o`), a routes ConfigMap (`--emit configmap`) or the ECDS file
+        /// inside it.
+        #[arg(value_name = "BLOB|CONFIGMAP")]
+        file: PathBuf,
+        /// Output format (default: text for reading).
+        #[arg(short = 'o', long, value_enum)]
+        output: Option<Format>,
+    },
+}
+
+/// The manifests, or instead a deployed blob (`--blob`).
+#[derive(Args)]
+struct InputOrBlob {
+    /// Manifest files, folders (searched for *.yaml, *.yml) or `-` for standard input.
+    #[arg(required_unless_present = "blob", value_name = "FILE|DIR|-")]
+    paths: Vec<PathBuf>,
+    /// Use this deployed blob, routes ConfigMap or ECDS file instead of manifests.
+    #[arg(long, value_name = "BLOB|CONFIGMAP", conflicts_with = "paths")]
+    blob: Option<PathBuf>,
+    /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
+    #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "blob")]
+    gateway: Option<String>,
+    #[command(flatten)]
+    refs: Refs,
 }
 
 #[derive(Args)]
@@ -212,6 +243,15 @@ enum Format {
     Json,
 }
 
+impl Format {
+    fn structured(self) -> cli::Structured {
+        match self {
+            Format::Yaml => cli::Structured::Yaml,
+            Format::Json => cli::Structured::Json,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let report = run(Cli::parse().command);
     let mut err = std::io::stderr().lock();
@@ -268,6 +308,7 @@ fn run(command: Command) -> cli::Report {
             ratelimit_service,
             attached,
             allow_skip,
+            blob,
             refs,
         } => cli::test(
             &paths,
@@ -279,6 +320,7 @@ fn run(command: Command) -> cli::Report {
                 jobs,
                 attached,
                 allow_skip,
+                blob,
             },
             refs.options(None),
         ),
@@ -289,15 +331,26 @@ fn run(command: Command) -> cli::Report {
             headers,
             port,
             sni,
-        } => cli::explain(
-            &input.paths,
-            &input.options(),
-            &method,
-            &url,
-            &headers,
-            port,
-            sni,
-        ),
+        } => explain(input, &method, &url, &headers, port, sni),
+        Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
+    }
+}
+
+/// `explain` against the manifests, or against a deployed blob with `--blob`.
+fn explain(
+    input: InputOrBlob,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> cli::Report {
+    match input.blob {
+        Some(blob) => cli::explain_deployed(&blob, method, url, headers, port, sni),
+        None => {
+            let options = input.refs.options(input.gateway);
+            cli::explain(&input.paths, &options, method, url, headers, port, sni)
+        }
     }
 }
 

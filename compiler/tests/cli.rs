@@ -756,3 +756,274 @@ spec:
     );
     assert!(text(&o.stderr).contains("warning[GW0010 UnknownGatewayClass]: <stdin>:17: Gateway ns/gw: spec.gatewayClassName: GatewayClass c is not in the input\n"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_malformed_source_date_epoch_is_refused() {
+    let o = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .args(["compile", "manifests/examples", "--emit", "configmap"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("SOURCE_DATE_EPOCH=\"yesterday\" is not a number of seconds"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// A scratch file path for this test process.
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("gatewasm-cli-{}-{name}", std::process::id()))
+}
+
+/// Compiles `inputs` to a blob and a routes ConfigMap, recording a fixed compile time.
+fn compile_deployed(inputs: &[&str], name: &str) -> (PathBuf, PathBuf) {
+    let (blob, cm) = (
+        scratch(&format!("{name}.blob")),
+        scratch(&format!("{name}.yaml")),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", "1798761600")
+        .arg("compile")
+        .args(inputs)
+        .arg("-o")
+        .arg(&blob)
+        .arg(format!("--emit=configmap={}", cm.display()))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    (blob, cm)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn inspect_shows_what_a_blob_and_its_configmap_hold() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "inspect");
+    let sha = sha256_hex(&std::fs::read(&blob).expect("written"));
+    let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "carrier:   blob\n",
+        "format:    blob version 2\n",
+        "gateway:   edge/edge\n",
+        "listeners: http (port 80, HTTP, hostname (any host))\n",
+        "           https (port 443, HTTPS, hostname *.example.com)\n",
+        "counts:    4 routes, 8 rules, 8 matches, 8 backends, 0 rate limit policies (0 rules)\n",
+        &format!("sha256 {sha}\n"),
+        "source:    not recorded in a bare blob",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    let o = gatewasm(&["inspect", cm.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "carrier:   ConfigMap gatewasm-routes\n",
+        "gateway:   edge/edge\n",
+        &format!("sha256 {sha}\n"),
+        "source:    sha256 ",
+        "compiled:  2027-01-01T00:00:00Z\n",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    let o = gatewasm(
+        &["inspect", "-o", "json", cm.to_str().expect("utf-8")],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(json["gateway"], "edge/edge");
+    assert_eq!(json["blobSha256"], sha.as_str());
+    assert_eq!(json["listeners"][1]["port"], 443);
+    assert_eq!(json["counts"]["routes"], 4);
+    assert_eq!(json["compiledAt"], "2027-01-01T00:00:00Z");
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_deployed_blob() {
+    let o = gatewasm(&["inspect", "manifests/examples/gateway.yaml"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "manifests/examples/gateway.yaml is neither a gatewasm blob nor a routes ConfigMap"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "newer");
+    let mut bytes = std::fs::read(&blob).expect("written");
+    bytes[4] += 1;
+    std::fs::write(&blob, bytes).expect("writes");
+    let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("blob format version 3 is newer than this gatewasm reads"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
+
+#[test]
+fn explain_blob_tells_the_same_story_as_the_manifests() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "explain");
+    let url = "https://app.example.com/api/v1/orders";
+    let from_manifests =
+        text(&gatewasm(&["explain", "GET", url, "manifests/examples"], None).stdout);
+    for deployed in [&blob, &cm] {
+        let args = [
+            "explain",
+            "GET",
+            url,
+            "--blob",
+            deployed.to_str().expect("utf-8"),
+        ];
+        let o = gatewasm(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        // The rule is located by its route's line: the blob does not record rule lines.
+        assert!(
+            out.contains("winner:   HTTPRoute shop/app rule 2 (api-v1) at routes.yaml:"),
+            "{out}"
+        );
+        let action = |s: &str| {
+            s.lines()
+                .skip_while(|l| !l.starts_with("action:"))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(action(&out), action(&from_manifests));
+        assert!(
+            out.contains("note:     explained from the blob alone"),
+            "{out}"
+        );
+    }
+    let both = ["explain", "GET", url, "manifests/examples", "--blob"];
+    let o = gatewasm(
+        &[&both[..], &[blob.to_str().expect("utf-8")]].concat(),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot be used with"),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = (std::fs::remove_file(blob), std::fs::remove_file(cm));
+}
+
+#[test]
+fn test_blob_runs_the_cases_against_a_deployed_blob() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "test");
+    let o = gatewasm(
+        &[
+            "test",
+            "--blob",
+            blob.to_str().expect("utf-8"),
+            "manifests/tests/example-shop.yaml",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("0 failed, 0 skipped"),
+        "{}",
+        text(&o.stdout)
+    );
+    // The same Gateway without its routes: the cases fail.
+    let without_routes = [
+        "manifests/examples/gateway.yaml",
+        "manifests/examples/backends.yaml",
+    ];
+    let (other, other_cm) = compile_deployed(&without_routes, "test-other");
+    let o = gatewasm(
+        &[
+            "test",
+            "--blob",
+            other.to_str().expect("utf-8"),
+            "manifests/tests/example-shop.yaml",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("FAIL"), "{}", text(&o.stdout));
+    for f in [blob, cm, other, other_cm] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn test_blob_counts_status_expectations_as_not_run() {
+    let (blob, cm) = compile_deployed(&["manifests/examples"], "status");
+    let file = scratch("status-test.yaml");
+    let examples = repo().join("manifests/examples");
+    std::fs::write(
+        &file,
+        format!(
+            "name: StatusAndCase
+manifests: [{}]
+cases:
+- id: 1
+  request: {{gateway: edge/edge, port: 443, scheme: https, sni: app.example.com, host: app.example.com, path: /healthz}}
+  expect: {{status: 200, backend: shop/health}}
+expectStatus:
+- {{kind: HTTPRoute, route: shop/app, parent: edge/edge, type: Accepted, status: \"True\", reason: Accepted}}
+",
+            examples.display()
+        ),
+    )
+    .expect("writes");
+    let args = [
+        "test",
+        "--blob",
+        blob.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    ];
+    let o = gatewasm(&args, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("status expectations: 0 passed, 0 failed, 1 not run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cases: 1 passed, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    assert!(
+        text(&o.stderr).contains("0 cases and 1 status expectations did not run"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = gatewasm(&[&args[..], &["--allow-skip"]].concat(), None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // On its own manifests the same file checks the status too.
+    let o = gatewasm(&["test", file.to_str().expect("utf-8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("status expectations: 1 passed, 0 failed\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    for f in [blob, cm, file] {
+        let _ = std::fs::remove_file(f);
+    }
+}

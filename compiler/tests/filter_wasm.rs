@@ -257,3 +257,41 @@ fn the_filter_reads_only_the_headers_its_rules_can_look_at() {
         "the request's whole header map was read"
     );
 }
+
+/// `gatewasm test --blob --wasm`: the example shop's cases against the blob of an emitted
+/// routes ConfigMap, through the release filter.
+#[test]
+fn route_tests_run_against_a_deployed_configmap_through_the_filter() {
+    let cm = std::env::temp_dir().join(format!("gatewasm-wasm-blob-{}.yaml", std::process::id()));
+    let gatewasm = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gatewasm"));
+        cmd.current_dir(repo());
+        cmd
+    };
+    let o = gatewasm()
+        .args(["compile", "manifests/examples", "--emit"])
+        .arg(format!("configmap={}", cm.display()))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = gatewasm()
+        .args(["test", "manifests/tests/example-shop.yaml", "--blob"])
+        .arg(&cm)
+        .arg("--wasm")
+        .arg(common::release_wasm())
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("driver: wasm host"), "{out}");
+    assert!(
+        out.contains("cases: 16 passed, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    let _ = std::fs::remove_file(cm);
+}

@@ -30,6 +30,14 @@ pub const SYSTEM_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The ConfigMap carrying the ECDS and SDS files.
 pub const ROUTES_CONFIGMAP: &str = "gatewasm-routes";
 
+/// The routes ConfigMap's annotation with the digest of the compiled objects
+/// ([`crate::provenance::source_sha256`]).
+pub const SOURCE_ANNOTATION: &str = "gatewasm.dev/source-sha256";
+
+/// The routes ConfigMap's annotation with the compile time, RFC 3339 in UTC
+/// ([`crate::provenance::compile_time`]).
+pub const COMPILED_AT_ANNOTATION: &str = "gatewasm.dev/compiled-at";
+
 /// The ConfigMap carrying the filter module.
 pub const WASM_CONFIGMAP: &str = "gatewasm-wasm";
 

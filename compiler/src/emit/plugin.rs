@@ -8,7 +8,6 @@
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::{layout, EmitOptions};
 use crate::compile::Compiled;
@@ -73,13 +72,7 @@ pub fn wasm_filter(compiled: &Compiled, options: &EmitOptions) -> Result<Value, 
     }))
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::provenance::sha256_hex;
 
 /// A short content identity of the blob (the first 16 hex digits of its SHA-256): the ECDS
 /// `version_info` and the ConfigMap annotation, so `config_dump` shows which blob is live.

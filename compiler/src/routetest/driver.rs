@@ -186,9 +186,30 @@ impl BackendNames {
 /// asserts admission counts, not latency.
 pub const SERVICE_TIMEOUT_MS: u64 = 5000;
 
-/// Makes a driver for one compiled Gateway; shared by the threads that run files at once.
-pub type Factory =
-    Box<dyn Fn(&crate::compile::Compiled, &Setup) -> Result<Box<dyn Driver>, String> + Send + Sync>;
+/// What a driver runs: a blob and its table, and the compile that made them unless they
+/// came deployed (`test --blob`).
+#[derive(Clone, Copy)]
+pub struct Routes<'a> {
+    /// The blob the filter loads.
+    pub blob: &'a [u8],
+    /// The table inside it.
+    pub table: &'a RouteTable,
+    /// The compile, for a driver that deploys more than the blob (Envoy).
+    pub compiled: Option<&'a crate::compile::Compiled>,
+}
+
+impl<'a> From<&'a crate::compile::Compiled> for Routes<'a> {
+    fn from(c: &'a crate::compile::Compiled) -> Routes<'a> {
+        Routes {
+            blob: &c.blob,
+            table: &c.table,
+            compiled: Some(c),
+        }
+    }
+}
+
+/// Makes a driver for one Gateway's routes; shared by the threads that run files at once.
+pub type Factory = Box<dyn Fn(Routes<'_>, &Setup) -> Result<Box<dyn Driver>, String> + Send + Sync>;
 
 /// Something that can run requests against one compiled Gateway.
 pub trait Driver {

@@ -2,6 +2,7 @@
 //! compiled routes either natively or through the `.wasm` in the wasmtime host.
 
 pub mod check;
+mod deployed;
 pub mod driver;
 #[cfg(feature = "envoy")]
 pub mod envoy;

@@ -10,8 +10,9 @@ use base64::Engine as _;
 use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, WasmModule};
 
 use super::check::{Mirrored, Observed};
-use super::driver::{BackendNames, Driver, Factory, SentRequest, Setup, SERVICE_TIMEOUT_MS};
-use crate::compile::Compiled;
+use super::driver::{
+    BackendNames, Driver, Factory, Routes, SentRequest, Setup, SERVICE_TIMEOUT_MS,
+};
 use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 
 /// A driver over one configured Envoy.
@@ -24,7 +25,7 @@ pub struct Wasm {
 
 /// The plugin configuration: the raw blob, or JSON with the blob and a rate limit service
 /// timeout when the table has global limits.
-fn plugin_config(c: &Compiled) -> Vec<u8> {
+fn plugin_config(c: Routes<'_>) -> Vec<u8> {
     let global = c
         .table
         .rate_limits
@@ -32,9 +33,9 @@ fn plugin_config(c: &Compiled) -> Vec<u8> {
         .iter()
         .any(|p| !p.global.is_empty());
     if !global {
-        return c.blob.clone();
+        return c.blob.to_vec();
     }
-    let blob = base64::engine::general_purpose::STANDARD.encode(&c.blob);
+    let blob = base64::engine::general_purpose::STANDARD.encode(c.blob);
     serde_json::json!({"blob": blob, "rateLimit": {"timeoutMs": SERVICE_TIMEOUT_MS}})
         .to_string()
         .into_bytes()
@@ -47,7 +48,7 @@ fn plugin_config(c: &Compiled) -> Vec<u8> {
 pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
     let module =
         WasmModule::load(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-    Ok(Box::new(move |c: &Compiled, setup: &Setup| {
+    Ok(Box::new(move |c: Routes<'_>, setup: &Setup| {
         let missing_service = Arc::new(AtomicBool::new(false));
         let missing = Arc::clone(&missing_service);
         let service = setup.rate_limit_service.clone();
@@ -85,7 +86,7 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
             .map_err(|e| format!("the filter refused the blob: {e}"))?;
         Ok(Box::new(Wasm {
             envoy,
-            backends: BackendNames::of(&c.table),
+            backends: BackendNames::of(c.table),
             missing_service,
         }) as Box<dyn Driver>)
     }))

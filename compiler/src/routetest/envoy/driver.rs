@@ -14,7 +14,7 @@ use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
 use crate::emit::{layout, ListenPort};
 use crate::routetest::check::{Mirrored, Observed};
-use crate::routetest::driver::{BackendNames, Driver, Factory, SentRequest, Setup};
+use crate::routetest::driver::{BackendNames, Driver, Factory, Routes, SentRequest, Setup};
 use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
 
 /// For each routes ConfigMap file, Envoy's counters of its updates applied and refused: the
@@ -100,7 +100,11 @@ pub fn factory(binary: &Path, wasm: &Path, setting: Setting) -> Result<Factory, 
         setting,
         rt: Arc::new(rt),
     });
-    Ok(Box::new(move |c: &Compiled, setup: &Setup| {
+    Ok(Box::new(move |routes: Routes<'_>, setup: &Setup| {
+        // The bootstrap's listeners, clusters and certificates come from the manifests.
+        let c = routes
+            .compiled
+            .ok_or("the Envoy driver deploys a compile, not a blob alone: give the manifests")?;
         Ok(Box::new(EnvoyDriver::start(&run, c, setup)?) as Box<dyn Driver>)
     }))
 }

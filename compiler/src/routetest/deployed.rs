@@ -1,0 +1,100 @@
+//! `gatewasm test --blob`: a route-test file's cases run against a deployed table instead of
+//! the file's own objects, which are not read. What needs those objects is counted as not
+//! run: status expectations, the cases of phases (each phase changes the objects, the blob
+//! holds one state) and cases for another Gateway than the blob's.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::driver::{Driver, Factory, RateLimitService, Routes, Setup};
+use super::format::{self, Case, StatusExpectation};
+use super::run::{case_label, run_one, FileReport, RunOptions};
+use super::status;
+use crate::inspect::Deployed;
+
+/// Runs the cases of the file at `path` against `deployed`.
+///
+/// # Errors
+/// An unreadable file, or a driver that failed.
+pub fn run_file(
+    path: &Path,
+    deployed: &Deployed,
+    options: &RunOptions,
+    drivers: &Factory,
+    report: &mut FileReport,
+) -> Result<(), String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let file = format::parse(&text).map_err(|e| format!("{name}: not a route-test file: {e}"))?;
+    // A file counts from zero, as when it runs on its own objects.
+    let service = options
+        .rate_limit_service
+        .clone()
+        .unwrap_or_else(RateLimitService::in_memory);
+    let options = RunOptions {
+        rate_limit_service: Some(service.clone()),
+        ..options.clone()
+    };
+    let setup = Setup {
+        workers: file
+            .cases
+            .iter()
+            .filter_map(|c| c.workers)
+            .max()
+            .unwrap_or(1),
+        rate_limit_service: Some(service),
+    };
+    let routes = Routes {
+        blob: &deployed.blob,
+        table: &deployed.table,
+        compiled: None,
+    };
+    let gateway = deployed.table.gateway.clone();
+    let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
+    live.insert(gateway.clone(), drivers(routes, &setup)?);
+    skip_status(&file.expect_status, "", report);
+    for case in &file.cases {
+        if case.request.gateway == gateway {
+            run_one(case, &mut live, &options, "", report)?;
+        } else {
+            let why = format!(
+                "the case is for Gateway {}, the blob is Gateway {gateway}'s",
+                case.request.gateway
+            );
+            skip_case(case, "", &why, report);
+        }
+    }
+    for phase in &file.phases {
+        let prefix = format!("[{}] ", phase.name);
+        skip_status(&phase.expect_status, &prefix, report);
+        for case in &phase.cases {
+            let why = "the phase changes the objects; the blob holds one state";
+            skip_case(case, &prefix, why, report);
+        }
+    }
+    for d in live.values_mut() {
+        d.finish().map_err(|e| format!("{gateway}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn skip_case(case: &Case, prefix: &str, why: &str, report: &mut FileReport) {
+    report.cases_skipped += 1;
+    let _ = writeln!(
+        report.details,
+        "  {prefix}skip {}\n         {why}",
+        case_label(case)
+    );
+}
+
+fn skip_status(expectations: &[StatusExpectation], prefix: &str, report: &mut FileReport) {
+    for e in expectations {
+        report.status_skipped += 1;
+        let _ = writeln!(
+            report.details,
+            "  {prefix}skip status {}: a blob has no status (test the manifests for it)",
+            status::describe(e)
+        );
+    }
+}
