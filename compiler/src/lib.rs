@@ -17,6 +17,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod emit;
+pub mod exclude;
 pub mod explain;
 pub mod load;
 pub mod lower;
