@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::quote::clean;
 
 /// The longest object label, field path or file name shown.
@@ -28,7 +30,8 @@ const SNIPPET_BEFORE: usize = 40;
 const SNIPPET_AFTER: usize = 80;
 
 /// How bad a diagnostic is. Only [`Severity::Error`] makes a stage fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The input is wrong; compilation cannot produce a blob.
     Error,
@@ -48,8 +51,9 @@ impl Severity {
     }
 }
 
-/// One problem, located as precisely as the input allows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One problem, located as precisely as the input allows. Serialized (`--format json`)
+/// field by field, so every field added here is part of the JSON output too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// How bad it is.
     pub severity: Severity,
@@ -77,7 +81,7 @@ pub struct Diagnostic {
 }
 
 /// A place a diagnostic refers to besides its own, with what is there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Related {
     /// Display name of the file.
     pub file: String,
@@ -203,8 +207,9 @@ fn snippet(text: &str, column: u32) -> (String, String) {
     (before, after)
 }
 
-/// A collection of diagnostics from one or more stages.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A collection of diagnostics from one or more stages; serialized as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }

@@ -19,6 +19,7 @@ pub mod diag;
 pub mod emit;
 pub mod exclude;
 pub mod explain;
+pub mod json;
 pub mod load;
 pub mod lower;
 pub mod model;

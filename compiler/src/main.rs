@@ -4,18 +4,30 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
 use gatewasm::emit::{EmitTarget, ListenPort, RateLimitService, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
+use gatewasm_filter::blob::FORMAT_VERSION;
+
+/// `--version`: what a bug report needs, the release, the commit (from `build.rs`) and the
+/// blob format this compiler writes (the filter refuses other formats).
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (commit {}, blob format {FORMAT_VERSION})",
+        env!("CARGO_PKG_VERSION"),
+        env!("GATEWASM_COMMIT")
+    )
+});
 
 #[derive(Parser)]
 #[command(
     name = "gatewasm",
-    version,
+    version = VERSION.as_str(),
     about = "Compile Kubernetes Gateway API routes into a blob for the gatewasm proxy-wasm filter"
 )]
 struct Cli {
@@ -64,13 +76,17 @@ enum Command {
         /// Fail (exit 1) when any route is not fully accepted.
         #[arg(long)]
         strict: bool,
+        /// `json`: the summary and every diagnostic as one JSON document on standard output
+        /// (so not with `-o -`).
+        #[arg(long, value_enum, default_value_t = Shown::Text)]
+        format: Shown,
     },
     /// Print the status a Gateway API controller would write.
     Status {
         #[command(flatten)]
         input: Input,
         /// Output format.
-        #[arg(short = 'o', long, value_enum, default_value_t = Format::Yaml)]
+        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Format::Yaml)]
         output: Format,
     },
     /// Run route-test files (the conformance corpus format).
@@ -108,6 +124,15 @@ enum Command {
         /// run: a test that tested nothing must not pass).
         #[arg(long)]
         allow_skip: bool,
+        /// Also write the results as JUnit XML to FILE, for CI systems to show.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// `json`: every file's and case's outcome and the totals as one JSON document.
+        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
+        output: Shown,
+        /// Leave out files of the folders given that match GLOB (repeatable).
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
         #[command(flatten)]
         refs: Refs,
     },
@@ -128,7 +153,19 @@ enum Command {
         /// TLS SNI (default: the URL's host for https).
         #[arg(long)]
         sni: Option<String>,
+        /// `json`: the listener, the candidates that lost, the decision and the rate limits
+        /// as one JSON document.
+        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
+        output: Shown,
     },
+    /// Print a shell completion script, e.g. `gatewasm completions bash`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `gatewasm man > gatewasm.1`.
+    Man,
 }
 
 #[derive(Args)]
@@ -139,6 +176,10 @@ struct Input {
     /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
     #[arg(long, value_name = "NAMESPACE/NAME")]
     gateway: Option<String>,
+    /// Leave out files of the folders given whose path below the folder, or whose name,
+    /// matches GLOB (repeatable), e.g. `--exclude 'tests/*' --exclude '*.schema.yaml'`.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     #[command(flatten)]
     refs: Refs,
 }
@@ -168,6 +209,13 @@ impl Input {
     fn options(&self) -> Options {
         self.refs.options(self.gateway.clone())
     }
+
+    fn inputs(&self) -> cli::Inputs {
+        cli::Inputs {
+            paths: self.paths.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
 }
 
 impl Refs {
@@ -195,6 +243,15 @@ enum Format {
     Json,
 }
 
+/// How `compile`, `test` and `explain` show their results.
+#[derive(Clone, Copy, ValueEnum)]
+enum Shown {
+    /// For people: text on standard output, diagnostics on standard error.
+    Text,
+    /// For programs: one JSON document on standard output.
+    Json,
+}
+
 fn main() -> ExitCode {
     let report = run(Cli::parse().command);
     let mut err = std::io::stderr().lock();
@@ -205,65 +262,13 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> cli::Report {
     match command {
-        Command::Compile {
-            input,
-            output,
-            emit,
-            wasm,
-            ratelimit_service,
-            ratelimit_timeout,
-            ratelimit_fail_closed,
-            ratelimit_fail_open,
-            listen_port,
-            strict,
-        } => {
-            let emit = cli::Emit {
-                targets: emit,
-                wasm,
-                rate_limit: rate_limit_setting(
-                    ratelimit_service,
-                    ratelimit_timeout,
-                    ratelimit_fail_closed,
-                    ratelimit_fail_open,
-                ),
-                listen_ports: listen_port,
-            };
-            cli::compile(
-                &input.paths,
-                &input.options(),
-                output.as_deref(),
-                &emit,
-                strict,
-            )
-        }
+        compile @ Command::Compile { .. } => run_compile(compile),
         Command::Status { input, output } => cli::status(
-            &input.paths,
+            &input.inputs(),
             &input.options(),
             matches!(output, Format::Json),
         ),
-        Command::Test {
-            paths,
-            wasm,
-            envoy,
-            verbose,
-            jobs,
-            ratelimit_service,
-            attached,
-            allow_skip,
-            refs,
-        } => cli::test(
-            &paths,
-            cli::TestRun {
-                wasm,
-                envoy,
-                verbose,
-                ratelimit_service,
-                jobs,
-                attached,
-                allow_skip,
-            },
-            refs.options(None),
-        ),
+        test @ Command::Test { .. } => run_test(test),
         Command::Explain {
             input,
             method,
@@ -271,16 +276,103 @@ fn run(command: Command) -> cli::Report {
             headers,
             port,
             sni,
+            output,
         } => cli::explain(
-            &input.paths,
+            &input.inputs(),
             &input.options(),
-            &method,
-            &url,
-            &headers,
-            port,
-            sni,
+            &cli::Request {
+                method,
+                url,
+                headers,
+                port,
+                sni,
+            },
+            matches!(output, Shown::Json),
         ),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gatewasm", &mut script);
+            cli::generated(Ok(script))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            cli::generated(rendered.map(|()| page))
+        }
     }
+}
+
+fn run_compile(command: Command) -> cli::Report {
+    let Command::Compile {
+        input,
+        output,
+        emit,
+        wasm,
+        ratelimit_service,
+        ratelimit_timeout,
+        ratelimit_fail_closed,
+        ratelimit_fail_open,
+        listen_port,
+        strict,
+        format,
+    } = command
+    else {
+        unreachable!("run_compile is called with `compile`");
+    };
+    let emit = cli::Emit {
+        targets: emit,
+        wasm,
+        rate_limit: rate_limit_setting(
+            ratelimit_service,
+            ratelimit_timeout,
+            ratelimit_fail_closed,
+            ratelimit_fail_open,
+        ),
+        listen_ports: listen_port,
+    };
+    cli::compile(
+        &input.inputs(),
+        &input.options(),
+        output.as_deref(),
+        &emit,
+        strict,
+        matches!(format, Shown::Json),
+    )
+}
+
+fn run_test(command: Command) -> cli::Report {
+    let Command::Test {
+        paths,
+        wasm,
+        envoy,
+        verbose,
+        jobs,
+        ratelimit_service,
+        attached,
+        allow_skip,
+        junit,
+        output,
+        exclude,
+        refs,
+    } = command
+    else {
+        unreachable!("run_test is called with `test`");
+    };
+    cli::test(
+        &cli::Inputs { paths, exclude },
+        cli::TestRun {
+            wasm,
+            envoy,
+            verbose,
+            ratelimit_service,
+            jobs,
+            attached,
+            allow_skip,
+            junit,
+            json: matches!(output, Shown::Json),
+        },
+        refs.options(None),
+    )
 }
 
 /// What the `--ratelimit-*` flags of `compile` ask for.
