@@ -152,6 +152,25 @@ fn exclude_leaves_matching_files_out_of_folders() {
         text(&o.stderr)
     );
     let _ = std::fs::remove_dir_all(dir);
+
+    // `test` leaves out the route-test files of a folder the same way.
+    let dir = scratch("exclude-tests");
+    let passing = std::fs::read_to_string(pass_and_fail(&dir)).expect("reads");
+    let passing = &passing[..passing.find("- {id: 2").expect("case 2")];
+    std::fs::write(dir.join("shop.yaml"), passing).expect("writes");
+    let broken = "name: Broken\nmanifests: [missing.yaml]\ncases: []\n";
+    std::fs::write(dir.join("broken.yaml"), broken).expect("writes");
+    let folder = dir.to_str().expect("utf-8");
+    let o = gatewasm(&["test", folder], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let o = gatewasm(&["test", folder, "--exclude", "broken.yaml"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("cases: 1 passed, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
