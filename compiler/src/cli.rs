@@ -421,16 +421,21 @@ fn test_outcome(totals: &Totals, allow_skip: bool, report: &mut Report) -> Resul
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     /// Cases that passed.
+    #[serde(rename = "casesPassed")]
     pub cases_ok: usize,
     /// Cases that failed.
+    #[serde(rename = "casesFailed")]
     pub cases_bad: usize,
     /// Cases that did not run.
     pub cases_skipped: usize,
     /// Status expectations that held.
+    #[serde(rename = "statusPassed")]
     pub status_ok: usize,
     /// Status expectations that did not.
+    #[serde(rename = "statusFailed")]
     pub status_bad: usize,
     /// Files with a failure or an error.
+    #[serde(rename = "filesFailed")]
     pub files_bad: usize,
 }
 

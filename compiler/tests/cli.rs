@@ -364,9 +364,9 @@ fn test_json_has_every_file_case_and_the_totals() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(doc["exitCode"], 1);
     assert_eq!(doc["driver"], "native engine");
-    assert_eq!(doc["totals"]["casesOk"], 1);
-    assert_eq!(doc["totals"]["casesBad"], 1);
-    assert_eq!(doc["totals"]["statusOk"], 1);
+    assert_eq!(doc["totals"]["casesPassed"], 1);
+    assert_eq!(doc["totals"]["casesFailed"], 1);
+    assert_eq!(doc["totals"]["statusPassed"], 1);
     let results = &doc["files"][0]["results"];
     assert_eq!(results[0]["type"], "status");
     assert_eq!(results[1]["outcome"], "passed");
