@@ -90,52 +90,7 @@ enum Command {
         output: Format,
     },
     /// Run route-test files (the conformance corpus format).
-    Test {
-        /// Route-test files or folders of them.
-        #[arg(required = true, value_name = "FILE|DIR")]
-        paths: Vec<PathBuf>,
-        /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
-        /// native engine (with `--envoy`: the module Envoy loads).
-        #[arg(long, value_name = "PATH")]
-        wasm: Option<PathBuf>,
-        /// Send every case as real traffic through Envoy running the emitted bootstrap and
-        /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
-        #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
-        envoy: Option<PathBuf>,
-        /// With `--envoy`: run the filter as one attached to an Envoy gatewasm did not
-        /// configure: listeners without gatewasm's metadata, bound to other ports than the
-        /// Gateway's, which the plugin configuration's `listenPorts` maps back.
-        #[arg(long, requires = "envoy")]
-        attached: bool,
-        /// Print every case and what happened to it.
-        #[arg(short, long)]
-        verbose: bool,
-        /// Files run at once (default: one per CPU; one with --ratelimit-service, whose
-        /// counters the files share).
-        #[arg(short, long, value_name = "N")]
-        jobs: Option<usize>,
-        /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
-        /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
-        /// at it). Without it they call one in this process that counts the same way;
-        /// through Envoy, which needs a real one, they are skipped.
-        #[arg(long, value_name = "HOST:PORT")]
-        ratelimit_service: Option<String>,
-        /// Succeed even when some cases did not run (without it, a skipped case fails the
-        /// run: a test that tested nothing must not pass).
-        #[arg(long)]
-        allow_skip: bool,
-        /// Also write the results as JUnit XML to FILE, for CI systems to show.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// `json`: every file's and case's outcome and the totals as one JSON document.
-        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
-        output: Shown,
-        /// Leave out files of the folders given that match GLOB (repeatable).
-        #[arg(long, value_name = "GLOB")]
-        exclude: Vec<String>,
-        #[command(flatten)]
-        refs: Refs,
-    },
+    Test(TestArgs),
     /// Explain what happens to one request: listener, winning rule, losing candidates.
     Explain {
         /// HTTP method.
@@ -166,6 +121,89 @@ enum Command {
     },
     /// Print the manual page (roff), e.g. `gatewasm man > gatewasm.1`.
     Man,
+}
+
+/// `gatewasm test`.
+#[derive(Args)]
+struct TestArgs {
+    /// Route-test files or folders of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
+    /// native engine (with `--envoy`: the module Envoy loads).
+    #[arg(long, value_name = "PATH")]
+    wasm: Option<PathBuf>,
+    /// Send every case as real traffic through Envoy running the emitted bootstrap and
+    /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
+    envoy: Option<PathBuf>,
+    /// With `--envoy`: run the filter as one attached to an Envoy gatewasm did not
+    /// configure: listeners without gatewasm's metadata, bound to other ports than the
+    /// Gateway's, which the plugin configuration's `listenPorts` maps back.
+    #[arg(long, requires = "envoy")]
+    attached: bool,
+    /// Print every case and what happened to it.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Files run at once (default: one per CPU; one with --ratelimit-service, whose
+    /// counters the files share).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
+    /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
+    /// at it). Without it they call one in this process that counts the same way;
+    /// through Envoy, which needs a real one, they are skipped.
+    #[arg(long, value_name = "HOST:PORT")]
+    ratelimit_service: Option<String>,
+    /// Succeed even when some cases did not run (without it, a skipped case fails the
+    /// run: a test that tested nothing must not pass).
+    #[arg(long)]
+    allow_skip: bool,
+    /// Also write the results as JUnit XML to FILE, for CI systems to show.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// `json`: every file's and case's outcome and the totals as one JSON document.
+    #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
+    output: Shown,
+    /// Leave out files of the folders given that match GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    #[command(flatten)]
+    refs: Refs,
+}
+
+impl TestArgs {
+    fn run(self) -> cli::Report {
+        let TestArgs {
+            paths,
+            wasm,
+            envoy,
+            verbose,
+            jobs,
+            ratelimit_service,
+            attached,
+            allow_skip,
+            junit,
+            output,
+            exclude,
+            refs,
+        } = self;
+        cli::test(
+            &cli::Inputs { paths, exclude },
+            cli::TestRun {
+                wasm,
+                envoy,
+                verbose,
+                ratelimit_service,
+                jobs,
+                attached,
+                allow_skip,
+                junit,
+                json: matches!(output, Shown::Json),
+            },
+            refs.options(None),
+        )
+    }
 }
 
 #[derive(Args)]
@@ -262,13 +300,45 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> cli::Report {
     match command {
-        compile @ Command::Compile { .. } => run_compile(compile),
+        Command::Compile {
+            input,
+            output,
+            emit,
+            wasm,
+            ratelimit_service,
+            ratelimit_timeout,
+            ratelimit_fail_closed,
+            ratelimit_fail_open,
+            listen_port,
+            strict,
+            format,
+        } => {
+            let emit = cli::Emit {
+                targets: emit,
+                wasm,
+                rate_limit: rate_limit_setting(
+                    ratelimit_service,
+                    ratelimit_timeout,
+                    ratelimit_fail_closed,
+                    ratelimit_fail_open,
+                ),
+                listen_ports: listen_port,
+            };
+            cli::compile(
+                &input.inputs(),
+                &input.options(),
+                output.as_deref(),
+                &emit,
+                strict,
+                matches!(format, Shown::Json),
+            )
+        }
         Command::Status { input, output } => cli::status(
             &input.inputs(),
             &input.options(),
             matches!(output, Format::Json),
         ),
-        test @ Command::Test { .. } => run_test(test),
+        Command::Test(test) => test.run(),
         Command::Explain {
             input,
             method,
@@ -300,79 +370,6 @@ fn run(command: Command) -> cli::Report {
             cli::generated(rendered.map(|()| page))
         }
     }
-}
-
-fn run_compile(command: Command) -> cli::Report {
-    let Command::Compile {
-        input,
-        output,
-        emit,
-        wasm,
-        ratelimit_service,
-        ratelimit_timeout,
-        ratelimit_fail_closed,
-        ratelimit_fail_open,
-        listen_port,
-        strict,
-        format,
-    } = command
-    else {
-        unreachable!("run_compile is called with `compile`");
-    };
-    let emit = cli::Emit {
-        targets: emit,
-        wasm,
-        rate_limit: rate_limit_setting(
-            ratelimit_service,
-            ratelimit_timeout,
-            ratelimit_fail_closed,
-            ratelimit_fail_open,
-        ),
-        listen_ports: listen_port,
-    };
-    cli::compile(
-        &input.inputs(),
-        &input.options(),
-        output.as_deref(),
-        &emit,
-        strict,
-        matches!(format, Shown::Json),
-    )
-}
-
-fn run_test(command: Command) -> cli::Report {
-    let Command::Test {
-        paths,
-        wasm,
-        envoy,
-        verbose,
-        jobs,
-        ratelimit_service,
-        attached,
-        allow_skip,
-        junit,
-        output,
-        exclude,
-        refs,
-    } = command
-    else {
-        unreachable!("run_test is called with `test`");
-    };
-    cli::test(
-        &cli::Inputs { paths, exclude },
-        cli::TestRun {
-            wasm,
-            envoy,
-            verbose,
-            ratelimit_service,
-            jobs,
-            attached,
-            allow_skip,
-            junit,
-            json: matches!(output, Shown::Json),
-        },
-        refs.options(None),
-    )
 }
 
 /// What the `--ratelimit-*` flags of `compile` ask for.
