@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
+use crate::exclude::Exclude;
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Routes, Setup};
 use crate::routetest::native::Native;
-use crate::routetest::run::{run_file, FileReport, RunOptions};
+use crate::routetest::run::{run_file, FileReport, FileRun, RunOptions};
 use crate::warning::Warning;
 
 /// Exit code: success.
@@ -64,19 +65,38 @@ pub fn print(report: &Report, err: &mut dyn Write) {
     }
 }
 
-/// Loads and compiles `paths`; on failure the report gets every problem and a last line
+/// The files a subcommand reads.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Files, folders or `-`.
+    pub paths: Vec<PathBuf>,
+    /// `--exclude`: globs of files to leave out of the folders.
+    pub exclude: Vec<String>,
+}
+
+/// Writes text generated from the command line's definition (completions, the man page)
+/// to standard output.
+pub fn generated(text: std::io::Result<Vec<u8>>) -> Report {
+    report(|report| {
+        text.and_then(|text| std::io::stdout().lock().write_all(&text))
+            .map_err(|e| report.refuse(ERROR, format!("cannot write to standard output: {e}")))
+    })
+}
+
+/// Loads and compiles `inputs`; on failure the report gets every problem and a last line
 /// saying nothing was compiled.
 fn load_and_compile(
-    paths: &[PathBuf],
+    inputs: &Inputs,
     options: &Options,
     report: &mut Report,
 ) -> Result<Compiled, u8> {
+    let exclude = Exclude::new(&inputs.exclude).map_err(|e| report.refuse(ERROR, e))?;
     let mut refuse = |d: Diagnostics| {
         let count = d.error_count();
         report.diagnostics.append(d);
         report.refuse(ERROR, format!("{count} problems; nothing was compiled"))
     };
-    let loaded = load::load_paths(paths).map_err(&mut refuse)?;
+    let loaded = load::load_paths_excluding(&inputs.paths, &exclude).map_err(&mut refuse)?;
     compile_loaded(loaded, options).map_err(refuse)
 }
 
@@ -111,18 +131,21 @@ pub enum Strict {
     Accepted,
 }
 
-/// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document.
+/// `gatewasm compile`: the blob to `output` (if given), then every `--emit` document;
+/// with `json`, then the summary and every diagnostic as JSON on standard output.
 pub fn compile(
-    paths: &[PathBuf],
+    inputs: &Inputs,
     options: &Options,
     output: Option<&Path>,
     emit: &Emit,
     checks: Checks,
+    json: bool,
 ) -> Report {
-    report(|report| {
-        one_to_stdout(output, emit).map_err(|e| report.refuse(ERROR, e))?;
+    let mut summary = None;
+    let mut report = report(|report| {
+        one_to_stdout(output, emit, json).map_err(|e| report.refuse(ERROR, e))?;
         let emit_options = emit_options(emit).map_err(|e| report.refuse(ERROR, e))?;
-        let compiled = load_and_compile(paths, options, report)?;
+        let compiled = load_and_compile(inputs, options, report)?;
         let mut diagnostics = compiled.diagnostics.clone();
         if compiled.table.rate_limits.has_global()
             && matches!(emit.rate_limit, RateLimitSetting::FailOpen)
@@ -153,14 +176,25 @@ pub fn compile(
         }
         let destinations = write_outputs(outputs).map_err(|e| report.refuse(ERROR, e))?;
         report.summary = Some(compiled_summary(&compiled, &destinations));
+        summary = Some(crate::json::CompileSummary::new(&compiled, destinations));
         Ok(())
-    })
+    });
+    if json {
+        let printed = crate::json::print(&crate::json::compile(&report, summary));
+        if let Err(e) = printed {
+            report.code = report.refuse(ERROR, e);
+        }
+    }
+    report
 }
 
-/// Refuses more than one output to standard output.
-fn one_to_stdout(output: Option<&Path>, emit: &Emit) -> Result<(), String> {
+/// Refuses more than one output to standard output (`--format json` is one).
+fn one_to_stdout(output: Option<&Path>, emit: &Emit, json: bool) -> Result<(), String> {
     let stdout_targets = usize::from(output == Some(Path::new("-")))
         + emit.targets.iter().filter(|t| t.path.is_none()).count();
+    if json && stdout_targets > 0 {
+        return Err("--format json writes to standard output, and so does `-o -` or an --emit without a path: give the blob and the documents a file (`-o FILE`, `--emit KIND=PATH`)".to_owned());
+    }
     if stdout_targets > 1 {
         return Err(format!("{stdout_targets} outputs go to standard output; give all but one a file (`-o FILE`, `--emit KIND=PATH`)"));
     }
@@ -260,9 +294,9 @@ fn compiled_summary(compiled: &Compiled, destinations: &[String]) -> String {
 }
 
 /// `gatewasm status`.
-pub fn status(paths: &[PathBuf], options: &Options, json: bool) -> Report {
+pub fn status(inputs: &Inputs, options: &Options, json: bool) -> Report {
     report(|report| {
-        let compiled = load_and_compile(paths, options, report)?;
+        let compiled = load_and_compile(inputs, options, report)?;
         let text = if json {
             serde_json::to_string_pretty(&compiled.status)
                 .map(|s| s + "\n")
@@ -276,7 +310,7 @@ pub fn status(paths: &[PathBuf], options: &Options, json: bool) -> Report {
     })
 }
 
-fn collect_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+fn collect_tests(paths: &[PathBuf], exclude: &Exclude) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -286,6 +320,9 @@ fn collect_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 .filter(|p| {
                     p.is_file()
                         && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                        && !p
+                            .file_name()
+                            .is_some_and(|name| exclude.matches(&name.to_string_lossy()))
                 })
                 .collect();
             entries.sort();
@@ -326,120 +363,200 @@ pub struct TestRun {
     pub allow_skip: bool,
     /// `--blob`: run against this deployed blob or routes ConfigMap, not the files' objects.
     pub blob: Option<PathBuf>,
+    /// `--junit FILE`: where to write the results as JUnit XML.
+    pub junit: Option<PathBuf>,
+    /// `-o json`: the results as JSON on standard output instead of text.
+    pub json: bool,
 }
 
 /// `gatewasm test`.
-pub fn test(paths: &[PathBuf], run: TestRun, compile: Options) -> Report {
-    report(|report| {
-        let TestRun {
-            wasm,
-            envoy,
-            verbose,
-            ratelimit_service,
-            jobs,
-            attached,
-            allow_skip,
-            blob,
-        } = run;
-        let deployed = blob
-            .map(|path| deployed_for_test(&path, envoy.is_some()))
-            .transpose()
-            .map_err(|e| report.refuse(ERROR, e))?;
-        // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
-        let client_side = ratelimit_service.as_deref().filter(|_| envoy.is_none());
-        let rate_limit_service = client_side
-            .map(rate_limit_client)
-            .transpose()
-            .map_err(|e| report.refuse(ERROR, format!("--ratelimit-service: {e}")))?;
-        let files = collect_tests(paths).map_err(|e| report.refuse(ERROR, e))?;
-        if files.is_empty() {
-            return Err(report.refuse(ERROR, "no route-test files found"));
-        }
-        let options = RunOptions {
-            wasm,
-            verbose,
-            compile,
-            seed: 0x5eed,
-            rate_limit_service,
-            envoy,
-            rate_limit_address: ratelimit_service,
-            attached,
-            deployed: deployed.map(std::sync::Arc::new),
-        };
+pub fn test(inputs: &Inputs, run: TestRun, compile: Options) -> Report {
+    let mut results = None;
+    let mut report = report(|report| {
+        let (files, options, jobs) = test_setup(inputs, &run, compile, report)?;
         let (factory, engine) = driver_factory(&options).map_err(|e| report.refuse(ERROR, e))?;
-        // Envoy's start-up dominates a file run through it; files are independent, so several
-        // run at once. A shared rate limit service counts across files, so it keeps them in
-        // turn.
-        let jobs = match jobs {
-            Some(n) => n.max(1),
-            None if options.rate_limit_address.is_some() => 1,
-            None => std::thread::available_parallelism().map_or(1, usize::from),
+        let run_results = if run.json {
+            run_tests(
+                &files,
+                &options,
+                &factory,
+                &engine,
+                jobs,
+                &mut std::io::sink(),
+            )
+        } else {
+            let mut out = std::io::stdout().lock();
+            run_tests(&files, &options, &factory, &engine, jobs, &mut out)
         };
-        let totals = run_tests(&files, &options, &factory, &engine, jobs);
-        if totals.files_bad > 0 {
-            return Err(FAILED);
+        let outcome = test_outcome(
+            &run_results.totals,
+            run.allow_skip,
+            options.deployed.is_some(),
+            report,
+        );
+        if let Some(path) = &run.junit {
+            std::fs::write(path, crate::routetest::junit::render(&run_results.files))
+                .map_err(|e| report.refuse(ERROR, format!("--junit {}: {e}", path.display())))?;
         }
-        if totals.cases_skipped + totals.status_skipped > 0 && !allow_skip {
-            let (what, how) = if options.deployed.is_some() {
-                (
-                    format!(
-                        "{} cases and {} status expectations",
-                        totals.cases_skipped, totals.status_skipped
-                    ),
-                    "run without --blob to check them against the manifests",
-                )
-            } else {
-                (
-                    format!("{} cases", totals.cases_skipped),
-                    "pass --ratelimit-service HOST:PORT to run them",
-                )
-            };
-            return Err(report.refuse(
-                FAILED,
-                format!("{what} did not run: {how}, or --allow-skip to accept a run without them"),
-            ));
+        results = Some(run_results);
+        outcome
+    });
+    if run.json {
+        let printed = crate::json::print(&crate::json::test(&report, results.as_ref()));
+        if let Err(e) = printed {
+            report.code = report.refuse(ERROR, e);
         }
-        Ok(())
-    })
+    }
+    report
+}
+
+/// The files to run, how to run them, and on how many threads.
+fn test_setup(
+    inputs: &Inputs,
+    run: &TestRun,
+    compile: Options,
+    report: &mut Report,
+) -> Result<(Vec<PathBuf>, RunOptions, usize), u8> {
+    // With --envoy, Envoy itself calls the service: the CLI needs no gRPC client of its own.
+    let client_side = run
+        .ratelimit_service
+        .as_deref()
+        .filter(|_| run.envoy.is_none());
+    let rate_limit_service = client_side
+        .map(rate_limit_client)
+        .transpose()
+        .map_err(|e| report.refuse(ERROR, format!("--ratelimit-service: {e}")))?;
+    let deployed = run
+        .blob
+        .as_deref()
+        .map(|path| deployed_for_test(path, run.envoy.is_some()))
+        .transpose()
+        .map_err(|e| report.refuse(ERROR, e))?;
+    let exclude = Exclude::new(&inputs.exclude).map_err(|e| report.refuse(ERROR, e))?;
+    let files = collect_tests(&inputs.paths, &exclude).map_err(|e| report.refuse(ERROR, e))?;
+    if files.is_empty() {
+        return Err(report.refuse(ERROR, "no route-test files found"));
+    }
+    let options = RunOptions {
+        wasm: run.wasm.clone(),
+        verbose: run.verbose,
+        compile,
+        seed: 0x5eed,
+        rate_limit_service,
+        envoy: run.envoy.clone(),
+        rate_limit_address: run.ratelimit_service.clone(),
+        attached: run.attached,
+        deployed: deployed.map(std::sync::Arc::new),
+    };
+    // Envoy's start-up dominates a file run through it; files are independent, so several
+    // run at once. A shared rate limit service counts across files, so it keeps them in
+    // turn.
+    let jobs = match run.jobs {
+        Some(n) => n.max(1),
+        None if options.rate_limit_address.is_some() => 1,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    Ok((files, options, jobs))
+}
+
+/// Fails the run when a file failed, or when cases or status expectations were skipped
+/// without `--allow-skip`.
+fn test_outcome(
+    totals: &Totals,
+    allow_skip: bool,
+    deployed: bool,
+    report: &mut Report,
+) -> Result<(), u8> {
+    if totals.files_bad > 0 {
+        return Err(FAILED);
+    }
+    if totals.cases_skipped + totals.status_skipped == 0 || allow_skip {
+        return Ok(());
+    }
+    let (what, how) = if deployed {
+        (
+            format!(
+                "{} cases and {} status expectations",
+                totals.cases_skipped, totals.status_skipped
+            ),
+            "run without --blob to check them against the manifests",
+        )
+    } else {
+        (
+            format!("{} cases", totals.cases_skipped),
+            "pass --ratelimit-service HOST:PORT to run them",
+        )
+    };
+    Err(report.refuse(
+        FAILED,
+        format!("{what} did not run: {how}, or --allow-skip to accept a run without them"),
+    ))
 }
 
 /// Tallies of a test run.
-#[derive(Default)]
-struct Totals {
-    cases_ok: usize,
-    cases_bad: usize,
-    cases_skipped: usize,
-    status_ok: usize,
-    status_bad: usize,
-    status_skipped: usize,
-    files_bad: usize,
+#[derive(Default, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    /// Cases that passed.
+    #[serde(rename = "casesPassed")]
+    pub cases_ok: usize,
+    /// Cases that failed.
+    #[serde(rename = "casesFailed")]
+    pub cases_bad: usize,
+    /// Cases that did not run.
+    pub cases_skipped: usize,
+    /// Status expectations that held.
+    #[serde(rename = "statusPassed")]
+    pub status_ok: usize,
+    /// Status expectations that did not.
+    #[serde(rename = "statusFailed")]
+    pub status_bad: usize,
+    /// Files with a failure or an error.
+    #[serde(rename = "filesFailed")]
+    pub files_bad: usize,
+    /// Status expectations not checked (`--blob`).
+    pub status_skipped: usize,
 }
 
 impl Totals {
     fn add(&mut self, r: &FileReport) {
-        self.cases_ok += r.cases_passed;
-        self.cases_bad += r.cases_failed;
-        self.cases_skipped += r.cases_skipped;
-        self.status_ok += r.status_passed;
-        self.status_bad += r.status_failed;
-        self.status_skipped += r.status_skipped;
+        self.cases_ok += r.cases_passed();
+        self.cases_bad += r.cases_failed();
+        self.cases_skipped += r.cases_skipped();
+        self.status_ok += r.status_passed();
+        self.status_bad += r.status_failed();
+        self.status_skipped += r.status_skipped();
         self.files_bad += usize::from(!r.ok());
     }
 }
 
-/// Runs `files` on `jobs` threads, printing each file's report in file order and the
-/// totals.
+/// Everything a test run found.
+#[derive(Debug)]
+pub struct TestResults {
+    /// The driver, as the first line of the text report names it.
+    pub driver: String,
+    /// Each file, in the order given.
+    pub files: Vec<FileRun>,
+    /// The tallies over all files.
+    pub totals: Totals,
+    /// The whole run's wall-clock time.
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs `files` on `jobs` threads, printing each file's report to `out` in file order and
+/// the totals.
 fn run_tests(
     files: &[PathBuf],
     options: &RunOptions,
     factory: &Factory,
     engine: &str,
     jobs: usize,
-) -> Totals {
-    let mut out = std::io::stdout().lock();
+    out: &mut dyn Write,
+) -> TestResults {
     let _ = writeln!(out, "driver: {engine}");
     let run_started = std::time::Instant::now();
     let mut totals = Totals::default();
+    let mut runs = Vec::with_capacity(files.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
@@ -459,16 +576,21 @@ fn run_tests(
         drop(done);
         // Reports are printed in file order as soon as every earlier one is in.
         let mut waiting = std::collections::BTreeMap::new();
-        let mut printed = 0;
         for (i, r, elapsed) in finished {
             waiting.insert(i, (r, elapsed));
-            while let Some((r, elapsed)) = waiting.remove(&printed) {
-                totals.add(&r);
-                print_file(&mut out, &files[printed], &r, elapsed);
-                printed += 1;
+            while let Some((report, elapsed)) = waiting.remove(&runs.len()) {
+                totals.add(&report);
+                let path = files[runs.len()].clone();
+                print_file(out, &path, &report, elapsed, options.verbose);
+                runs.push(FileRun {
+                    path,
+                    report,
+                    elapsed,
+                });
             }
         }
     });
+    let elapsed = run_started.elapsed();
     let Totals {
         cases_ok,
         cases_bad,
@@ -486,33 +608,44 @@ fn run_tests(
         out,
         "{} files ({engine}, {:.1} s); status expectations: {status_ok} passed, {status_bad} failed{status_skipped}",
         files.len(),
-        run_started.elapsed().as_secs_f64()
+        elapsed.as_secs_f64()
     );
     // Last, alone on its line, in the form CI summaries read.
     let _ = writeln!(
         out,
         "cases: {cases_ok} passed, {cases_bad} failed, {cases_skipped} skipped"
     );
-    totals
+    TestResults {
+        driver: engine.to_owned(),
+        files: runs,
+        totals,
+        elapsed,
+    }
 }
 
 /// One file's verdict line and details.
-fn print_file(out: &mut dyn Write, file: &Path, r: &FileReport, elapsed: std::time::Duration) {
+fn print_file(
+    out: &mut dyn Write,
+    file: &Path,
+    r: &FileReport,
+    elapsed: std::time::Duration,
+    verbose: bool,
+) {
     let verdict = if r.ok() { "ok  " } else { "FAIL" };
     let _ = writeln!(
         out,
         "{verdict} {}: {} cases passed, {} failed; {} status passed, {} failed ({:.2} s)",
         file.display(),
-        r.cases_passed,
-        r.cases_failed,
-        r.status_passed,
-        r.status_failed,
+        r.cases_passed(),
+        r.cases_failed(),
+        r.status_passed(),
+        r.status_failed(),
         elapsed.as_secs_f64()
     );
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }
-    let _ = out.write_all(r.details.as_bytes());
+    let _ = out.write_all(r.details(verbose).as_bytes());
 }
 
 /// The table `test --blob` runs against; Envoy is refused, since what it deploys besides the
@@ -640,39 +773,64 @@ fn find_binary(binary: &Path) -> Result<PathBuf, String> {
         })
 }
 
-/// `gatewasm explain`.
-pub fn explain(
-    paths: &[PathBuf],
-    options: &Options,
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Report {
+/// The request `gatewasm explain` follows.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// HTTP method.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Extra headers, `Name: value`.
+    pub headers: Vec<String>,
+    /// Listener port (default: the URL's).
+    pub port: Option<u16>,
+    /// TLS SNI (default: the URL's host for https).
+    pub sni: Option<String>,
+}
+
+/// `gatewasm explain`: the story as text, or with `json` the same facts as JSON.
+pub fn explain(inputs: &Inputs, options: &Options, request: &Request, json: bool) -> Report {
     report(|report| {
-        let compiled = load_and_compile(paths, options, report)?;
-        let text = crate::explain::explain(&compiled, method, url, headers, port, sni)
-            .map_err(|e| report.refuse(ERROR, e))?;
+        let compiled = load_and_compile(inputs, options, report)?;
+        let Request {
+            method,
+            url,
+            headers,
+            port,
+            sni,
+        } = request;
+        let text = if json {
+            crate::explain::explain_json(&compiled, method, url, headers, *port, sni.clone())
+                .map(|doc| format!("{doc:#}\n"))
+        } else {
+            crate::explain::explain(&compiled, method, url, headers, *port, sni.clone())
+        };
+        let text = text.map_err(|e| report.refuse(ERROR, e))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(())
     })
 }
 
 /// `gatewasm explain --blob`: the same story from a deployed blob, without the manifests.
-pub fn explain_deployed(
-    blob: &Path,
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Report {
+pub fn explain_deployed(blob: &Path, request: &Request) -> Report {
     report(|report| {
         let deployed = crate::inspect::read(blob).map_err(|e| report.refuse(ERROR, e))?;
-        let text =
-            crate::explain::explain_deployed(&deployed.blob, method, url, headers, port, sni)
-                .map_err(|e| report.refuse(ERROR, e))?;
+        let Request {
+            method,
+            url,
+            headers,
+            port,
+            sni,
+        } = request;
+        let text = crate::explain::explain_deployed(
+            &deployed.blob,
+            method,
+            url,
+            headers,
+            *port,
+            sni.clone(),
+        )
+        .map_err(|e| report.refuse(ERROR, e))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(())
     })

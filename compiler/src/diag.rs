@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::quote::clean;
 use crate::warning::Warning;
 
@@ -40,6 +42,21 @@ pub enum Severity {
     Note,
 }
 
+/// `"severity": "warning", "code": "GW0001", "name": "BackendNotFound"` in a diagnostic's
+/// JSON (flattened into it); an error or a note has only `severity`.
+impl Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("severity", self.label())?;
+        if let Severity::Warning(w) = self {
+            map.serialize_entry("code", &w.code())?;
+            map.serialize_entry("name", w.name())?;
+        }
+        map.end()
+    }
+}
+
 impl Severity {
     fn label(self) -> &'static str {
         match self {
@@ -50,10 +67,12 @@ impl Severity {
     }
 }
 
-/// One problem, located as precisely as the input allows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One problem, located as precisely as the input allows. Serialized (`--format json`)
+/// field by field, so every field added here is part of the JSON output too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// How bad it is.
+    /// How bad it is, and a warning's code.
+    #[serde(flatten)]
     pub severity: Severity,
     /// Display name of the file (as given on the command line, or `<stdin>`); empty when the
     /// problem is not tied to a file.
@@ -79,7 +98,7 @@ pub struct Diagnostic {
 }
 
 /// A place a diagnostic refers to besides its own, with what is there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Related {
     /// Display name of the file.
     pub file: String,
@@ -208,8 +227,9 @@ fn snippet(text: &str, column: u32) -> (String, String) {
     (before, after)
 }
 
-/// A collection of diagnostics from one or more stages.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A collection of diagnostics from one or more stages; serialized as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }

@@ -1,7 +1,10 @@
 //! `gatewasm explain`: one request through the engine, told as a story — which listener,
-//! which candidates were tried and why each lost, which rule won, and what the filter does.
+//! which candidates were tried and why each lost, which rule won, and what the filter does
+//! — or given as data (`-o json`).
 
 use std::fmt::Write as _;
+
+use serde_json::{json, Value};
 
 use gatewasm_filter::blob::{
     HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId,
@@ -174,6 +177,15 @@ struct Known<'a> {
     rule_sources: &'a [RuleSource],
 }
 
+/// The request `explain` is asked about.
+struct Asked<'a> {
+    method: &'a str,
+    url: &'a str,
+    headers: &'a [String],
+    port: Option<u16>,
+    sni: Option<String>,
+}
+
 /// Explains `method url` against a compiled Gateway.
 ///
 /// # Errors
@@ -186,7 +198,37 @@ pub fn explain(
     port: Option<u16>,
     sni: Option<String>,
 ) -> Result<String, String> {
-    explain_blob(&c.blob, &c.rule_sources, method, url, headers, port, sni)
+    let asked = Asked {
+        method,
+        url,
+        headers,
+        port,
+        sni,
+    };
+    explained(&c.blob, &c.rule_sources, asked, |k, e| tell(k, url, e))
+}
+
+/// [`explain`] as data: the request, listener, candidates that lost (each with its rule
+/// and the reason), the decision and the rate limits.
+///
+/// # Errors
+/// As [`explain`].
+pub fn explain_json(
+    c: &Compiled,
+    method: &str,
+    url: &str,
+    headers: &[String],
+    port: Option<u16>,
+    sni: Option<String>,
+) -> Result<Value, String> {
+    let asked = Asked {
+        method,
+        url,
+        headers,
+        port,
+        sni,
+    };
+    explained(&c.blob, &c.rule_sources, asked, |k, e| data(k, url, e))
 }
 
 /// Explains a request against a deployed blob, without the manifests: the same engine, and
@@ -202,7 +244,14 @@ pub fn explain_deployed(
     port: Option<u16>,
     sni: Option<String>,
 ) -> Result<String, String> {
-    let mut out = explain_blob(blob, &[], method, url, headers, port, sni)?;
+    let asked = Asked {
+        method,
+        url,
+        headers,
+        port,
+        sni,
+    };
+    let mut out = explained(blob, &[], asked, |k, e| tell(k, url, e))?;
     out.push_str(
         "note:     explained from the blob alone: rules are located by their route's \
          file:line, not their own, and routes that did not attach to the Gateway are not in \
@@ -211,23 +260,28 @@ pub fn explain_deployed(
     Ok(out)
 }
 
-fn explain_blob(
+/// Runs the request through the engine and shows the explanation with `show`.
+fn explained<T>(
     blob: &[u8],
     rule_sources: &[RuleSource],
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Result<String, String> {
-    let u = parse_url(url)?;
+    asked: Asked<'_>,
+    show: impl FnOnce(&Known<'_>, &Explanation<'_>) -> T,
+) -> Result<T, String> {
+    let u = parse_url(asked.url)?;
     let router = Router::from_blob(blob).map_err(|e| e.to_string())?;
-    let e = decide(&router, method, &u, headers, port, sni)?;
+    let e = decide(
+        &router,
+        asked.method,
+        &u,
+        asked.headers,
+        asked.port,
+        asked.sni,
+    )?;
     let known = Known {
         table: router.table(),
         rule_sources,
     };
-    Ok(tell(&known, url, &e))
+    Ok(show(&known, &e))
 }
 
 /// Runs the request through the engine, recording every candidate that lost.
@@ -348,20 +402,23 @@ fn tell_missed(c: &Known<'_>, missed: &[(MatchId, Miss)], out: &mut String) {
     let _ = writeln!(out, "tried first, in precedence order, and lost:");
     for (m, why) in missed {
         let mm = &t.matches[*m];
-        let reason = match why {
-            Miss::Path => "the path does not match".to_owned(),
-            Miss::Method => {
-                format!("the method is not {}", mm.method.as_deref().unwrap_or("?"))
-            }
-            Miss::Header(h) => format!("header {h} is missing or does not match"),
-            Miss::Query(q) => format!("query parameter {q} is missing or does not match"),
-        };
+        let reason = miss_reason(mm, why);
         let _ = writeln!(
             out,
             "  - {}: {}\n      {reason}",
             rule_label(c, mm.rule),
             describe_match(mm, t)
         );
+    }
+}
+
+/// Why a candidate lost, in words.
+fn miss_reason(mm: &Match, why: &Miss) -> String {
+    match why {
+        Miss::Path => "the path does not match".to_owned(),
+        Miss::Method => format!("the method is not {}", mm.method.as_deref().unwrap_or("?")),
+        Miss::Header(h) => format!("header {h} is missing or does not match"),
+        Miss::Query(q) => format!("query parameter {q} is missing or does not match"),
     }
 }
 
@@ -541,5 +598,113 @@ fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
             keys.join(", "),
             t.rate_limits.domain
         );
+    }
+}
+
+/// The explanation as the JSON document `gatewasm explain -o json` prints: the same facts
+/// as [`tell`], as fields.
+fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> Value {
+    let t = &c.table;
+    let listener = e.listener.map(|l| {
+        let l = &t.listeners[l];
+        json!({"name": l.name, "port": l.port, "tls": l.tls, "hostname": pattern(&l.hostname)})
+    });
+    let candidates: Vec<Value> = e
+        .missed
+        .iter()
+        .map(|(m, why)| {
+            let mm = &t.matches[*m];
+            json!({"rule": rule_data(c, mm.rule), "match": describe_match(mm, t), "lost": miss_reason(mm, why)})
+        })
+        .collect();
+    let decision = match &e.decision {
+        Decision::Forward(f) => forward_data(c, f),
+        Decision::Reply(r) => json!({
+            "action": "reply",
+            "rule": r.rule.map(|rule| rule_data(c, rule)),
+            "status": r.status,
+            "grpcStatus": r.grpc_status,
+            "reason": r.reason.as_str(),
+            "headers": r.headers,
+        }),
+    };
+    json!({
+        "request": {"method": e.method, "url": url, "port": e.port, "sni": e.sni},
+        "gateway": t.gateway,
+        "listener": listener,
+        "candidates": candidates,
+        "decision": decision,
+        "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
+    })
+}
+
+/// A rule as data: its route, index, name and where it is written.
+fn rule_data(c: &Known<'_>, rule: RuleId) -> Value {
+    let r = &c.table.rules[rule];
+    let route = &c.table.routes[r.route];
+    let kind = match route.kind {
+        gatewasm_filter::blob::RouteKind::Http => "HTTPRoute",
+        gatewasm_filter::blob::RouteKind::Grpc => "GRPCRoute",
+    };
+    let at = c
+        .rule_sources
+        .get(rule.index())
+        .map_or_else(|| route.source.clone(), RuleSource::at);
+    json!({"kind": kind, "route": format!("{}/{}", route.namespace, route.name), "index": r.index, "name": r.name, "at": at})
+}
+
+fn forward_data(c: &Known<'_>, f: &Forward<'_>) -> Value {
+    let t = &c.table;
+    let rule = &t.rules[f.rule];
+    let edits: Vec<Value> = f
+        .request_edits()
+        .map(|edit| match edit.header() {
+            HeaderEdit::Set(n, v) => json!({"set": n, "value": v}),
+            HeaderEdit::Add(n, v) => json!({"add": n, "value": v}),
+            HeaderEdit::Remove(n) => json!({"remove": n}),
+        })
+        .collect();
+    let response: Vec<Value> = f
+        .response_headers
+        .iter()
+        .flat_map(|m| {
+            let set = m.set.iter().map(|(n, v)| json!({"set": n, "value": v}));
+            let add = m.add.iter().map(|(n, v)| json!({"add": n, "value": v}));
+            let remove = m.remove.iter().map(|n| json!({"remove": n}));
+            set.chain(add).chain(remove).collect::<Vec<_>>()
+        })
+        .collect();
+    json!({
+        "action": "forward",
+        "rule": rule_data(c, f.rule),
+        "match": describe_match(&t.matches[f.matched], t),
+        "cluster": f.cluster,
+        "weight": rule.backends[f.backend_index].weight,
+        "totalWeight": rule.backends.iter().map(|b| b.weight).sum::<u32>(),
+        "requestHeaders": edits,
+        "responseHeaders": response,
+        "mirrors": f.mirrors,
+    })
+}
+
+fn limits_data(t: &RouteTable, limits: &Limits<'_>) -> Value {
+    match limits {
+        Limits::Unlimited => json!({"policy": null}),
+        Limits::OutOfBudget(reply) => {
+            json!({"outOfBudget": {"status": reply.status, "reason": reply.reason.as_str()}})
+        }
+        Limits::Counted {
+            policy,
+            local,
+            global,
+        } => {
+            let rule = |r: &RlRule| json!({"index": r.index, "requests": r.requests, "unit": r.unit.as_str(), "cost": r.cost});
+            json!({
+                "policy": format!("{}/{}", policy.namespace, policy.name),
+                "at": policy.source,
+                "local": local.iter().map(|(r, key)| json!({"rule": rule(r), "bucket": key})).collect::<Vec<_>>(),
+                "global": global.iter().map(|(r, keys)| json!({"rule": rule(r), "descriptor": keys, "domain": t.rate_limits.domain})).collect::<Vec<_>>(),
+            })
+        }
     }
 }

@@ -10,6 +10,9 @@
 //!   error.
 //! * Conformance route-test files (a mapping with `resources:`) are an object source too:
 //!   [`load_route_test_resources`] returns the resources and each phase's `apply` objects.
+//!   Found while walking a folder, a route-test file is skipped with a note, as is a
+//!   document that is plainly not an object (no `apiVersion`, `kind` or `metadata`: an
+//!   Envoy bootstrap). One with `kind` or `metadata` but no `apiVersion` stays an error.
 //!
 //! Each object is deserialized on its own, so one bad object does not hide problems in the
 //! others; within one object serde stops at the first type error.
@@ -22,6 +25,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Severity};
+use crate::exclude::Exclude;
 use crate::model::{
     object_label, split_api_version, Body, Kind, Object, ObjectKey, ObjectMeta, RawMeta,
 };
@@ -96,7 +100,13 @@ pub struct RouteTestObjects {
 /// Loads every path: a file, a directory (recursively, `*.yaml` and `*.yml`, sorted) or `-`
 /// for standard input. Fails with every diagnostic if any is an error.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Diagnostics> {
+    load_paths_excluding(paths, &Exclude::default())
+}
+
+/// [`load_paths`], leaving out the files `exclude` matches while walking directories.
+pub fn load_paths_excluding(paths: &[PathBuf], exclude: &Exclude) -> Result<Loaded, Diagnostics> {
     let mut loader = Loader::new();
+    loader.exclude = exclude.clone();
     for path in paths {
         loader.add_path(path);
     }
@@ -129,6 +139,11 @@ pub fn load_route_test_resources(name: &str, text: &str) -> Result<RouteTestObje
 pub struct Loader {
     loaded: Loaded,
     next_order: usize,
+    /// Files left out of directory walks (`--exclude`).
+    exclude: Exclude,
+    /// While walking a directory: the current file's path below it, which an `--exclude`
+    /// suggestion names.
+    walked: Option<String>,
 }
 
 impl Loader {
@@ -148,8 +163,13 @@ impl Loader {
             }
             files.sort();
             for file in files {
-                let below = file.strip_prefix(path).unwrap_or(&file);
-                self.add_file(&file, &portable(below));
+                let below = portable(file.strip_prefix(path).unwrap_or(&file));
+                if self.exclude.matches(&below) {
+                    continue;
+                }
+                self.walked = Some(below.clone());
+                self.add_file(&file, &below);
+                self.walked = None;
             }
         } else {
             let own = path.file_name().map_or(path, Path::new);
@@ -310,18 +330,12 @@ impl Loader {
         if top_level
             && api_version.is_none()
             && kind.is_none()
-            && self.route_test_file(file, fragment, &fields, pos, list_depth)
+            && self.not_an_object(file, fragment, &fields, pos, list_depth)
         {
             return;
         }
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
-            let missing = if api_version.is_none() {
-                "apiVersion"
-            } else {
-                "kind"
-            };
-            let d = Diagnostic::error(format!("missing `{missing}`: not a Kubernetes object"));
-            self.push_at(file, pos, d);
+            self.missing_type(file, pos, api_version.is_none());
             return;
         };
         let namespace = fields
@@ -371,11 +385,26 @@ impl Loader {
         }
     }
 
-    /// A document without `apiVersion` and `kind` that is a route-test file: a conformance
-    /// file given as a plain input has its `resources` loaded; one that names its manifests
-    /// (found by walking a directory that holds tests beside them) is skipped with a note.
-    /// False when the document is neither.
-    fn route_test_file(
+    /// Reports an object without `apiVersion` (or `kind`); in a folder, names the
+    /// `--exclude` that leaves the file out, in case it is not meant as a manifest.
+    fn missing_type(&mut self, file: &SourceFile, pos: Pos, no_api_version: bool) {
+        let missing = if no_api_version { "apiVersion" } else { "kind" };
+        let mut d = Diagnostic::error(format!("missing `{missing}`: not a Kubernetes object"));
+        if let Some(below) = &self.walked {
+            d = d.with_help(format!(
+                "if this file holds no Kubernetes objects, leave it out: --exclude '{below}'"
+            ));
+        }
+        self.push_at(file, pos, d);
+    }
+
+    /// A top-level document without `apiVersion` and `kind` that is not a Kubernetes object:
+    /// a route-test file or plainly something else (an Envoy bootstrap, a schema). A
+    /// route-test file given as an input has its `resources` loaded; one found by walking a
+    /// directory (tests beside the manifests they test), one that names its manifests, and
+    /// any other document without `metadata` are skipped with a note. False for a document
+    /// with `metadata`: an object missing its type, which is an error.
+    fn not_an_object(
         &mut self,
         file: &Arc<SourceFile>,
         fragment: &Fragment,
@@ -383,18 +412,27 @@ impl Loader {
         pos: Pos,
         list_depth: usize,
     ) -> bool {
-        if fields.get("resources").is_some() {
+        let has = |field: &str| fields.get(field).is_some();
+        let is_test = has("cases") || has("expectStatus");
+        if has("resources") && !(is_test && self.walked.is_some()) {
             self.add_items(file, fragment, fields, "resources", list_depth);
-        } else if fields.get("cases").is_some() {
-            let d = Diagnostic::new(
+            return true;
+        }
+        let d = if is_test {
+            Diagnostic::new(
                 Severity::Note,
                 "skipped: a route-test file, not Kubernetes objects",
             )
-            .with_help("`gatewasm test` runs it");
-            self.push_at(file, pos, d);
-        } else {
+            .with_help("`gatewasm test` runs it")
+        } else if has("metadata") {
             return false;
-        }
+        } else {
+            Diagnostic::new(
+                Severity::Note,
+                "skipped: not a Kubernetes object (no `apiVersion`, `kind` or `metadata`)",
+            )
+        };
+        self.push_at(file, pos, d);
         true
     }
 
@@ -925,6 +963,69 @@ mod tests {
         loader.add_reader(STDIN_NAME, ns("s").as_bytes());
         let loaded = loader.finish();
         assert_eq!(loaded.objects[0].source.file.name, "<stdin>");
+    }
+
+    #[test]
+    fn documents_that_are_plainly_not_objects_are_skipped_with_a_note() {
+        let envoy = "# an Envoy bootstrap\nstatic_resources:\n  listeners: []\nadmin: {}\n";
+        let loaded = load_str("envoy.yaml", envoy).unwrap();
+        assert_eq!(
+            headers(&loaded.diagnostics),
+            ["note: envoy.yaml:2: skipped: not a Kubernetes object (no `apiVersion`, `kind` or `metadata`)"]
+        );
+        // Objects with a mistake stay errors: a type without its version, or metadata
+        // without a type.
+        assert_eq!(
+            errors("s.yaml", "kind: CoreSchema\ngroup: \"\"\n"),
+            ["error: s.yaml:1: missing `apiVersion`: not a Kubernetes object"]
+        );
+        assert_eq!(
+            errors("m.yaml", "metadata:\n  name: app\nspec: {}\n"),
+            ["error: m.yaml:1: missing `apiVersion`: not a Kubernetes object"]
+        );
+        // In a List, every item must be an object.
+        let list = "apiVersion: v1\nkind: List\nitems:\n- static_resources: {}\n";
+        assert_eq!(
+            errors("l.yaml", list),
+            ["error: l.yaml:4: missing `apiVersion`: not a Kubernetes object"]
+        );
+    }
+
+    #[test]
+    fn directory_walks_skip_route_tests_and_excluded_files() {
+        let dir = std::env::temp_dir().join(format!("gatewasm-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tests")).unwrap();
+        std::fs::create_dir_all(dir.join("schemas")).unwrap();
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n";
+        std::fs::write(dir.join("ns.yaml"), ns).unwrap();
+        // Inline resources of a test found beside the manifests are the test's, not the
+        // input's: loading them would define `a` twice.
+        let test = "name: T\nresources:\n- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\ncases: []\n";
+        std::fs::write(dir.join("tests/t.yaml"), test).unwrap();
+        std::fs::write(dir.join("schemas/x.yaml"), "kind: CoreSchema\n").unwrap();
+        let problems = load_paths(std::slice::from_ref(&dir)).unwrap_err();
+        assert!(
+            problems.to_string().contains(
+                "help: if this file holds no Kubernetes objects, leave it out: --exclude 'schemas/x.yaml'"
+            ),
+            "{problems}"
+        );
+        let exclude = Exclude::new(&["schemas/*".to_owned()]).unwrap();
+        let loaded = load_paths_excluding(std::slice::from_ref(&dir), &exclude).unwrap();
+        assert_eq!(loaded.objects.len(), 1);
+        assert!(
+            loaded
+                .diagnostics
+                .to_string()
+                .contains("tests/t.yaml:1: skipped: a route-test file, not Kubernetes objects"),
+            "{}",
+            loaded.diagnostics
+        );
+        // Given by name, a route-test file's resources load.
+        let loaded = load_paths(&[dir.join("tests/t.yaml")]).unwrap();
+        assert_eq!(loaded.objects.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

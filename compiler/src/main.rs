@@ -4,19 +4,31 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
 use gatewasm::emit::{EmitTarget, ListenPort, RateLimitService, RateLimitSetting};
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
 use gatewasm::warning::Warning;
+use gatewasm_filter::blob::FORMAT_VERSION;
+
+/// `--version`: what a bug report needs, the release, the commit (from `build.rs`) and the
+/// blob format this compiler writes (the filter refuses other formats).
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (commit {}, blob format {FORMAT_VERSION})",
+        env!("CARGO_PKG_VERSION"),
+        env!("GATEWASM_COMMIT")
+    )
+});
 
 #[derive(Parser)]
 #[command(
     name = "gatewasm",
-    version,
+    version = VERSION.as_str(),
     about = "Compile Kubernetes Gateway API routes into a blob for the gatewasm proxy-wasm filter"
 )]
 struct Cli {
@@ -72,57 +84,21 @@ enum Command {
         /// `--strict`. docs/warnings.md lists them.
         #[arg(long, value_name = "CODE", value_parser = parse_warning)]
         allow: Vec<Warning>,
+        /// `json`: the summary and every diagnostic as one JSON document on standard output
+        /// (so not with `-o -`).
+        #[arg(long, value_enum, default_value_t = Shown::Text)]
+        format: Shown,
     },
     /// Print the status a Gateway API controller would write.
     Status {
         #[command(flatten)]
         input: Input,
         /// Output format.
-        #[arg(short = 'o', long, value_enum, default_value_t = Format::Yaml)]
+        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Format::Yaml)]
         output: Format,
     },
     /// Run route-test files (the conformance corpus format).
-    Test {
-        /// Route-test files or folders of them.
-        #[arg(required = true, value_name = "FILE|DIR")]
-        paths: Vec<PathBuf>,
-        /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
-        /// native engine (with `--envoy`: the module Envoy loads).
-        #[arg(long, value_name = "PATH")]
-        wasm: Option<PathBuf>,
-        /// Send every case as real traffic through Envoy running the emitted bootstrap and
-        /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
-        #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
-        envoy: Option<PathBuf>,
-        /// With `--envoy`: run the filter as one attached to an Envoy gatewasm did not
-        /// configure: listeners without gatewasm's metadata, bound to other ports than the
-        /// Gateway's, which the plugin configuration's `listenPorts` maps back.
-        #[arg(long, requires = "envoy")]
-        attached: bool,
-        /// Print every case and what happened to it.
-        #[arg(short, long)]
-        verbose: bool,
-        /// Files run at once (default: one per CPU; one with --ratelimit-service, whose
-        /// counters the files share).
-        #[arg(short, long, value_name = "N")]
-        jobs: Option<usize>,
-        /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
-        /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
-        /// at it). Without it they call one in this process that counts the same way;
-        /// through Envoy, which needs a real one, they are skipped.
-        #[arg(long, value_name = "HOST:PORT")]
-        ratelimit_service: Option<String>,
-        /// Succeed even when some cases did not run (without it, a skipped case fails the
-        /// run: a test that tested nothing must not pass).
-        #[arg(long)]
-        allow_skip: bool,
-        /// Run the cases against this deployed blob, routes ConfigMap or ECDS file instead of
-        /// compiling the files' objects; status expectations and phases are not run.
-        #[arg(long, value_name = "BLOB|CONFIGMAP")]
-        blob: Option<PathBuf>,
-        #[command(flatten)]
-        refs: Refs,
-    },
+    Test(TestArgs),
     /// Explain what happens to one request: listener, winning rule, losing candidates.
     Explain {
         /// HTTP method.
@@ -140,6 +116,10 @@ enum Command {
         /// TLS SNI (default: the URL's host for https).
         #[arg(long)]
         sni: Option<String>,
+        /// `json`: the listener, the candidates that lost, the decision and the rate limits
+        /// as one JSON document.
+        #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
+        output: Shown,
     },
     /// Show what a deployed blob holds: format version, Gateway, listeners, counts, hashes and
     /// compile time.
@@ -152,6 +132,103 @@ enum Command {
         #[arg(short = 'o', long, value_enum)]
         output: Option<Format>,
     },
+    /// Print a shell completion script, e.g. `gatewasm completions bash`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `gatewasm man > gatewasm.1`.
+    Man,
+}
+
+/// `gatewasm test`.
+#[derive(Args)]
+struct TestArgs {
+    /// Route-test files or folders of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Run the cases through this filter `.wasm` in the wasmtime host instead of the
+    /// native engine (with `--envoy`: the module Envoy loads).
+    #[arg(long, value_name = "PATH")]
+    wasm: Option<PathBuf>,
+    /// Send every case as real traffic through Envoy running the emitted bootstrap and
+    /// ConfigMap files: the `envoy` on PATH, or `--envoy=PATH`. Needs `--wasm`.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "envoy")]
+    envoy: Option<PathBuf>,
+    /// With `--envoy`: run the filter as one attached to an Envoy gatewasm did not
+    /// configure: listeners without gatewasm's metadata, bound to other ports than the
+    /// Gateway's, which the plugin configuration's `listenPorts` maps back.
+    #[arg(long, requires = "envoy")]
+    attached: bool,
+    /// Print every case and what happened to it.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Files run at once (default: one per CPU; one with --ratelimit-service, whose
+    /// counters the files share).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
+    /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
+    /// at it). Without it they call one in this process that counts the same way;
+    /// through Envoy, which needs a real one, they are skipped.
+    #[arg(long, value_name = "HOST:PORT")]
+    ratelimit_service: Option<String>,
+    /// Succeed even when some cases did not run (without it, a skipped case fails the
+    /// run: a test that tested nothing must not pass).
+    #[arg(long)]
+    allow_skip: bool,
+    /// Run the cases against this deployed blob, routes ConfigMap or ECDS file instead of
+    /// compiling the files' objects; status expectations and phases are not run.
+    #[arg(long, value_name = "BLOB|CONFIGMAP")]
+    blob: Option<PathBuf>,
+    /// Also write the results as JUnit XML to FILE, for CI systems to show.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// `json`: every file's and case's outcome and the totals as one JSON document.
+    #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
+    output: Shown,
+    /// Leave out files of the folders given that match GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    #[command(flatten)]
+    refs: Refs,
+}
+
+impl TestArgs {
+    fn run(self) -> cli::Report {
+        let TestArgs {
+            paths,
+            wasm,
+            envoy,
+            verbose,
+            jobs,
+            ratelimit_service,
+            attached,
+            allow_skip,
+            blob,
+            junit,
+            output,
+            exclude,
+            refs,
+        } = self;
+        cli::test(
+            &cli::Inputs { paths, exclude },
+            cli::TestRun {
+                wasm,
+                envoy,
+                verbose,
+                ratelimit_service,
+                jobs,
+                attached,
+                allow_skip,
+                blob,
+                junit,
+                json: matches!(output, Shown::Json),
+            },
+            refs.options(None),
+        )
+    }
 }
 
 /// The manifests, or instead a deployed blob (`--blob`).
@@ -166,6 +243,10 @@ struct InputOrBlob {
     /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
     #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "blob")]
     gateway: Option<String>,
+    /// Leave out files of the folders given whose path below the folder, or whose name,
+    /// matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB", conflicts_with = "blob")]
+    exclude: Vec<String>,
     #[command(flatten)]
     refs: Refs,
 }
@@ -178,6 +259,10 @@ struct Input {
     /// The Gateway to compile, `NAMESPACE/NAME`; needed when the input has several.
     #[arg(long, value_name = "NAMESPACE/NAME")]
     gateway: Option<String>,
+    /// Leave out files of the folders given whose path below the folder, or whose name,
+    /// matches GLOB (repeatable), e.g. `--exclude 'tests/*' --exclude '*.schema.yaml'`.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     #[command(flatten)]
     refs: Refs,
 }
@@ -213,6 +298,13 @@ struct Refs {
 impl Input {
     fn options(&self) -> Options {
         self.refs.options(self.gateway.clone())
+    }
+
+    fn inputs(&self) -> cli::Inputs {
+        cli::Inputs {
+            paths: self.paths.clone(),
+            exclude: self.exclude.clone(),
+        }
     }
 }
 
@@ -252,6 +344,15 @@ impl Format {
     }
 }
 
+/// How `compile`, `test` and `explain` show their results.
+#[derive(Clone, Copy, ValueEnum)]
+enum Shown {
+    /// For people: text on standard output, diagnostics on standard error.
+    Text,
+    /// For programs: one JSON document on standard output.
+    Json,
+}
+
 fn main() -> ExitCode {
     let report = run(Cli::parse().command);
     let mut err = std::io::stderr().lock();
@@ -274,6 +375,7 @@ fn run(command: Command) -> cli::Report {
             listen_port,
             strict,
             allow,
+            format,
         } => {
             let emit = cli::Emit {
                 targets: emit,
@@ -287,43 +389,20 @@ fn run(command: Command) -> cli::Report {
                 listen_ports: listen_port,
             };
             cli::compile(
-                &input.paths,
+                &input.inputs(),
                 &input.options(),
                 output.as_deref(),
                 &emit,
                 cli::Checks { strict, allow },
+                matches!(format, Shown::Json),
             )
         }
         Command::Status { input, output } => cli::status(
-            &input.paths,
+            &input.inputs(),
             &input.options(),
             matches!(output, Format::Json),
         ),
-        Command::Test {
-            paths,
-            wasm,
-            envoy,
-            verbose,
-            jobs,
-            ratelimit_service,
-            attached,
-            allow_skip,
-            blob,
-            refs,
-        } => cli::test(
-            &paths,
-            cli::TestRun {
-                wasm,
-                envoy,
-                verbose,
-                ratelimit_service,
-                jobs,
-                attached,
-                allow_skip,
-                blob,
-            },
-            refs.options(None),
-        ),
+        Command::Test(test) => test.run(),
         Command::Explain {
             input,
             method,
@@ -331,25 +410,44 @@ fn run(command: Command) -> cli::Report {
             headers,
             port,
             sni,
-        } => explain(input, &method, &url, &headers, port, sni),
+            output,
+        } => explain(
+            input,
+            cli::Request {
+                method,
+                url,
+                headers,
+                port,
+                sni,
+            },
+            output,
+        ),
         Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gatewasm", &mut script);
+            cli::generated(Ok(script))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            cli::generated(rendered.map(|()| page))
+        }
     }
 }
 
-/// `explain` against the manifests, or against a deployed blob with `--blob`.
-fn explain(
-    input: InputOrBlob,
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> cli::Report {
+/// `explain` against the manifests, or against a deployed blob with `--blob` (text only:
+/// the JSON form names rules by their source, which a blob does not carry).
+fn explain(input: InputOrBlob, request: cli::Request, output: Shown) -> cli::Report {
     match input.blob {
-        Some(blob) => cli::explain_deployed(&blob, method, url, headers, port, sni),
+        Some(blob) => cli::explain_deployed(&blob, &request),
         None => {
+            let inputs = cli::Inputs {
+                paths: input.paths,
+                exclude: input.exclude,
+            };
             let options = input.refs.options(input.gateway);
-            cli::explain(&input.paths, &options, method, url, headers, port, sni)
+            cli::explain(&inputs, &options, &request, matches!(output, Shown::Json))
         }
     }
 }

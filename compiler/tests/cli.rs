@@ -73,6 +73,308 @@ fn compiles_the_examples_to_a_file() {
     let _ = std::fs::remove_file(out);
 }
 
+/// A fresh folder under the system temp dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gatewasm-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creates");
+    dir
+}
+
+#[test]
+fn compiling_the_whole_manifests_folder_skips_what_is_not_an_object() {
+    let args = [
+        "compile",
+        "manifests/",
+        "--gateway",
+        "edge/edge",
+        "-o",
+        "/dev/null",
+    ];
+    let o = gatewasm(&args, None);
+    let err = text(&o.stderr);
+    // The Envoy bootstrap and the route tests (their inline resources too) are skipped
+    // with a note; the schema file (`kind` without `apiVersion`) is not, and its error
+    // says how to leave it out.
+    for note in [
+        "note: manifests/envoy/envoy.yaml:10: skipped: not a Kubernetes object",
+        "note: manifests/tests/hot-swap.yaml:5: skipped: a route-test file",
+    ] {
+        assert!(err.contains(note), "{note}\n{err}");
+    }
+    assert!(
+        err.contains("help: if this file holds no Kubernetes objects, leave it out: --exclude 'schemas/kubernetes-v1/configmap.yaml'"),
+        "{err}"
+    );
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    // `seed/` is a second copy of the examples' objects, each "defined more than once".
+    let excluded = [
+        &args[..],
+        &["--exclude", "schemas/*", "--exclude", "seed/*"],
+    ]
+    .concat();
+    let o = gatewasm(&excluded, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("compiled Gateway edge/edge: 2 listeners"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn exclude_leaves_matching_files_out_of_folders() {
+    let dir = scratch("exclude");
+    std::fs::create_dir_all(dir.join("drafts")).expect("creates");
+    std::fs::write(dir.join("gateway.yaml"), GATEWAY).expect("writes");
+    std::fs::write(dir.join("drafts/broken.yaml"), "kind: HTTPRoute\n").expect("writes");
+    std::fs::write(dir.join("old.schema.yaml"), "kind: Schema\n").expect("writes");
+    let folder = dir.to_str().expect("utf-8");
+    let o = gatewasm(&["status", folder], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let o = gatewasm(
+        &[
+            "status",
+            folder,
+            "--exclude",
+            "drafts/*",
+            "--exclude",
+            "*.schema.yaml",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = gatewasm(&["status", folder, "--exclude", "a["], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("error: --exclude \"a[\": "),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+
+    // `test` leaves out the route-test files of a folder the same way.
+    let dir = scratch("exclude-tests");
+    let passing = std::fs::read_to_string(pass_and_fail(&dir)).expect("reads");
+    let passing = &passing[..passing.find("- {id: 2").expect("case 2")];
+    std::fs::write(dir.join("shop.yaml"), passing).expect("writes");
+    let broken = "name: Broken\nmanifests: [missing.yaml]\ncases: []\n";
+    std::fs::write(dir.join("broken.yaml"), broken).expect("writes");
+    let folder = dir.to_str().expect("utf-8");
+    let o = gatewasm(&["test", folder], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let o = gatewasm(&["test", folder, "--exclude", "broken.yaml"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("cases: 1 passed, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn version_names_the_commit_and_the_blob_format() {
+    let o = gatewasm(&["--version"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let version = text(&o.stdout);
+    let format = gatewasm_filter::blob::FORMAT_VERSION;
+    let (head, commit) = version
+        .trim_end()
+        .strip_suffix(&format!(", blob format {format})"))
+        .and_then(|v| v.split_once(" (commit "))
+        .unwrap_or_else(|| panic!("{version}"));
+    assert_eq!(head, format!("gatewasm {}", env!("CARGO_PKG_VERSION")));
+    let hash = commit.strip_suffix("-dirty").unwrap_or(commit);
+    assert!(
+        hash == "unknown" || (hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{version}"
+    );
+    assert_eq!(text(&gatewasm(&["-V"], None).stdout), version);
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let o = gatewasm(&["completions", "bash"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let script = text(&o.stdout);
+    for word in [
+        "compile",
+        "status",
+        "test",
+        "explain",
+        "--exclude",
+        "--junit",
+    ] {
+        assert!(script.contains(word), "{word} missing from\n{script}");
+    }
+    let o = gatewasm(&["man"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let page = text(&o.stdout);
+    let first_macro = page.lines().find(|l| l.starts_with(".TH"));
+    assert!(
+        first_macro.is_some_and(|l| l.starts_with(".TH gatewasm 1")),
+        "{page}"
+    );
+    assert!(page.contains("compile"), "{page}");
+}
+
+#[test]
+fn compile_json_has_the_summary_and_every_diagnostic() {
+    let o = gatewasm(
+        &[
+            "compile",
+            "manifests/examples",
+            "-o",
+            "/dev/null",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["exitCode"], 0);
+    let compiled = &doc["compiled"];
+    assert_eq!(compiled["gateway"], "edge/edge");
+    assert_eq!(compiled["listeners"], 2);
+    assert_eq!(compiled["outputs"], serde_json::json!(["/dev/null"]));
+    assert_eq!(compiled["blobSha256"].as_str().map(str::len), Some(64));
+    let notes = doc["diagnostics"].as_array().expect("a list");
+    assert!(notes.iter().any(|d| d["severity"] == "note"), "{doc}");
+
+    let bad = GATEWAY.replace("port: 80, protocol", "port: 0, protocol");
+    let o = gatewasm(
+        &["compile", "-", "-o", "/dev/null", "--format", "json"],
+        Some(&bad),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["exitCode"], 2);
+    assert!(doc["compiled"].is_null());
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["severity"], "error", "{doc}");
+    assert_eq!(first["file"], "<stdin>");
+    assert_eq!(first["line"], 7);
+    assert_eq!(first["object"], "Gateway ns/gw");
+    assert_eq!(first["field"], "spec.listeners[0].port");
+
+    let o = gatewasm(
+        &[
+            "compile",
+            "manifests/examples",
+            "-o",
+            "-",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--format json writes to standard output, and so does `-o -`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// A route-test file over the examples with a case that passes and one that fails.
+fn pass_and_fail(dir: &Path) -> PathBuf {
+    let file = dir.join("shop.yaml");
+    let examples = repo().join("manifests/examples");
+    let request = "{gateway: edge/edge, port: 443, scheme: https, sni: app.example.com, host: app.example.com, path: /healthz}";
+    std::fs::write(
+        &file,
+        format!(
+            "name: Shop\nmanifests: [{}]\ncases:\n\
+             - {{id: 1, name: <health & \"ok\">, request: {request}, expect: {{status: 200, backend: shop/health}}}}\n\
+             - {{id: 2, request: {request}, expect: {{status: 404}}}}\n\
+             expectStatus:\n\
+             - {{kind: HTTPRoute, route: shop/app, parent: edge/edge, type: Accepted, status: \"True\", reason: Accepted}}\n",
+            examples.display()
+        ),
+    )
+    .expect("writes");
+    file
+}
+
+#[test]
+fn test_writes_junit_xml_that_ci_systems_read() {
+    let dir = scratch("junit");
+    let file = pass_and_fail(&dir);
+    let xml_path = dir.join("report.xml");
+    let o = gatewasm(
+        &[
+            "test",
+            file.to_str().expect("utf-8"),
+            "--junit",
+            xml_path.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let xml = std::fs::read_to_string(&xml_path).expect("written");
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    for (attribute, want) in [
+        ("tests", "3"),
+        ("failures", "1"),
+        ("errors", "0"),
+        ("skipped", "0"),
+    ] {
+        assert_eq!(
+            suites.attribute(attribute),
+            Some(want),
+            "{attribute}\n{xml}"
+        );
+    }
+    // In the order they ran: the status expectation, then the cases.
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(
+        cases[0].attribute("name"),
+        Some("status HTTPRoute shop/app Accepted=True")
+    );
+    assert!(
+        cases[1]
+            .attribute("name")
+            .is_some_and(|n| n.ends_with("(<health & \"ok\">)")),
+        "{xml}"
+    );
+    assert!(cases[1].children().all(|c| !c.is_element()), "{xml}");
+    let failure = cases[2].first_element_child().expect("a failure");
+    assert_eq!(failure.tag_name().name(), "failure");
+    assert_eq!(
+        failure.attribute("message"),
+        Some("status: expected 404, got 200"),
+        "{xml}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn test_json_has_every_file_case_and_the_totals() {
+    let dir = scratch("test-json");
+    let file = pass_and_fail(&dir);
+    let o = gatewasm(&["test", file.to_str().expect("utf-8"), "-o", "json"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["exitCode"], 1);
+    assert_eq!(doc["driver"], "native engine");
+    assert_eq!(doc["totals"]["casesPassed"], 1);
+    assert_eq!(doc["totals"]["casesFailed"], 1);
+    assert_eq!(doc["totals"]["statusPassed"], 1);
+    let results = &doc["files"][0]["results"];
+    assert_eq!(results[0]["type"], "status");
+    assert_eq!(results[1]["outcome"], "passed");
+    assert_eq!(results[2]["outcome"], "failed");
+    assert_eq!(results[2]["failures"][0], "status: expected 404, got 200");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn errors_name_file_line_object_and_field_and_exit_2() {
     let bad = format!(
@@ -317,6 +619,42 @@ spec:
 
 /// explain lists the request's edits as the filter makes them (`Forward::request_edits`):
 /// modifiers, then the rewritten `:path` and `:authority`, then the router headers.
+#[test]
+fn explain_json_gives_the_decision_and_the_candidates_as_data() {
+    let explain = |url: &str| {
+        let o = gatewasm(
+            &["explain", "GET", url, "manifests/examples", "-o", "json"],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")
+    };
+    let doc = explain("https://admin.example.com/users");
+    assert_eq!(doc["listener"]["name"], "https");
+    assert_eq!(doc["listener"]["port"], 443);
+    let lost = &doc["candidates"][0];
+    assert_eq!(lost["rule"]["route"], "shop/admin", "{doc}");
+    assert_eq!(
+        lost["lost"],
+        "header x-internal is missing or does not match"
+    );
+    assert_eq!(doc["decision"]["action"], "reply");
+    assert_eq!(doc["decision"]["status"], 404);
+    let doc = explain("https://app.example.com/api/v1/orders");
+    let decision = &doc["decision"];
+    assert_eq!(decision["action"], "forward", "{doc}");
+    assert_eq!(decision["rule"]["route"], "shop/app");
+    assert_eq!(decision["rule"]["name"], "api-v1");
+    assert_eq!(decision["cluster"], "shop/api-v1:8080");
+    assert!(
+        decision["requestHeaders"]
+            .as_array()
+            .expect("a list")
+            .contains(&serde_json::json!({"set": "x-api-version", "value": "v1"})),
+        "{doc}"
+    );
+}
+
 #[test]
 fn explain_shows_the_request_edits_in_the_order_the_filter_makes_them() {
     let input = format!("{GATEWAY}{TIMEOUTS_AND_RETRY}");
@@ -774,15 +1112,15 @@ fn a_malformed_source_date_epoch_is_refused() {
 }
 
 /// A scratch file path for this test process.
-fn scratch(name: &str) -> PathBuf {
+fn scratch_file(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("gatewasm-cli-{}-{name}", std::process::id()))
 }
 
 /// Compiles `inputs` to a blob and a routes ConfigMap, recording a fixed compile time.
 fn compile_deployed(inputs: &[&str], name: &str) -> (PathBuf, PathBuf) {
     let (blob, cm) = (
-        scratch(&format!("{name}.blob")),
-        scratch(&format!("{name}.yaml")),
+        scratch_file(&format!("{name}.blob")),
+        scratch_file(&format!("{name}.yaml")),
     );
     let o = Command::new(env!("CARGO_BIN_EXE_gatewasm"))
         .current_dir(repo())
@@ -973,7 +1311,7 @@ fn test_blob_runs_the_cases_against_a_deployed_blob() {
 #[test]
 fn test_blob_counts_status_expectations_as_not_run() {
     let (blob, cm) = compile_deployed(&["manifests/examples"], "status");
-    let file = scratch("status-test.yaml");
+    let file = scratch_file("status-test.yaml");
     let examples = repo().join("manifests/examples");
     std::fs::write(
         &file,
@@ -1026,4 +1364,33 @@ expectStatus:
     for f in [blob, cm, file] {
         let _ = std::fs::remove_file(f);
     }
+}
+
+/// `compile --format json` carries each warning's code and name beside its severity.
+#[test]
+fn json_diagnostics_carry_the_warning_code() {
+    let o = gatewasm(
+        &[
+            "compile",
+            "compiler/tests/data/guide-mistakes.yaml",
+            "-o",
+            "/dev/null",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let codes: Vec<(String, String)> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["severity"] == "warning")
+        .map(|d| (d["code"].to_string(), d["name"].to_string()))
+        .collect();
+    assert!(
+        codes.contains(&("\"GW0002\"".into(), "\"RefNotPermitted\"".into())),
+        "{codes:?}"
+    );
+    assert_eq!(codes.len(), 8, "{doc}");
 }

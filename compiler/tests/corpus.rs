@@ -44,10 +44,15 @@ fn run(wasm: Option<PathBuf>) {
     let (mut cases, mut statuses, mut failures) = (0, 0, Vec::new());
     for f in &files {
         let r = run_file(f, &options, &factory);
-        cases += r.cases_passed;
-        statuses += r.status_passed;
+        cases += r.cases_passed();
+        statuses += r.status_passed();
         if !r.ok() {
-            failures.push(format!("{}: {:?}\n{}", f.display(), r.error, r.details));
+            failures.push(format!(
+                "{}: {:?}\n{}",
+                f.display(),
+                r.error,
+                r.details(false)
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

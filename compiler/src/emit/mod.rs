@@ -16,6 +16,7 @@ mod forward;
 mod istio;
 pub mod layout;
 mod plugin;
+pub use plugin::sha256_hex;
 mod ratelimit_config;
 mod upstream_tls;
 

@@ -4,12 +4,11 @@
 //! holds one state) and cases for another Gateway than the blob's.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use super::driver::{Driver, Factory, RateLimitService, Routes, Setup};
 use super::format::{self, Case, StatusExpectation};
-use super::run::{case_label, run_one, FileReport, RunOptions};
+use super::run::{case_label, run_one, CaseResult, Entry, FileReport, Outcome, RunOptions};
 use super::status;
 use crate::inspect::Deployed;
 
@@ -53,24 +52,24 @@ pub fn run_file(
     let gateway = deployed.table.gateway.clone();
     let mut live: BTreeMap<String, Box<dyn Driver>> = BTreeMap::new();
     live.insert(gateway.clone(), drivers(routes, &setup)?);
-    skip_status(&file.expect_status, "", report);
+    skip_status(&file.expect_status, None, report);
     for case in &file.cases {
         if case.request.gateway == gateway {
-            run_one(case, &mut live, &options, "", report)?;
+            run_one(case, &mut live, &options, None, report)?;
         } else {
             let why = format!(
                 "the case is for Gateway {}, the blob is Gateway {gateway}'s",
                 case.request.gateway
             );
-            skip_case(case, "", &why, report);
+            skip_case(case, None, &why, report);
         }
     }
     for phase in &file.phases {
-        let prefix = format!("[{}] ", phase.name);
-        skip_status(&phase.expect_status, &prefix, report);
+        let name = Some(phase.name.as_str());
+        skip_status(&phase.expect_status, name, report);
         for case in &phase.cases {
             let why = "the phase changes the objects; the blob holds one state";
-            skip_case(case, &prefix, why, report);
+            skip_case(case, name, why, report);
         }
     }
     for d in live.values_mut() {
@@ -79,22 +78,24 @@ pub fn run_file(
     Ok(())
 }
 
-fn skip_case(case: &Case, prefix: &str, why: &str, report: &mut FileReport) {
-    report.cases_skipped += 1;
-    let _ = writeln!(
-        report.details,
-        "  {prefix}skip {}\n         {why}",
-        case_label(case)
-    );
+fn skip_case(case: &Case, phase: Option<&str>, why: &str, report: &mut FileReport) {
+    report.entries.push(Entry::Case(CaseResult {
+        phase: phase.map(str::to_owned),
+        label: case_label(case),
+        summary: String::new(),
+        seconds: 0.0,
+        outcome: Outcome::Skipped {
+            reason: why.to_owned(),
+        },
+    }));
 }
 
-fn skip_status(expectations: &[StatusExpectation], prefix: &str, report: &mut FileReport) {
+fn skip_status(expectations: &[StatusExpectation], phase: Option<&str>, report: &mut FileReport) {
     for e in expectations {
-        report.status_skipped += 1;
-        let _ = writeln!(
-            report.details,
-            "  {prefix}skip status {}: a blob has no status (test the manifests for it)",
-            status::describe(e)
-        );
+        report.entries.push(Entry::StatusSkipped {
+            phase: phase.map(str::to_owned),
+            expectation: status::describe(e),
+            reason: "a blob has no status (test the manifests for it)".to_owned(),
+        });
     }
 }

@@ -7,6 +7,7 @@ pub mod driver;
 #[cfg(feature = "envoy")]
 pub mod envoy;
 pub mod format;
+pub mod junit;
 pub mod native;
 pub mod ratelimit_service;
 pub mod run;

@@ -1,9 +1,13 @@
 //! Runs route-test files: compile each state of a file, send every case through a driver,
-//! check what happened, and report one line per file.
+//! check what happened, and record each outcome ([`FileReport`]), which the CLI renders as
+//! text, JSON or JUnit XML.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
 
 use crate::compile::{compile, Compiled};
 use crate::load::{self, Loaded};
@@ -45,31 +49,205 @@ pub struct RunOptions {
     pub deployed: Option<std::sync::Arc<crate::inspect::Deployed>>,
 }
 
-/// The outcome of one file.
+/// The outcome of one file: what it checked, in order, and what stopped it.
 #[derive(Debug, Default)]
 pub struct FileReport {
-    /// Cases that passed.
-    pub cases_passed: usize,
-    /// Cases that failed.
-    pub cases_failed: usize,
-    /// Cases not run: they need a rate limit service and the run has none.
-    pub cases_skipped: usize,
-    /// Status expectations that held.
-    pub status_passed: usize,
-    /// Status expectations that did not.
-    pub status_failed: usize,
-    /// Status expectations not checked: the run has no manifests to take a status from.
-    pub status_skipped: usize,
-    /// What to print under the file's line.
-    pub details: String,
+    /// Every case, status expectation and note, in the order they came.
+    pub entries: Vec<Entry>,
     /// A problem that stopped the file (unreadable, does not compile).
     pub error: Option<String>,
+}
+
+/// One file's run.
+#[derive(Debug)]
+pub struct FileRun {
+    /// The route-test file.
+    pub path: PathBuf,
+    /// What happened in it.
+    pub report: FileReport,
+    /// How long it took.
+    pub elapsed: std::time::Duration,
+}
+
+/// One thing a file's run produced; `phase` names the phase it ran in, if any.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Entry {
+    /// A case and what happened to it.
+    Case(CaseResult),
+    /// A status expectation (`expectStatus`).
+    Status {
+        /// The phase, if not the file's first state.
+        phase: Option<String>,
+        /// What was expected, as [`status::describe`] writes it.
+        expectation: String,
+        /// Why it did not hold; `None` when it held.
+        failure: Option<String>,
+    },
+    /// A status expectation that was not checked: the run has no manifests to take a
+    /// status from (`--blob`).
+    StatusSkipped {
+        /// The phase, if not the file's first state.
+        phase: Option<String>,
+        /// What was expected, as [`status::describe`] writes it.
+        expectation: String,
+        /// Why it was not checked.
+        reason: String,
+    },
+    /// Something worth telling that is neither (a reload, a sample drawn again).
+    Note {
+        /// The phase, if not the file's first state.
+        phase: Option<String>,
+        /// The note.
+        text: String,
+    },
+}
+
+/// One case's outcome.
+#[derive(Debug, Serialize)]
+pub struct CaseResult {
+    /// The phase, if not the file's first state.
+    pub phase: Option<String>,
+    /// `#id METHOD path host HOST port PORT (name)`.
+    pub label: String,
+    /// What happened, in one line (`→ 200 shop/api-v1 /path`); empty when skipped.
+    pub summary: String,
+    /// How long the case took, in seconds.
+    pub seconds: f64,
+    /// Passed, failed (and why) or skipped (and why).
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Whether a case passed.
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+pub enum Outcome {
+    /// Every expectation held.
+    Passed,
+    /// Some did not: each failed check.
+    Failed {
+        /// The failed checks.
+        failures: Vec<String>,
+    },
+    /// The case did not run: it needs a rate limit service the run lacks.
+    Skipped {
+        /// Why, and what to do about it.
+        reason: String,
+    },
 }
 
 impl FileReport {
     /// True when nothing failed.
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.cases_failed == 0 && self.status_failed == 0
+        self.error.is_none() && self.cases_failed() == 0 && self.status_failed() == 0
+    }
+
+    /// The cases, in order.
+    pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Case(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    fn count_cases(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.cases().filter(|c| f(&c.outcome)).count()
+    }
+
+    fn count_status(&self, held: bool) -> usize {
+        let matching =
+            |e: &&Entry| matches!(e, Entry::Status { failure, .. } if failure.is_none() == held);
+        self.entries.iter().filter(matching).count()
+    }
+
+    /// Cases that passed.
+    pub fn cases_passed(&self) -> usize {
+        self.count_cases(|o| matches!(o, Outcome::Passed))
+    }
+
+    /// Cases that failed.
+    pub fn cases_failed(&self) -> usize {
+        self.count_cases(|o| matches!(o, Outcome::Failed { .. }))
+    }
+
+    /// Cases not run: they need a rate limit service and the run has none.
+    pub fn cases_skipped(&self) -> usize {
+        self.count_cases(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+
+    /// Status expectations that held.
+    pub fn status_passed(&self) -> usize {
+        self.count_status(true)
+    }
+
+    /// Status expectations that did not.
+    pub fn status_failed(&self) -> usize {
+        self.count_status(false)
+    }
+
+    /// Status expectations not checked.
+    pub fn status_skipped(&self) -> usize {
+        let skipped = |e: &&Entry| matches!(e, Entry::StatusSkipped { .. });
+        self.entries.iter().filter(skipped).count()
+    }
+
+    /// What to print under the file's line: failures, skips and notes; passing cases too
+    /// when `verbose`.
+    pub fn details(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        for entry in &self.entries {
+            let _ = match entry {
+                Entry::Case(c) => write_case(&mut out, c, verbose),
+                Entry::Status {
+                    phase,
+                    expectation,
+                    failure: Some(why),
+                } => writeln!(
+                    out,
+                    "  {}status {expectation}: {why}",
+                    prefix(phase.as_deref())
+                ),
+                Entry::Status { .. } => Ok(()),
+                Entry::StatusSkipped {
+                    phase,
+                    expectation,
+                    reason,
+                } => writeln!(
+                    out,
+                    "  {}skip status {expectation}: {reason}",
+                    prefix(phase.as_deref())
+                ),
+                Entry::Note { phase, text } => {
+                    writeln!(out, "  {}{text}", prefix(phase.as_deref()))
+                }
+            };
+        }
+        out
+    }
+}
+
+/// `[phase] `, or nothing in the file's first state.
+fn prefix(phase: Option<&str>) -> String {
+    phase.map(|p| format!("[{p}] ")).unwrap_or_default()
+}
+
+fn write_case(out: &mut String, c: &CaseResult, verbose: bool) -> std::fmt::Result {
+    let (label, prefix) = (&c.label, prefix(c.phase.as_deref()));
+    match &c.outcome {
+        Outcome::Passed if verbose => {
+            writeln!(out, "  {prefix}ok   {label}\n         {}", c.summary)
+        }
+        Outcome::Passed => Ok(()),
+        Outcome::Failed { failures } => {
+            writeln!(out, "  {prefix}FAIL {label}\n         {}", c.summary)?;
+            failures
+                .iter()
+                .try_for_each(|f| writeln!(out, "         - {f}"))
+        }
+        Outcome::Skipped { reason } => {
+            writeln!(out, "  {prefix}skip {label}\n         {reason}")
+        }
     }
 }
 
@@ -211,18 +389,18 @@ fn run_state(
     live: &mut BTreeMap<String, Box<dyn Driver>>,
     report: &mut FileReport,
 ) -> Result<(), String> {
-    let prefix = phase.map(|p| format!("[{p}] ")).unwrap_or_default();
+    let prefix = prefix(phase);
     let compiled = compile_gateways(state, cases, options, &prefix)?;
     if let Some(first) = compiled.values().next() {
-        check_status(expect_status, first, &prefix, report);
+        check_status(expect_status, first, phase, report);
     }
     let setup = Setup {
         workers: cases.iter().filter_map(|c| c.workers).max().unwrap_or(1),
         rate_limit_service: options.rate_limit_service.clone(),
     };
-    start_drivers(&compiled, &setup, options, drivers, live, &prefix, report)?;
+    start_drivers(&compiled, &setup, options, drivers, live, phase, report)?;
     for case in cases {
-        run_one(case, live, options, &prefix, report)?;
+        run_one(case, live, options, phase, report)?;
     }
     for (gw, d) in live.iter_mut() {
         d.finish().map_err(|e| format!("{prefix}{gw}: {e}"))?;
@@ -271,21 +449,15 @@ fn compile_gateways(
 fn check_status(
     expect_status: &[StatusExpectation],
     compiled: &Compiled,
-    prefix: &str,
+    phase: Option<&str>,
     report: &mut FileReport,
 ) {
     for e in expect_status {
-        match status::check(e, &compiled.status) {
-            Ok(()) => report.status_passed += 1,
-            Err(why) => {
-                report.status_failed += 1;
-                let _ = writeln!(
-                    report.details,
-                    "  {prefix}status {}: {why}",
-                    status::describe(e)
-                );
-            }
-        }
+        report.entries.push(Entry::Status {
+            phase: phase.map(str::to_owned),
+            expectation: status::describe(e),
+            failure: status::check(e, &compiled.status).err(),
+        });
     }
 }
 
@@ -297,9 +469,10 @@ fn start_drivers(
     options: &RunOptions,
     drivers: &Factory,
     live: &mut BTreeMap<String, Box<dyn Driver>>,
-    prefix: &str,
+    phase: Option<&str>,
     report: &mut FileReport,
 ) -> Result<(), String> {
+    let prefix = prefix(phase);
     // A Gateway no case of this state names keeps no driver (nor an Envoy) running.
     live.retain(|gw, _| compiled.contains_key(gw));
     for (gw, c) in compiled {
@@ -311,10 +484,10 @@ fn start_drivers(
         };
         if reloaded {
             if options.verbose {
-                let _ = writeln!(
-                    report.details,
-                    "  {prefix}{gw}: the new routes were applied to the running driver"
-                );
+                report.entries.push(Entry::Note {
+                    phase: phase.map(str::to_owned),
+                    text: format!("{gw}: the new routes were applied to the running driver"),
+                });
             }
         } else {
             live.insert(gw.clone(), drivers(c.into(), setup)?);
@@ -328,7 +501,7 @@ pub(super) fn run_one(
     case: &Case,
     live: &mut BTreeMap<String, Box<dyn Driver>>,
     options: &RunOptions,
-    prefix: &str,
+    phase: Option<&str>,
     report: &mut FileReport,
 ) -> Result<(), String> {
     let label = case_label(case);
@@ -347,39 +520,46 @@ pub(super) fn run_one(
     let driver = live
         .get_mut(&case.request.gateway)
         .ok_or_else(|| format!("no driver for {}", case.request.gateway))?;
+    let started = Instant::now();
+    let phase = phase.map(str::to_owned);
+    let result = |summary: String, outcome: Outcome| CaseResult {
+        phase: phase.clone(),
+        label: label.clone(),
+        summary,
+        seconds: started.elapsed().as_secs_f64(),
+        outcome,
+    };
     let Some((mut failures, mut summary)) = run_case(case, driver.as_mut())? else {
-        report.cases_skipped += 1;
-        let _ = writeln!(
-            report.details,
-            "  {prefix}skip {label}\n         Global rate limits through Envoy: run with --ratelimit-service HOST:PORT"
-        );
+        let reason = "Global rate limits through Envoy: run with --ratelimit-service HOST:PORT";
+        let skipped = Outcome::Skipped {
+            reason: reason.to_owned(),
+        };
+        report
+            .entries
+            .push(Entry::Case(result(String::new(), skipped)));
         return Ok(());
     };
     // In Envoy the filter draws real random numbers (the other drivers are seeded), so a
     // share of a sample is off by more than its tolerance now and then (~1-3 % of
     // 500-request weight checks): one new sample decides, the first miss stays reported.
     if !failures.is_empty() && options.envoy.is_some() && is_sampled(case) {
-        let _ = writeln!(
-            report.details,
-            "  {prefix}note {label}: the first sample missed ({}); drawing a new one",
-            failures.join("; ")
-        );
+        report.entries.push(Entry::Note {
+            phase: phase.clone(),
+            text: format!(
+                "note {label}: the first sample missed ({}); drawing a new one",
+                failures.join("; ")
+            ),
+        });
         if let Some((again, s)) = run_case(case, driver.as_mut())? {
             (failures, summary) = (again, s);
         }
     }
-    if failures.is_empty() {
-        report.cases_passed += 1;
-        if options.verbose {
-            let _ = writeln!(report.details, "  {prefix}ok   {label}\n         {summary}");
-        }
+    let outcome = if failures.is_empty() {
+        Outcome::Passed
     } else {
-        report.cases_failed += 1;
-        let _ = writeln!(report.details, "  {prefix}FAIL {label}\n         {summary}");
-        for f in failures {
-            let _ = writeln!(report.details, "         - {f}");
-        }
-    }
+        Outcome::Failed { failures }
+    };
+    report.entries.push(Entry::Case(result(summary, outcome)));
     Ok(())
 }
 
