@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::driver::{Driver, Factory, RateLimitService, Routes, Setup};
-use super::format::{self, Case, StatusExpectation};
+use super::format::{Case, StatusExpectation};
 use super::run::{case_label, run_one, CaseResult, Entry, FileReport, Outcome, RunOptions};
 use super::status;
 use crate::inspect::Deployed;
@@ -23,9 +23,7 @@ pub fn run_file(
     drivers: &Factory,
     report: &mut FileReport,
 ) -> Result<(), String> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let file = format::parse(&text).map_err(|e| format!("{name}: not a route-test file: {e}"))?;
+    let (_, _, file) = super::run::read(path)?;
     // A file counts from zero, as when it runs on its own objects.
     let service = options
         .rate_limit_service

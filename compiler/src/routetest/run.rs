@@ -264,15 +264,21 @@ pub fn run_file(path: &Path, options: &RunOptions, drivers: &Factory) -> FileRep
     report
 }
 
+/// The file at `path`: its display name, its text and its parsed form.
+pub(super) fn read(path: &Path) -> Result<(String, String, format::TestFile), String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let file = format::parse(&text).map_err(|e| format!("{name}: not a route-test file: {e}"))?;
+    Ok((name, text, file))
+}
+
 fn run_file_inner(
     path: &Path,
     options: &RunOptions,
     drivers: &Factory,
     report: &mut FileReport,
 ) -> Result<(), String> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let file = format::parse(&text).map_err(|e| format!("{name}: not a route-test file: {e}"))?;
+    let (name, text, file) = read(path)?;
     let render = |d: crate::diag::Diagnostics| {
         d.iter()
             .map(|x| x.to_string())
