@@ -1,15 +1,20 @@
 //! `gatewasm explain`: one request through the engine, told as a story — which listener,
 //! which candidates were tried and why each lost, which rule won, and what the filter does.
 
+mod answer;
+mod backends;
+mod ranked;
+mod unattached;
+
 use std::fmt::Write as _;
 
 use gatewasm_filter::blob::{
-    HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId,
-    StringMatch,
+    HostGroupId, HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable,
+    RuleId, StringMatch,
 };
 use gatewasm_filter::engine::{
-    Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request, RequestEdit, Router,
-    Strategy,
+    request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
+    RequestEdit, Router, Strategy,
 };
 use gatewasm_filter::ratelimit;
 
@@ -141,13 +146,32 @@ fn pattern(p: &Option<HostPattern>) -> String {
 /// lost, the decision (winner, action, header edits) and the rate limits that apply.
 struct Explanation<'r> {
     method: String,
+    /// The Host, lowercase and without the port, as the engine compares it.
+    host: String,
     port: u16,
     sni: Option<String>,
+    /// Whether Envoy lets the request reach the filter at all.
+    reach: answer::Reach,
     listener: Option<ListenerId>,
     missed: Vec<(MatchId, Miss)>,
+    /// Every candidate that holds, in precedence order: the winner first.
+    holding: Vec<(HostGroupId, MatchId)>,
     decision: Decision<'r>,
     /// `None` when no limit is consulted: no listener, or a CORS preflight.
     limits: Option<Limits<'r>>,
+}
+
+/// Why the decision is what it is, beyond the engine's walk: what else held, how the rule
+/// splits requests, why a backend is invalid, which routes did not attach.
+struct Findings<'a> {
+    outranked: Vec<ranked::Outranked>,
+    /// Every backendRef of the winning rule, when it forwards or its chosen slot is invalid.
+    shares: Vec<backends::Share>,
+    /// The chosen backendRef's position and why it is invalid, when it is (`None` inside:
+    /// the blob does not say).
+    invalid: Option<(usize, Option<backends::Invalid>)>,
+    /// Routes that would take the host but are not attached, when nothing answered.
+    unattached: Vec<unattached::Unattached<'a>>,
 }
 
 /// The rate limits a request is counted against.
@@ -172,6 +196,8 @@ struct Known<'a> {
     table: &'a RouteTable,
     /// Empty for a deployed blob: rules are then named by their route's position.
     rule_sources: &'a [RuleSource],
+    /// The compiled manifests (status, diagnostics, input); `None` for a deployed blob.
+    manifests: Option<&'a Compiled>,
 }
 
 /// Explains `method url` against a compiled Gateway.
@@ -186,7 +212,7 @@ pub fn explain(
     port: Option<u16>,
     sni: Option<String>,
 ) -> Result<String, String> {
-    explain_blob(&c.blob, &c.rule_sources, method, url, headers, port, sni)
+    explain_blob(&c.blob, Some(c), method, url, headers, port, sni)
 }
 
 /// Explains a request against a deployed blob, without the manifests: the same engine, and
@@ -202,18 +228,19 @@ pub fn explain_deployed(
     port: Option<u16>,
     sni: Option<String>,
 ) -> Result<String, String> {
-    let mut out = explain_blob(blob, &[], method, url, headers, port, sni)?;
+    let mut out = explain_blob(blob, None, method, url, headers, port, sni)?;
     out.push_str(
         "note:     explained from the blob alone: rules are located by their route's \
-         file:line, not their own, and routes that did not attach to the Gateway are not in \
-         it (`gatewasm status` on the manifests lists them)\n",
+         file:line, not their own, routes that did not attach to the Gateway are not in it \
+         (`gatewasm status` on the manifests lists them), and it does not record why a \
+         backendRef is invalid nor each route's creationTimestamp\n",
     );
     Ok(out)
 }
 
 fn explain_blob(
     blob: &[u8],
-    rule_sources: &[RuleSource],
+    manifests: Option<&Compiled>,
     method: &str,
     url: &str,
     headers: &[String],
@@ -225,9 +252,48 @@ fn explain_blob(
     let e = decide(&router, method, &u, headers, port, sni)?;
     let known = Known {
         table: router.table(),
-        rule_sources,
+        rule_sources: manifests.map_or(&[], |m| &m.rule_sources),
+        manifests,
     };
-    Ok(tell(&known, url, &e))
+    let found = find(&known, &e);
+    Ok(tell(&known, url, &e, &found))
+}
+
+/// What explains the decision `e`.
+fn find<'a>(c: &Known<'a>, e: &Explanation<'_>) -> Findings<'a> {
+    let (rule, chosen) = match &e.decision {
+        Decision::Forward(f) => (Some(f.rule), Some(f.backend_index)),
+        Decision::Reply(r) => (r.rule, r.backend),
+    };
+    let decided = e.holding.first().map(|&(_, m)| c.table.matches[m].rule);
+    let outranked = if rule.is_some() && rule == decided {
+        ranked::outranked(c, &e.holding)
+    } else {
+        Vec::new()
+    };
+    let shares = match (rule, chosen) {
+        (Some(rule), Some(i)) => backends::shares(c, rule, i),
+        _ => Vec::new(),
+    };
+    let invalid = match (&e.decision, rule, chosen) {
+        (Decision::Reply(r), Some(rule), Some(i)) if r.reason == ReplyReason::InvalidBackend => {
+            Some((i, backends::invalid(c, rule, i)))
+        }
+        _ => None,
+    };
+    let unanswered = e.reach != answer::Reach::Filter
+        || matches!(&e.decision, Decision::Reply(r)
+            if matches!(r.reason, ReplyReason::NoRoute | ReplyReason::NoListener));
+    let unattached = match c.manifests {
+        Some(m) if unanswered => unattached::unattached(m, e.listener, &e.host),
+        _ => Vec::new(),
+    };
+    Findings {
+        outranked,
+        shares,
+        invalid,
+        unattached,
+    }
 }
 
 /// Runs the request through the engine, recording every candidate that lost.
@@ -261,16 +327,20 @@ fn decide<'r>(
         &mut Dice::new(0x5eed),
         &mut |m, why| missed.push((m, why)),
     );
+    let holding = listener.map_or_else(Vec::new, |l| router.holding(l, &req));
     let limits = match (listener, decision.limited_rule()) {
         (Some(l), Some(rule)) => Some(rate_limits(router, l, rule, &req)),
         _ => None,
     };
     Ok(Explanation {
         method,
+        host: request_host(&u.authority),
+        reach: answer::reach(router.table(), port, sni.as_deref()),
         port,
         sni,
         listener,
         missed,
+        holding,
         decision,
         limits,
     })
@@ -298,7 +368,7 @@ fn request_headers(
 }
 
 /// The explanation as the story `gatewasm explain` prints.
-fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
+fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> String {
     let t = &c.table;
     let mut out = String::new();
     let _ = writeln!(
@@ -312,6 +382,12 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
             .unwrap_or_default()
     );
     let _ = writeln!(out, "gateway:  {}", t.gateway);
+    if e.reach != answer::Reach::Filter {
+        let _ = writeln!(out, "listener: none");
+        answer::tell_unreached(&e.reach, e.port, &mut out);
+        unattached::tell_unattached(&found.unattached, &e.host, &mut out);
+        return out;
+    }
     match e.listener {
         Some(l) => {
             let l = &t.listeners[l];
@@ -333,6 +409,14 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
         Decision::Forward(f) => tell_forward(c, f, &mut out),
         Decision::Reply(r) => tell_reply(c, r, &mut out),
     }
+    backends::tell_split(&found.shares, &mut out);
+    if let Some((i, invalid)) = &found.invalid {
+        backends::tell_invalid(*i, invalid.as_ref(), &mut out);
+    }
+    if let Some(&winner) = e.holding.first() {
+        ranked::tell_outranked(c, winner, &found.outranked, &mut out);
+    }
+    unattached::tell_unattached(&found.unattached, &e.host, &mut out);
     if let Some(limits) = &e.limits {
         tell_limits(t, limits, &mut out);
     }
@@ -418,16 +502,7 @@ fn tell_reply(c: &Known<'_>, r: &Reply, out: &mut String) {
     if let Some(rule) = r.rule {
         let _ = writeln!(out, "winner:   {}", rule_label(c, rule));
     }
-    let grpc = r
-        .grpc_status
-        .map(|g| format!(" (grpc-status {g})"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "action:   answer {}{grpc}: {}",
-        r.status,
-        r.reason.as_str()
-    );
+    answer::tell_answer(r, out);
     for (n, v) in &r.headers {
         let _ = writeln!(out, "          {n}: {v}");
     }
