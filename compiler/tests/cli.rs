@@ -539,8 +539,9 @@ fn explain_from_a_blob_says_when_it_cannot_tell_the_tie_break() {
     );
 }
 
+/// Envoy turns the filter's local reply to a gRPC call into a trailers-only response.
 #[test]
-fn explain_prints_what_the_client_really_gets() {
+fn explain_prints_the_200_and_grpc_status_a_grpc_client_gets() {
     let grpc = format!(
         "{GATEWAY}---
 apiVersion: gateway.networking.k8s.io/v1
@@ -570,6 +571,11 @@ spec:
         "{out}"
     );
     assert!(!out.contains("answer 404"), "{out}");
+}
+
+/// Each HTTPS listener is a filter chain matched on its hostname: no chain, no handshake.
+#[test]
+fn explain_says_an_sni_no_listener_serves_is_a_refused_handshake() {
     let o = gatewasm(
         &[
             "explain",
@@ -586,6 +592,20 @@ spec:
         "{out}"
     );
     assert!(!out.contains("answer 404"), "{out}");
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "http://app.example.com:8080/",
+            "manifests/examples",
+        ],
+        None,
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("action:   none: no listener of the Gateway binds port 8080, so Envoy refuses the connection"),
+        "{out}"
+    );
 }
 
 /// Expressions that made one request cost seconds of a worker's CPU in Envoy.
