@@ -112,23 +112,24 @@ fn reason(
     why: &Why,
 ) -> String {
     let t = c.table;
-    let (wm, lm) = (&t.matches[w.1], &t.matches[l.1]);
-    let d = match why {
-        Why::Hostname => {
-            return format!(
-                "its hostname {} is more specific than {}",
-                pattern(&t.host_groups[w.0].host),
-                pattern(&t.host_groups[l.0].host)
-            )
-        }
-        Why::Criterion(None) => {
-            return "same match criteria: the compiler's order decided (the older route, then \
-                    namespace/name), which the blob does not record; explain with the \
-                    manifests to see it"
-                .to_owned()
-        }
-        Why::Criterion(Some(d)) => *d,
-    };
+    match why {
+        Why::Hostname => format!(
+            "its hostname {} is more specific than {}",
+            pattern(&t.host_groups[w.0].host),
+            pattern(&t.host_groups[l.0].host)
+        ),
+        Why::Criterion(None) => "same match criteria: the compiler's order decided (the older \
+                                 route, then namespace/name), which the blob does not record; \
+                                 explain with the manifests to see it"
+            .to_owned(),
+        Why::Criterion(Some(d)) => criterion(c, w.1, l.1, *d),
+    }
+}
+
+/// How the match criterion `d` ranks `w` above `l`.
+fn criterion(c: &Known<'_>, w: MatchId, l: MatchId, d: Decider) -> String {
+    let t = c.table;
+    let (wm, lm) = (&t.matches[w], &t.matches[l]);
     match d {
         Decider::PathType => format!(
             "its {} path ranks above {} (Exact, then RegularExpression, then PathPrefix)",
@@ -155,39 +156,40 @@ fn reason(
             wm.query.len(),
             lm.query.len()
         ),
-        Decider::Age => {
-            let created = |m: MatchId| {
-                let route = t.rules[t.matches[m].rule].route;
-                c.manifests
-                    .and_then(|x| x.created.get(route.index()).cloned().flatten())
-                    .unwrap_or_else(|| "none".to_owned())
-            };
-            format!(
-                "it is older (creationTimestamp {} against {})",
-                created(w.1),
-                created(l.1)
-            )
+        Decider::Age | Decider::Name | Decider::RuleOrder | Decider::MatchOrder => {
+            tie_break(c, w, l, d)
         }
-        Decider::Name => {
-            let name = |m: &gatewasm_filter::blob::Match| {
-                let route = &t.routes[t.rules[m.rule].route];
-                format!("{}/{}", route.namespace, route.name)
-            };
-            let (a, b) = (name(wm), name(lm));
-            if a == b {
-                format!(
-                    "same age and name, {} comes first in the input",
-                    route_name(c, w.1)
-                )
-            } else {
-                format!("same age, {a} sorts before {b}")
-            }
-        }
+    }
+}
+
+/// How a tie-break `d` (the criteria being equal) ranks `w` above `l`.
+fn tie_break(c: &Known<'_>, w: MatchId, l: MatchId, d: Decider) -> String {
+    let t = c.table;
+    let rule = |m: MatchId| &t.rules[t.matches[m].rule];
+    let route = |m: MatchId| &t.routes[rule(m).route];
+    let name = |m: MatchId| format!("{}/{}", route(m).namespace, route(m).name);
+    let created = |m: MatchId| {
+        c.manifests
+            .and_then(|x| x.created.get(rule(m).route.index()).cloned().flatten())
+            .unwrap_or_else(|| "none".to_owned())
+    };
+    match d {
+        Decider::Age => format!(
+            "it is older (creationTimestamp {} against {})",
+            created(w),
+            created(l)
+        ),
+        Decider::Name if name(w) == name(l) => format!(
+            "same age and name, {} comes first in the input",
+            route_name(c, w)
+        ),
+        Decider::Name => format!("same age, {} sorts before {}", name(w), name(l)),
         Decider::RuleOrder => format!(
             "same route, rule {} comes before rule {}",
-            t.rules[wm.rule].index, t.rules[lm.rule].index
+            rule(w).index,
+            rule(l).index
         ),
-        Decider::MatchOrder => "same rule, its match is written first".to_owned(),
+        _ => "same rule, its match is written first".to_owned(),
     }
 }
 
