@@ -1,5 +1,7 @@
 //! `gatewasm explain`: one request through the engine, told as a story — which listener,
-//! which candidates were tried and why each lost, which rule won, and what the filter does.
+//! which candidates were tried and why each lost, which rule won over which others and why,
+//! what the filter does, and what the client gets from Envoy. With the manifests it also
+//! says why a backendRef is invalid and which routes did not attach.
 
 mod answer;
 mod backends;
