@@ -9,6 +9,7 @@ use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::exclude::Exclude;
+use crate::explain::ExplainRequest;
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Routes, Setup};
@@ -773,37 +774,14 @@ fn find_binary(binary: &Path) -> Result<PathBuf, String> {
         })
 }
 
-/// The request `gatewasm explain` follows.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// HTTP method.
-    pub method: String,
-    /// Absolute URL.
-    pub url: String,
-    /// Extra headers, `Name: value`.
-    pub headers: Vec<String>,
-    /// Listener port (default: the URL's).
-    pub port: Option<u16>,
-    /// TLS SNI (default: the URL's host for https).
-    pub sni: Option<String>,
-}
-
 /// `gatewasm explain`: the story as text, or with `json` the same facts as JSON.
-pub fn explain(inputs: &Inputs, options: &Options, request: &Request, json: bool) -> Report {
+pub fn explain(inputs: &Inputs, options: &Options, request: &ExplainRequest, json: bool) -> Report {
     report(|report| {
         let compiled = load_and_compile(inputs, options, report)?;
-        let Request {
-            method,
-            url,
-            headers,
-            port,
-            sni,
-        } = request;
         let text = if json {
-            crate::explain::explain_json(&compiled, method, url, headers, *port, sni.clone())
-                .map(|doc| format!("{doc:#}\n"))
+            crate::explain::explain_json(&compiled, request).map(|doc| format!("{doc:#}\n"))
         } else {
-            crate::explain::explain(&compiled, method, url, headers, *port, sni.clone())
+            crate::explain::explain(&compiled, request)
         };
         let text = text.map_err(|e| report.refuse(ERROR, e))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -812,25 +790,11 @@ pub fn explain(inputs: &Inputs, options: &Options, request: &Request, json: bool
 }
 
 /// `gatewasm explain --blob`: the same story from a deployed blob, without the manifests.
-pub fn explain_deployed(blob: &Path, request: &Request) -> Report {
+pub fn explain_deployed(blob: &Path, request: &ExplainRequest) -> Report {
     report(|report| {
         let deployed = crate::inspect::read(blob).map_err(|e| report.refuse(ERROR, e))?;
-        let Request {
-            method,
-            url,
-            headers,
-            port,
-            sni,
-        } = request;
-        let text = crate::explain::explain_deployed(
-            &deployed.blob,
-            method,
-            url,
-            headers,
-            *port,
-            sni.clone(),
-        )
-        .map_err(|e| report.refuse(ERROR, e))?;
+        let text = crate::explain::explain_deployed(&deployed.blob, request)
+            .map_err(|e| report.refuse(ERROR, e))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(())
     })

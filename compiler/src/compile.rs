@@ -25,6 +25,8 @@ pub struct Compiled {
     pub status: StatusReport,
     /// For each rule of the table, where it is written.
     pub rule_sources: Vec<RuleSource>,
+    /// Each route's `creationTimestamp` (see [`lower::decider`]).
+    pub created: Vec<Option<String>>,
     /// Notes and warnings from every stage.
     pub diagnostics: Diagnostics,
     /// The validated input, for emitters that need more than the table (Service ports and
@@ -53,6 +55,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
     let lower::Lowered {
         table,
         rule_sources,
+        created,
         warnings,
     } = lower::lower(resolved).map_err(TooMany::diagnostics)?;
     diagnostics.append(warnings);
@@ -70,6 +73,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         table,
         status,
         rule_sources,
+        created,
         diagnostics,
         validated,
         gateway,

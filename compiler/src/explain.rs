@@ -1,18 +1,25 @@
 //! `gatewasm explain`: one request through the engine, told as a story — which listener,
-//! which candidates were tried and why each lost, which rule won, and what the filter does
-//! — or given as data (`-o json`).
+//! which candidates were tried and why each lost, which rule won over which others and why,
+//! what the filter does, and what the client gets from Envoy. With the manifests it also
+//! says why a backendRef is invalid and which routes did not attach. `-o json` gives the
+//! decision as data.
+
+mod answer;
+mod backends;
+mod ranked;
+mod unattached;
 
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
 use gatewasm_filter::blob::{
-    HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId,
-    StringMatch,
+    HostGroupId, HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable,
+    RuleId, StringMatch,
 };
 use gatewasm_filter::engine::{
-    Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request, RequestEdit, Router,
-    Strategy,
+    request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
+    RequestEdit, Router, Strategy,
 };
 use gatewasm_filter::ratelimit;
 
@@ -144,13 +151,32 @@ fn pattern(p: &Option<HostPattern>) -> String {
 /// lost, the decision (winner, action, header edits) and the rate limits that apply.
 struct Explanation<'r> {
     method: String,
+    /// The Host, lowercase and without the port, as the engine compares it.
+    host: String,
     port: u16,
     sni: Option<String>,
+    /// Whether Envoy lets the request reach the filter at all.
+    reach: answer::Reach,
     listener: Option<ListenerId>,
     missed: Vec<(MatchId, Miss)>,
+    /// Every candidate that holds, in precedence order: the winner first.
+    holding: Vec<(HostGroupId, MatchId)>,
     decision: Decision<'r>,
     /// `None` when no limit is consulted: no listener, or a CORS preflight.
     limits: Option<Limits<'r>>,
+}
+
+/// Why the decision is what it is, beyond the engine's walk: what else held, how the rule
+/// splits requests, why a backend is invalid, which routes did not attach.
+struct Findings<'a> {
+    outranked: Vec<ranked::Outranked>,
+    /// Every backendRef of the winning rule, when it forwards or its chosen slot is invalid.
+    shares: Vec<backends::Share>,
+    /// The chosen backendRef's position and why it is invalid, when it is (`None` inside:
+    /// the blob does not say).
+    invalid: Option<(usize, Option<backends::Invalid>)>,
+    /// Routes that would take the host but are not attached, when nothing answered.
+    unattached: Vec<unattached::Unattached<'a>>,
 }
 
 /// The rate limits a request is counted against.
@@ -175,37 +201,31 @@ struct Known<'a> {
     table: &'a RouteTable,
     /// Empty for a deployed blob: rules are then named by their route's position.
     rule_sources: &'a [RuleSource],
+    /// The compiled manifests (status, diagnostics, input); `None` for a deployed blob.
+    manifests: Option<&'a Compiled>,
 }
 
-/// The request `explain` is asked about.
-struct Asked<'a> {
-    method: &'a str,
-    url: &'a str,
-    headers: &'a [String],
-    port: Option<u16>,
-    sni: Option<String>,
+/// The request `gatewasm explain` follows, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ExplainRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Extra headers, `Name: value`.
+    pub headers: Vec<String>,
+    /// Listener port (default: the URL's, else 80/443 by scheme).
+    pub port: Option<u16>,
+    /// TLS SNI (default: the URL's host for https).
+    pub sni: Option<String>,
 }
 
-/// Explains `method url` against a compiled Gateway.
+/// Explains a request against a compiled Gateway.
 ///
 /// # Errors
 /// A malformed URL or header, or a blob the engine refuses.
-pub fn explain(
-    c: &Compiled,
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Result<String, String> {
-    let asked = Asked {
-        method,
-        url,
-        headers,
-        port,
-        sni,
-    };
-    explained(&c.blob, &c.rule_sources, asked, |k, e| tell(k, url, e))
+pub fn explain(c: &Compiled, r: &ExplainRequest) -> Result<String, String> {
+    explained(&c.blob, Some(c), r, |k, e| tell(k, &r.url, e, &find(k, e)))
 }
 
 /// [`explain`] as data: the request, listener, candidates that lost (each with its rule
@@ -213,22 +233,8 @@ pub fn explain(
 ///
 /// # Errors
 /// As [`explain`].
-pub fn explain_json(
-    c: &Compiled,
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Result<Value, String> {
-    let asked = Asked {
-        method,
-        url,
-        headers,
-        port,
-        sni,
-    };
-    explained(&c.blob, &c.rule_sources, asked, |k, e| data(k, url, e))
+pub fn explain_json(c: &Compiled, r: &ExplainRequest) -> Result<Value, String> {
+    explained(&c.blob, Some(c), r, |k, e| data(k, &r.url, e))
 }
 
 /// Explains a request against a deployed blob, without the manifests: the same engine, and
@@ -236,22 +242,8 @@ pub fn explain_json(
 ///
 /// # Errors
 /// As [`explain`].
-pub fn explain_deployed(
-    blob: &[u8],
-    method: &str,
-    url: &str,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Result<String, String> {
-    let asked = Asked {
-        method,
-        url,
-        headers,
-        port,
-        sni,
-    };
-    let mut out = explained(blob, &[], asked, |k, e| tell(k, url, e))?;
+pub fn explain_deployed(blob: &[u8], r: &ExplainRequest) -> Result<String, String> {
+    let mut out = explained(blob, None, r, |k, e| tell(k, &r.url, e, &find(k, e)))?;
     out.push_str(
         "note:     explained from the blob alone: rules are located by their route's \
          file:line, not their own, and routes that did not attach to the Gateway are not in \
@@ -263,25 +255,56 @@ pub fn explain_deployed(
 /// Runs the request through the engine and shows the explanation with `show`.
 fn explained<T>(
     blob: &[u8],
-    rule_sources: &[RuleSource],
-    asked: Asked<'_>,
+    manifests: Option<&Compiled>,
+    r: &ExplainRequest,
     show: impl FnOnce(&Known<'_>, &Explanation<'_>) -> T,
 ) -> Result<T, String> {
-    let u = parse_url(asked.url)?;
+    let u = parse_url(&r.url)?;
     let router = Router::from_blob(blob).map_err(|e| e.to_string())?;
-    let e = decide(
-        &router,
-        asked.method,
-        &u,
-        asked.headers,
-        asked.port,
-        asked.sni,
-    )?;
+    let e = decide(&router, &r.method, &u, &r.headers, r.port, r.sni.clone())?;
     let known = Known {
         table: router.table(),
-        rule_sources,
+        rule_sources: manifests.map_or(&[], |m| &m.rule_sources),
+        manifests,
     };
     Ok(show(&known, &e))
+}
+
+/// What explains the decision `e`.
+fn find<'a>(c: &Known<'a>, e: &Explanation<'_>) -> Findings<'a> {
+    let (rule, chosen) = match &e.decision {
+        Decision::Forward(f) => (Some(f.rule), Some(f.backend_index)),
+        Decision::Reply(r) => (r.rule, r.backend),
+    };
+    let decided = e.holding.first().map(|&(_, m)| c.table.matches[m].rule);
+    let outranked = if rule.is_some() && rule == decided {
+        ranked::outranked(c, &e.holding)
+    } else {
+        Vec::new()
+    };
+    let shares = match (rule, chosen) {
+        (Some(rule), Some(i)) => backends::shares(c, rule, i),
+        _ => Vec::new(),
+    };
+    let invalid = match (&e.decision, rule, chosen) {
+        (Decision::Reply(r), Some(rule), Some(i)) if r.reason == ReplyReason::InvalidBackend => {
+            Some((i, backends::invalid(c, rule, i)))
+        }
+        _ => None,
+    };
+    let unanswered = e.reach != answer::Reach::Filter
+        || matches!(&e.decision, Decision::Reply(r)
+            if matches!(r.reason, ReplyReason::NoRoute | ReplyReason::NoListener));
+    let unattached = match c.manifests {
+        Some(m) if unanswered => unattached::unattached(m, e.listener, &e.host),
+        _ => Vec::new(),
+    };
+    Findings {
+        outranked,
+        shares,
+        invalid,
+        unattached,
+    }
 }
 
 /// Runs the request through the engine, recording every candidate that lost.
@@ -315,16 +338,20 @@ fn decide<'r>(
         &mut Dice::new(0x5eed),
         &mut |m, why| missed.push((m, why)),
     );
+    let holding = listener.map_or_else(Vec::new, |l| router.holding(l, &req));
     let limits = match (listener, decision.limited_rule()) {
         (Some(l), Some(rule)) => Some(rate_limits(router, l, rule, &req)),
         _ => None,
     };
     Ok(Explanation {
         method,
+        host: request_host(&u.authority),
+        reach: answer::reach(router.table(), port, sni.as_deref()),
         port,
         sni,
         listener,
         missed,
+        holding,
         decision,
         limits,
     })
@@ -352,7 +379,7 @@ fn request_headers(
 }
 
 /// The explanation as the story `gatewasm explain` prints.
-fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
+fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> String {
     let t = &c.table;
     let mut out = String::new();
     let _ = writeln!(
@@ -366,6 +393,12 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
             .unwrap_or_default()
     );
     let _ = writeln!(out, "gateway:  {}", t.gateway);
+    if e.reach != answer::Reach::Filter {
+        let _ = writeln!(out, "listener: none");
+        answer::tell_unreached(&e.reach, e.port, &mut out);
+        unattached::tell_unattached(&found.unattached, &e.host, &mut out);
+        return out;
+    }
     match e.listener {
         Some(l) => {
             let l = &t.listeners[l];
@@ -387,6 +420,14 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> String {
         Decision::Forward(f) => tell_forward(c, f, &mut out),
         Decision::Reply(r) => tell_reply(c, r, &mut out),
     }
+    backends::tell_split(&found.shares, &mut out);
+    if let Some((i, invalid)) = &found.invalid {
+        backends::tell_invalid(*i, invalid.as_ref(), &mut out);
+    }
+    if let Some(&winner) = e.holding.first() {
+        ranked::tell_outranked(c, winner, &found.outranked, &mut out);
+    }
+    unattached::tell_unattached(&found.unattached, &e.host, &mut out);
     if let Some(limits) = &e.limits {
         tell_limits(t, limits, &mut out);
     }
@@ -475,16 +516,7 @@ fn tell_reply(c: &Known<'_>, r: &Reply, out: &mut String) {
     if let Some(rule) = r.rule {
         let _ = writeln!(out, "winner:   {}", rule_label(c, rule));
     }
-    let grpc = r
-        .grpc_status
-        .map(|g| format!(" (grpc-status {g})"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "action:   answer {}{grpc}: {}",
-        r.status,
-        r.reason.as_str()
-    );
+    answer::tell_answer(r, out);
     for (n, v) in &r.headers {
         let _ = writeln!(out, "          {n}: {v}");
     }

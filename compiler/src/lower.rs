@@ -35,6 +35,8 @@ pub struct Lowered {
     pub table: RouteTable,
     /// For each rule of the table, where it is written.
     pub rule_sources: Vec<RuleSource>,
+    /// Each route's `creationTimestamp`, the tie-break explanations name.
+    pub created: Vec<Option<String>>,
     /// A warning for every rule that no request can reach.
     pub warnings: Diagnostics,
 }
@@ -84,6 +86,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
     Ok(Lowered {
         table,
         rule_sources,
+        created,
         warnings,
     })
 }
@@ -149,6 +152,66 @@ fn precedence(table: &RouteTable, created: &[Option<String>], m: MatchId) -> Pre
         // A rule's matches have increasing ids in the order they are written.
         m,
     )
+}
+
+/// What ranks one match of a host group above another: the first precedence criterion
+/// where they differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    /// `Exact` path before `RegularExpression` before `PathPrefix`.
+    PathType,
+    /// The longer path value (gRPC: service, then method).
+    PathLength,
+    /// Only the winner names a method.
+    Method,
+    /// The winner has more header matches.
+    Headers,
+    /// The winner has more query matches.
+    Query,
+    /// The winner's route is older (routes without a `creationTimestamp` count as newest).
+    Age,
+    /// Same age: the winner's `namespace/name` sorts first (or, same name, its kind).
+    Name,
+    /// Same route: the winner's rule comes first.
+    RuleOrder,
+    /// Same rule: the winner's match comes first.
+    MatchOrder,
+}
+
+/// Why `winner` precedes `loser` in their host group. `created` is each route's
+/// `creationTimestamp`; without it (a deployed blob) equal criteria give `None`.
+pub fn decider(
+    table: &RouteTable,
+    created: Option<&[Option<String>]>,
+    winner: MatchId,
+    loser: MatchId,
+) -> Option<Decider> {
+    let (w, l) = (&table.matches[winner], &table.matches[loser]);
+    let (a, b) = (criteria(w, &table.regexes), criteria(l, &table.regexes));
+    let by_criteria = [
+        (a.0 != b.0, Decider::PathType),
+        (a.1 != b.1, Decider::PathLength),
+        (a.2 != b.2, Decider::Method),
+        (a.3 != b.3, Decider::Headers),
+        (a.4 != b.4, Decider::Query),
+    ];
+    if let Some(&(_, d)) = by_criteria.iter().find(|(differs, _)| *differs) {
+        return Some(d);
+    }
+    let created = created?;
+    let (a, b) = (
+        precedence(table, created, winner),
+        precedence(table, created, loser),
+    );
+    Some(if (a.1, &a.2) != (b.1, &b.2) {
+        Decider::Age
+    } else if (&a.3, a.4) != (&b.3, b.4) {
+        Decider::Name
+    } else if a.5 != b.5 {
+        Decider::RuleOrder
+    } else {
+        Decider::MatchOrder
+    })
 }
 
 /// Rules none of whose matches can ever win: in every host group where a match appears, an

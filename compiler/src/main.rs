@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use gatewasm::cli;
 use gatewasm::emit::{EmitTarget, ListenPort, RateLimitService, RateLimitSetting};
+use gatewasm::explain::ExplainRequest;
 use gatewasm::resolve::{ClusterTemplate, Options};
 use gatewasm::validate::RegexLimits;
 use gatewasm::warning::Warning;
@@ -413,7 +414,7 @@ fn run(command: Command) -> cli::Report {
             output,
         } => explain(
             input,
-            cli::Request {
+            ExplainRequest {
                 method,
                 url,
                 headers,
@@ -438,7 +439,7 @@ fn run(command: Command) -> cli::Report {
 
 /// `explain` against the manifests, or against a deployed blob with `--blob` (text only:
 /// the JSON form names rules by their source, which a blob does not carry).
-fn explain(input: InputOrBlob, request: cli::Request, output: Shown) -> cli::Report {
+fn explain(input: InputOrBlob, request: ExplainRequest, output: Shown) -> cli::Report {
     match input.blob {
         Some(blob) => cli::explain_deployed(&blob, &request),
         None => {

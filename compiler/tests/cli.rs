@@ -678,6 +678,274 @@ fn explain_shows_the_request_edits_in_the_order_the_filter_makes_them() {
     assert!(out.contains(want), "{out}");
 }
 
+/// Routes beside GATEWAY's: one serves /api; one in another namespace is refused by the
+/// listener (`from: Same`); one would be refused too but names a host nobody asks for.
+const REFUSED_ROUTES: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: other}
+spec:
+  parentRefs: [{name: gw, namespace: ns}]
+  hostnames: [shop.example.com]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: blog, namespace: other}
+spec:
+  parentRefs: [{name: gw, namespace: ns}]
+  hostnames: [blog.example.com]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+";
+
+#[test]
+fn explain_names_the_route_that_would_serve_the_host_but_is_not_attached() {
+    let input = format!("{GATEWAY}{REFUSED_ROUTES}");
+    let o = gatewasm(
+        &["explain", "GET", "http://shop.example.com/x", "-"],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let want = "action:   answer 404: gatewasm_no_route
+not attached here, though their hostnames take shop.example.com:
+  - HTTPRoute other/shop at <stdin>:23
+      parentRef Gateway ns/gw: Accepted False, reason NotAllowedByListeners (GW0005): no listener of Gateway ns/gw allows HTTPRoute from namespace other";
+    assert!(out.contains(want), "{out}");
+    assert!(!out.contains("other/blog"), "another host's route: {out}");
+    assert!(
+        !out.contains("- HTTPRoute ns/api at"),
+        "attached here: {out}"
+    );
+}
+
+const INVALID_BACKENDS: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /gone}}]
+    backendRefs: [{name: gone, port: 80}]
+  - matches: [{path: {value: /cross}}]
+    backendRefs: [{name: web, namespace: other, port: 80}]
+";
+
+#[test]
+fn explain_says_which_backend_ref_is_invalid_why_and_the_fix() {
+    let input = format!("{GATEWAY}{INVALID_BACKENDS}");
+    let cases = [
+        (
+            "/gone",
+            "invalid:  HTTPRoute ns/r spec.rules[0].backendRefs[0] at <stdin>:21 [GW0001 BackendNotFound]
+          Service ns/gone is not in the input
+fix:      add the Service ns/gone manifest to the input",
+        ),
+        (
+            "/cross",
+            "invalid:  HTTPRoute ns/r spec.rules[1].backendRefs[0] at <stdin>:23 [GW0002 RefNotPermitted]
+          backendRef other/web crosses namespaces and no ReferenceGrant in other allows HTTPRoute from ns
+fix:      add a ReferenceGrant in namespace other:",
+        ),
+    ];
+    for (path, want) in cases {
+        let url = format!("http://app.example.com{path}");
+        let o = gatewasm(&["explain", "GET", &url, "-"], Some(&input));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(
+            out.contains("action:   answer 500: gatewasm_invalid_backend"),
+            "{out}"
+        );
+        assert!(out.contains(want), "{path}: {out}");
+    }
+}
+
+#[test]
+fn explain_shows_every_backend_of_a_split_with_its_share() {
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "https://app.example.com/api/v2/orders",
+            "manifests/examples",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let want =
+        "split:    api-v2:8080 90% (weight 90) <- this request, api-v2-canary:8080 10% (weight 10)
+          each request draws its backend by weight: another request may go to another one";
+    assert!(out.contains(want), "{out}");
+}
+
+/// Two routes with the same match, `b` the older; a third takes one host only.
+const TIED_ROUTES: &str = "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a, namespace: ns, creationTimestamp: '2024-05-01T00:00:00Z'}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b, namespace: ns, creationTimestamp: '2023-01-01T00:00:00Z'}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /api}}]
+    backendRefs: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: c, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app.example.com]
+  rules:
+  - matches: [{path: {value: /}}]
+    backendRefs: [{name: web, port: 80}]
+";
+
+#[test]
+fn explain_names_the_tie_break_that_picked_the_winner() {
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "https://app.example.com/api/v2/orders",
+            "manifests/examples",
+        ],
+        None,
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("also held, ranked lower (never tried):\n  - HTTPRoute shop/app rule 4 (web) at manifests/examples/routes.yaml:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("both match; rule 1 wins: its PathPrefix /api/v2 is longer than /"),
+        "{out}"
+    );
+    let tied = format!("{GATEWAY}{TIED_ROUTES}");
+    let same_age = tied.replace("2023-01-01", "2024-05-01");
+    let cases = [
+        ("x", &tied, "both match; HTTPRoute ns/b wins: it is older (creationTimestamp 2023-01-01T00:00:00Z against 2024-05-01T00:00:00Z)"),
+        ("x", &same_age, "both match; HTTPRoute ns/a wins: same age, ns/a sorts before ns/b"),
+        ("app", &tied, "both match; HTTPRoute ns/c wins: its hostname app.example.com is more specific than *.example.com"),
+    ];
+    for (host, input, want) in cases {
+        let url = format!("http://{host}.example.com/api/1");
+        let o = gatewasm(&["explain", "GET", &url, "-"], Some(input));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(out.contains(want), "{host}: {out}");
+    }
+}
+
+#[test]
+fn explain_from_a_blob_says_when_it_cannot_tell_the_tie_break() {
+    let manifests = scratch_file("tied.yaml");
+    std::fs::write(&manifests, format!("{GATEWAY}{TIED_ROUTES}")).expect("writes");
+    let (blob, _) = compile_deployed(&[manifests.to_str().expect("utf-8")], "tied");
+    let args = ["explain", "GET", "http://x.example.com/api/1", "--blob"];
+    let o = gatewasm(
+        &[&args[..], &[blob.to_str().expect("utf-8")]].concat(),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("both match; HTTPRoute ns/b wins: same match criteria: the compiler's order decided (the older route, then namespace/name), which the blob does not record"),
+        "{out}"
+    );
+}
+
+/// Envoy turns the filter's local reply to a gRPC call into a trailers-only response.
+#[test]
+fn explain_prints_the_200_and_grpc_status_a_grpc_client_gets() {
+    let grpc = format!(
+        "{GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {{name: cart, namespace: ns}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - matches: [{{method: {{service: shop.Cart}}}}]
+    backendRefs: [{{name: web, port: 80}}]
+"
+    );
+    let args = [
+        "explain",
+        "POST",
+        "http://app.example.com/shop.Other/Do",
+        "-",
+    ];
+    let o = gatewasm(
+        &[&args[..], &["-H", "content-type: application/grpc"]].concat(),
+        Some(&grpc),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("action:   answer 200, grpc-status: 12 (UNIMPLEMENTED): gatewasm_no_route"),
+        "{out}"
+    );
+    assert!(!out.contains("answer 404"), "{out}");
+}
+
+/// Each HTTPS listener is a filter chain matched on its hostname: no chain, no handshake.
+#[test]
+fn explain_says_an_sni_no_listener_serves_is_a_refused_handshake() {
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "https://shop.other.org/",
+            "manifests/examples",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("action:   none: no HTTPS listener on port 443 serves SNI shop.other.org, so Envoy refuses the TLS handshake (the client sees a TLS error, no HTTP response)"),
+        "{out}"
+    );
+    assert!(!out.contains("answer 404"), "{out}");
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "http://app.example.com:8080/",
+            "manifests/examples",
+        ],
+        None,
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("action:   none: no listener of the Gateway binds port 8080, so Envoy refuses the connection"),
+        "{out}"
+    );
+}
+
 /// Expressions that made one request cost seconds of a worker's CPU in Envoy.
 const STALLING_REGEXES: [&str; 4] = [
     "/api/v1/(.*){1,1000}",

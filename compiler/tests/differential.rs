@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use gatewasm::compile::compile;
 use gatewasm::load;
 use gatewasm::resolve::Options;
-use gatewasm_filter::engine::{Dice, Request, Router, Strategy};
+use gatewasm_filter::engine::{Decision, Dice, Request, Router, Strategy};
 
 const SEGMENTS: [&str; 6] = ["a", "b", "api", "v1", "v2", "x"];
 const HOSTS: [&str; 6] = [
@@ -150,6 +150,21 @@ fn index_and_linear_scan_decide_alike() {
             assert_eq!(
                 indexed, linear,
                 "table {table}, {method} {host}{p} {env}\n{text}"
+            );
+            // explain lists the matches that hold; the first must be the engine's choice.
+            let first = linear.0.and_then(|l| {
+                let holding = router.holding(l, &req);
+                holding
+                    .first()
+                    .map(|&(_, m)| router.table().matches[m].rule)
+            });
+            let decided = match &linear.1 {
+                Decision::Forward(f) => Some(f.rule),
+                Decision::Reply(r) => r.rule,
+            };
+            assert_eq!(
+                first, decided,
+                "holding, table {table}, {method} {host}{p} {env}\n{text}"
             );
             compared += 1;
         }

@@ -72,7 +72,13 @@ impl Compilation {
             .map(str::to_owned)
             .collect();
         let sni = sni.filter(|s| !s.trim().is_empty());
-        gatewasm::explain::explain(compiled, method, url, &headers, port, sni)
-            .map_err(|e| JsError::new(&e))
+        let request = gatewasm::explain::ExplainRequest {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            headers,
+            port,
+            sni,
+        };
+        gatewasm::explain::explain(compiled, &request).map_err(|e| JsError::new(&e))
     }
 }

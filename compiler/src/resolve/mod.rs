@@ -16,7 +16,7 @@
 mod attach;
 mod backends;
 mod gateway_checks;
-mod hostnames;
+pub(crate) mod hostnames;
 pub mod ids;
 pub mod ratelimit;
 mod refs;

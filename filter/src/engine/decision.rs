@@ -104,6 +104,19 @@ pub mod grpc_code {
     pub const INTERNAL: u32 = 13;
     /// Try later: no backend, a rate limit, the filter could not do its job.
     pub const UNAVAILABLE: u32 = 14;
+
+    /// The code's name as gRPC spells it (`UNIMPLEMENTED`), or `UNKNOWN` for a code the
+    /// filter never sends.
+    pub fn name(code: u32) -> &'static str {
+        match code {
+            OK => "OK",
+            RESOURCE_EXHAUSTED => "RESOURCE_EXHAUSTED",
+            UNIMPLEMENTED => "UNIMPLEMENTED",
+            INTERNAL => "INTERNAL",
+            UNAVAILABLE => "UNAVAILABLE",
+            _ => "UNKNOWN",
+        }
+    }
 }
 
 /// A response the filter sends itself.
@@ -119,6 +132,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The rule that produced the reply, if one matched.
     pub rule: Option<RuleId>,
+    /// Position in the rule of the backendRef chosen, when its slot is what answers
+    /// ([`ReplyReason::InvalidBackend`]).
+    pub backend: Option<usize>,
 }
 
 /// Why the filter answered a request itself.
@@ -308,6 +324,7 @@ impl Reply {
             grpc_status: req.is_grpc().then(|| reason.grpc_status()).flatten(),
             headers: Vec::new(),
             rule: None,
+            backend: None,
         }
     }
 
@@ -319,6 +336,7 @@ impl Reply {
             grpc_status: None,
             headers: Vec::new(),
             rule: None,
+            backend: None,
         }
     }
 
@@ -331,6 +349,7 @@ impl Reply {
             grpc_status: None,
             headers: Vec::new(),
             rule: None,
+            backend: None,
         }
     }
 
@@ -371,7 +390,10 @@ pub(super) fn decide<'r>(
     // A backend id the table does not hold cannot pass `validate`; were it there, it would be
     // as invalid as a backendRef that resolved to nothing.
     let Some(backend) = chosen.backend.and_then(|b| table.backends.at(b)) else {
-        return Decision::Reply(Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id));
+        return Decision::Reply(Reply {
+            backend: Some(backend_index),
+            ..Reply::for_rule(ReplyReason::InvalidBackend, req, rule_id)
+        });
     };
     let layers: [&Filters; 2] = [&rule.filters, &chosen.filters];
     let cors = layers.iter().rev().find_map(|f| f.cors.as_ref());
@@ -484,5 +506,6 @@ fn redirect_reply(r: &Redirect, req: &Request<'_>, target: &Target<'_>, rule: Ru
         grpc_status: None,
         headers: vec![("location".to_owned(), location)],
         rule: Some(rule),
+        backend: None,
     }
 }

@@ -32,7 +32,7 @@ pub use host::request_host;
 pub use matcher::Miss;
 pub use request::{query_param, HeaderList, Request};
 
-use crate::blob::{self, DecodeError, ListenerId, Lookup, MatchId, RouteTable};
+use crate::blob::{self, DecodeError, HostGroupId, ListenerId, Lookup, MatchId, RouteTable};
 
 /// A validated route table ready to evaluate requests.
 #[derive(Debug)]
@@ -200,16 +200,45 @@ impl Router {
                 .groups_for(t, listener.index(), host)
                 .flat_map(|g| self.index.candidates(t, g, path))
                 .find(|&m| holds(m)),
-            Strategy::Linear => t
-                .listeners
-                .at(listener)
-                .into_iter()
-                .flat_map(|l| l.host_groups.iter())
-                .filter_map(|&g| t.host_groups.at(g))
-                .filter(|g| g.host.as_ref().is_none_or(|p| p.matches(host)))
-                .flat_map(|g| g.matches.iter().copied())
+            Strategy::Linear => self
+                .linear(listener, host)
+                .map(|(_, m)| m)
                 .find(|&m| holds(m)),
         }
+    }
+
+    /// Every candidate match of `listener` for `host`, in precedence order, with its group.
+    fn linear<'a>(
+        &'a self,
+        listener: ListenerId,
+        host: &'a str,
+    ) -> impl Iterator<Item = (HostGroupId, MatchId)> + 'a {
+        let t = &self.table;
+        t.listeners
+            .at(listener)
+            .into_iter()
+            .flat_map(|l| l.host_groups.iter().copied())
+            .filter_map(move |g| t.host_groups.at(g).map(|group| (g, group)))
+            .filter(move |(_, group)| group.host.as_ref().is_none_or(|p| p.matches(host)))
+            .flat_map(|(g, group)| group.matches.iter().map(move |&m| (g, m)))
+    }
+
+    /// Every candidate match of `listener` whose conditions hold for `req`, in precedence
+    /// order, with its host group. The first is the one [`Router::evaluate`] takes; the others
+    /// it never tries, and explanations say what ranked them lower.
+    pub fn holding(&self, listener: ListenerId, req: &Request<'_>) -> Vec<(HostGroupId, MatchId)> {
+        let Ok(target) = path::normalize(req.path) else {
+            return Vec::new();
+        };
+        let host = host::request_host(req.authority);
+        let budget = Budget::default();
+        self.linear(listener, &host)
+            .filter(|&(_, m)| {
+                self.table.matches.at(m).is_some_and(|found| {
+                    matcher::check(self, found, &target.path, target.query, req, &budget).is_ok()
+                })
+            })
+            .collect()
     }
 
     /// Whether expression `id` matches the whole of `input`, if `budget` pays for running it

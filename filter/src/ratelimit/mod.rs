@@ -385,6 +385,7 @@ pub fn conclude(
                 grpc_status: pending.grpc.then_some(14),
                 headers: Vec::new(),
                 rule: Some(pending.rule),
+                backend: None,
             })
         } else {
             Conclusion::Allow(pending.local_headers)
@@ -470,5 +471,6 @@ fn too_many(mut headers: Vec<(String, String)>, reset: u64, rule: RuleId, grpc: 
         grpc_status: grpc.then_some(14),
         headers,
         rule: Some(rule),
+        backend: None,
     }
 }
