@@ -485,7 +485,7 @@ fn test_outcome(
     } else {
         (
             format!("{} cases", totals.cases_skipped),
-            "pass --ratelimit-service HOST:PORT to run them",
+            "each `skip` line above says why",
         )
     };
     Err(report.refuse(

@@ -171,8 +171,8 @@ struct TestArgs {
     jobs: Option<usize>,
     /// The rate limit service (envoy.service.ratelimit.v3, plain-text gRPC) that cases
     /// with Global rate limits call (with `--envoy`, Envoy's rate limit cluster points
-    /// at it). Without it they call one in this process that counts the same way;
-    /// through Envoy, which needs a real one, they are skipped.
+    /// at it). Without it they call one in this process that counts the same way
+    /// (through Envoy, over gRPC on a loopback port).
     #[arg(long, value_name = "HOST:PORT")]
     ratelimit_service: Option<String>,
     /// Succeed even when some cases did not run (without it, a skipped case fails the

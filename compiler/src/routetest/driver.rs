@@ -127,6 +127,12 @@ impl RateLimitService {
         (self.call)(message, timeout)
     }
 
+    /// The counters of an in-process service (`None`: a remote one), for another front end
+    /// to serve (Envoy calls them over gRPC).
+    pub fn in_process(&self) -> Option<Arc<InMemory>> {
+        self.in_memory.clone()
+    }
+
     /// Moves the service's clock, when it is an in-process one (a remote service keeps its
     /// own time).
     pub fn advance_clock(&self, by: Duration) {

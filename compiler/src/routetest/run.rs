@@ -33,9 +33,9 @@ pub struct RunOptions {
     pub compile: Options,
     /// Seed of the random source behind weighted choices.
     pub seed: u64,
-    /// The rate limit service Global rate-limit cases call. Without one, each file gets a
-    /// fresh in-process service ([`RateLimitService::in_memory`]), except through Envoy,
-    /// which can only call a real one: there those cases are skipped.
+    /// The rate limit service Global rate-limit cases call. Without one (nor
+    /// `rate_limit_address`), each file gets a fresh in-process service
+    /// ([`RateLimitService::in_memory`]), which Envoy calls over gRPC.
     pub rate_limit_service: Option<RateLimitService>,
     /// Run through this Envoy binary (with `wasm` as its filter) instead.
     pub envoy: Option<PathBuf>,
@@ -309,7 +309,7 @@ fn run_file_inner(
     // A file counts from zero, and its phases share the counts, as they would share a
     // service.
     let in_process;
-    let options = if options.rate_limit_service.is_none() && options.envoy.is_none() {
+    let options = if options.rate_limit_service.is_none() && options.rate_limit_address.is_none() {
         in_process = RunOptions {
             rate_limit_service: Some(RateLimitService::in_memory()),
             ..options.clone()
@@ -536,7 +536,7 @@ pub(super) fn run_one(
         outcome,
     };
     let Some((mut failures, mut summary)) = run_case(case, driver.as_mut())? else {
-        let reason = "Global rate limits through Envoy: run with --ratelimit-service HOST:PORT";
+        let reason = "Global rate limits: the driver has no rate limit service";
         let skipped = Outcome::Skipped {
             reason: reason.to_owned(),
         };

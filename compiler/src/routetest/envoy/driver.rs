@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use super::client::{Client, Incoming, Outgoing, Protocol};
 use super::deploy::{bootstrap, lay_out, swap_routes, Deployment};
 use super::process::{free_port, Envoy, Launch};
+use super::ratelimit::RateLimitServer;
 use super::upstream::{EchoUpstream, Received, TEST_ID_HEADER};
 use crate::compile::Compiled;
 use crate::emit::{layout, ListenPort};
 use crate::routetest::check::{Mirrored, Observed};
-use crate::routetest::driver::{BackendNames, Driver, Factory, Routes, SentRequest, Setup};
-use gatewasm_filter::ratelimit::DEFAULT_CLUSTER as RATE_LIMIT_CLUSTER;
+use crate::routetest::driver::{
+    BackendNames, Driver, Factory, RateLimitService, Routes, SentRequest, Setup,
+};
 
 /// For each routes ConfigMap file, Envoy's counters of its updates applied and refused: the
 /// filter's ECDS resource and the backend clusters' CDS.
@@ -45,8 +47,8 @@ pub type Patch = Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>;
 /// How the deployments of one run differ from the emitted one.
 #[derive(Clone, Default)]
 pub struct Setting {
-    /// `HOST:PORT` of the rate limit service; without it the rate limit cluster points at a
-    /// stub that records calls.
+    /// `HOST:PORT` of the rate limit service; without it the rate limit cluster points at
+    /// one in this process counting with the file's counters ([`Setup::rate_limit_service`]).
     pub rate_limit_address: Option<String>,
     /// Run as a filter attached to an Envoy gatewasm did not configure: the Gateway
     /// listeners lose their `gatewasm.port` metadata and bind free ports, which the plugin
@@ -114,6 +116,8 @@ pub struct EnvoyDriver {
     // Dropped in this order: Envoy stops before its upstream and files go.
     envoy: Envoy,
     upstream: EchoUpstream,
+    /// The in-process rate limit service, when the run names none.
+    _rate_limit_server: Option<RateLimitServer>,
     client: Client,
     rt: Arc<tokio::runtime::Runtime>,
     /// The deployed files, removed with the driver.
@@ -128,9 +132,6 @@ pub struct EnvoyDriver {
     backends: BackendNames,
     /// Mirrored copies may still be on their way when the client has its answer.
     mirrors: bool,
-    /// The rate limit cluster points at the echo upstream: a call there means a Global case
-    /// ran without a rate limit service.
-    stub_rate_limit: bool,
     /// The ports the Gateway listeners bind (attached runs), kept across route swaps.
     listen_ports: Vec<ListenPort>,
     attached: bool,
@@ -183,18 +184,10 @@ impl EnvoyDriver {
     fn start(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
         let n = INSTANCES.fetch_add(1, Ordering::SeqCst);
         let root = TempDir::new(&format!("gatewasm-envoy-{}-{n}", std::process::id()))?;
-        let stub_rate_limit = run.setting.rate_limit_address.is_none();
-        let clusters = Self::upstream_clusters(c, stub_rate_limit);
-        let upstream = EchoUpstream::start(run.rt.handle(), &clusters)
+        let upstream = EchoUpstream::start(run.rt.handle(), &crate::emit::backend_clusters(c))
             .map_err(|e| format!("cannot start the echo upstream: {e}"))?;
         let admin_port = free_port()?;
-        let rate_limit_address = match &run.setting.rate_limit_address {
-            Some(a) => a.clone(),
-            None => format!(
-                "127.0.0.1:{}",
-                upstream.port(RATE_LIMIT_CLUSTER).unwrap_or_default()
-            ),
-        };
+        let (rate_limit_server, rate_limit_address) = Self::rate_limit_service(run, setup)?;
         let listen_ports = if run.setting.attached {
             Self::shifted_ports(c)?
         } else {
@@ -235,6 +228,7 @@ impl EnvoyDriver {
         Ok(EnvoyDriver {
             envoy,
             upstream,
+            _rate_limit_server: rate_limit_server,
             client,
             rt: Arc::clone(&run.rt),
             files: root,
@@ -245,23 +239,30 @@ impl EnvoyDriver {
             workers: setup.workers,
             backends: BackendNames::of(&c.table),
             mirrors: c.table.mirror_slots() > 0,
-            stub_rate_limit,
             listen_ports,
             attached: run.setting.attached,
             next_id: 0,
         })
     }
 
-    /// The clusters the echo upstream serves: every backend's, and the rate limit service's
-    /// when `stub_rate_limit` (no real one was given).
-    fn upstream_clusters(c: &Compiled, stub_rate_limit: bool) -> Vec<String> {
-        let mut clusters = crate::emit::backend_clusters(c);
-        if stub_rate_limit {
-            clusters.push(RATE_LIMIT_CLUSTER.to_owned());
+    /// The rate limit service the bootstrap's cluster points at: the run's, or one started
+    /// here counting with the file's counters (fresh ones when the file has none), so that
+    /// Global cases count per file as in the other drivers and `advanceClock` reaches them.
+    fn rate_limit_service(
+        run: &Run,
+        setup: &Setup,
+    ) -> Result<(Option<RateLimitServer>, String), String> {
+        if let Some(address) = &run.setting.rate_limit_address {
+            return Ok((None, address.clone()));
         }
-        clusters.sort();
-        clusters.dedup();
-        clusters
+        let counters = setup
+            .rate_limit_service
+            .as_ref()
+            .and_then(RateLimitService::in_process)
+            .unwrap_or_default();
+        let server = RateLimitServer::start(run.rt.handle(), counters)?;
+        let address = server.address();
+        Ok((Some(server), address))
     }
 
     /// A free port for each of the Gateway's listener ports, as an attached filter's Envoy
@@ -395,13 +396,6 @@ impl EnvoyDriver {
                 body: r.body,
             })
             .collect();
-        if self.stub_rate_limit {
-            seen.needs_rate_limit_service = self
-                .upstream
-                .take("")
-                .iter()
-                .any(|r| r.cluster == RATE_LIMIT_CLUSTER);
-        }
         seen
     }
 }
@@ -423,7 +417,7 @@ impl Driver for EnvoyDriver {
             }
         };
         // Mirrored copies may still be on their way; a rate limit call has been answered
-        // (and recorded by the stub) before the request could go on.
+        // before the request could go on.
         if self.mirrors {
             self.settle()?;
         }

@@ -10,6 +10,7 @@ mod driver;
 mod hot_swap_test;
 mod kubelet;
 mod process;
+mod ratelimit;
 #[cfg(test)]
 mod readiness_test;
 #[cfg(test)]
