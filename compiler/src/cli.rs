@@ -9,7 +9,7 @@ use crate::compile::{compile as compile_loaded, Compiled};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::emit::{self, EmitOptions, EmitTarget, ListenPort, RateLimitSetting};
 use crate::exclude::Exclude;
-use crate::explain::ExplainRequest;
+use crate::explain::{Against, ExplainRequest};
 use crate::load;
 use crate::resolve::Options;
 use crate::routetest::driver::{Driver, Factory, RateLimitService, Routes, Setup};
@@ -774,14 +774,30 @@ fn find_binary(binary: &Path) -> Result<PathBuf, String> {
         })
 }
 
-/// `gatewasm explain`: the story as text, or with `json` the same facts as JSON.
-pub fn explain(inputs: &Inputs, options: &Options, request: &ExplainRequest, json: bool) -> Report {
+/// `gatewasm explain`: against the manifests, or a deployed blob (`--blob`); the story as
+/// text, or with `json` the same facts as JSON.
+pub fn explain(
+    source: ExplainSource<'_>,
+    options: &Options,
+    request: &ExplainRequest,
+    json: bool,
+) -> Report {
     report(|report| {
-        let compiled = load_and_compile(inputs, options, report)?;
+        let (compiled, deployed);
+        let against = match source {
+            ExplainSource::Manifests(inputs) => {
+                compiled = load_and_compile(inputs, options, report)?;
+                Against::Manifests(&compiled)
+            }
+            ExplainSource::Blob(path) => {
+                deployed = crate::inspect::read(path).map_err(|e| report.refuse(ERROR, e))?;
+                Against::Blob(&deployed.blob)
+            }
+        };
         let text = if json {
-            crate::explain::explain_json(&compiled, request).map(|doc| format!("{doc:#}\n"))
+            crate::explain::explain_json(against, request).map(|doc| format!("{doc:#}\n"))
         } else {
-            crate::explain::explain(&compiled, request)
+            crate::explain::explain(against, request)
         };
         let text = text.map_err(|e| report.refuse(ERROR, e))?;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -789,15 +805,12 @@ pub fn explain(inputs: &Inputs, options: &Options, request: &ExplainRequest, jso
     })
 }
 
-/// `gatewasm explain --blob`: the same story from a deployed blob, without the manifests.
-pub fn explain_deployed(blob: &Path, request: &ExplainRequest) -> Report {
-    report(|report| {
-        let deployed = crate::inspect::read(blob).map_err(|e| report.refuse(ERROR, e))?;
-        let text = crate::explain::explain_deployed(&deployed.blob, request)
-            .map_err(|e| report.refuse(ERROR, e))?;
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        Ok(())
-    })
+/// What `gatewasm explain` reads.
+pub enum ExplainSource<'a> {
+    /// Manifests to compile.
+    Manifests(&'a Inputs),
+    /// A deployed blob, routes ConfigMap or ECDS file (`--blob`).
+    Blob(&'a Path),
 }
 
 /// A machine-readable output format (`-o`).

@@ -220,12 +220,40 @@ pub struct ExplainRequest {
     pub sni: Option<String>,
 }
 
-/// Explains a request against a compiled Gateway.
+/// What a request is explained against.
+#[derive(Clone, Copy)]
+pub enum Against<'a> {
+    /// The compiled manifests: rules by their own `file:line`, with status and warnings.
+    Manifests(&'a Compiled),
+    /// A deployed blob alone.
+    Blob(&'a [u8]),
+}
+
+impl<'a> Against<'a> {
+    fn parts(self) -> (&'a [u8], Option<&'a Compiled>) {
+        match self {
+            Against::Manifests(c) => (&c.blob, Some(c)),
+            Against::Blob(blob) => (blob, None),
+        }
+    }
+}
+
+/// Explains a request, as the story `gatewasm explain` prints; against a blob alone, with a
+/// closing note on what the manifests would add.
 ///
 /// # Errors
 /// A malformed URL or header, or a blob the engine refuses.
-pub fn explain(c: &Compiled, r: &ExplainRequest) -> Result<String, String> {
-    explained(&c.blob, Some(c), r, |k, e| tell(k, &r.url, e, &find(k, e)))
+pub fn explain(against: Against<'_>, r: &ExplainRequest) -> Result<String, String> {
+    let (blob, manifests) = against.parts();
+    let mut out = explained(blob, manifests, r, |k, e| tell(k, &r.url, e, &find(k, e)))?;
+    if manifests.is_none() {
+        out.push_str(
+            "note:     explained from the blob alone: rules are located by their route's \
+             file:line, not their own, and routes that did not attach to the Gateway are not \
+             in it (`gatewasm status` on the manifests lists them)\n",
+        );
+    }
+    Ok(out)
 }
 
 /// [`explain`] as data: the request, listener, candidates that lost (each with its rule
@@ -233,23 +261,9 @@ pub fn explain(c: &Compiled, r: &ExplainRequest) -> Result<String, String> {
 ///
 /// # Errors
 /// As [`explain`].
-pub fn explain_json(c: &Compiled, r: &ExplainRequest) -> Result<Value, String> {
-    explained(&c.blob, Some(c), r, |k, e| data(k, &r.url, e))
-}
-
-/// Explains a request against a deployed blob, without the manifests: the same engine, and
-/// a closing note on what the manifests would add.
-///
-/// # Errors
-/// As [`explain`].
-pub fn explain_deployed(blob: &[u8], r: &ExplainRequest) -> Result<String, String> {
-    let mut out = explained(blob, None, r, |k, e| tell(k, &r.url, e, &find(k, e)))?;
-    out.push_str(
-        "note:     explained from the blob alone: rules are located by their route's \
-         file:line, not their own, and routes that did not attach to the Gateway are not in \
-         it (`gatewasm status` on the manifests lists them)\n",
-    );
-    Ok(out)
+pub fn explain_json(against: Against<'_>, r: &ExplainRequest) -> Result<Value, String> {
+    let (blob, manifests) = against.parts();
+    explained(blob, manifests, r, |k, e| data(k, &r.url, e))
 }
 
 /// Runs the request through the engine and shows the explanation with `show`.

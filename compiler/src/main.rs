@@ -437,20 +437,18 @@ fn run(command: Command) -> cli::Report {
     }
 }
 
-/// `explain` against the manifests, or against a deployed blob with `--blob` (text only:
-/// the JSON form names rules by their source, which a blob does not carry).
+/// `explain` against the manifests, or against a deployed blob with `--blob`.
 fn explain(input: InputOrBlob, request: ExplainRequest, output: Shown) -> cli::Report {
-    match input.blob {
-        Some(blob) => cli::explain_deployed(&blob, &request),
-        None => {
-            let inputs = cli::Inputs {
-                paths: input.paths,
-                exclude: input.exclude,
-            };
-            let options = input.refs.options(input.gateway);
-            cli::explain(&inputs, &options, &request, matches!(output, Shown::Json))
-        }
-    }
+    let options = input.refs.options(input.gateway);
+    let inputs = cli::Inputs {
+        paths: input.paths,
+        exclude: input.exclude,
+    };
+    let source = match &input.blob {
+        Some(blob) => cli::ExplainSource::Blob(blob),
+        None => cli::ExplainSource::Manifests(&inputs),
+    };
+    cli::explain(source, &options, &request, matches!(output, Shown::Json))
 }
 
 /// A warning code or name, for `--allow`.

@@ -1515,6 +1515,22 @@ fn explain_blob_tells_the_same_story_as_the_manifests() {
             out.contains("note:     explained from the blob alone"),
             "{out}"
         );
+        // -o json from the blob gives the same decision as from the manifests.
+        let json = |extra: &[&str]| {
+            let o = gatewasm(
+                &[&["explain", "GET", url, "-o", "json"], extra].concat(),
+                None,
+            );
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+            serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")["decision"]
+                .clone()
+        };
+        let decision = json(&["--blob", deployed.to_str().expect("utf-8")]);
+        assert_eq!(decision["cluster"], "shop/api-v1:8080", "{decision}");
+        assert_eq!(
+            decision["cluster"],
+            json(&["manifests/examples"])["cluster"]
+        );
     }
     let both = ["explain", "GET", url, "manifests/examples", "--blob"];
     let o = gatewasm(

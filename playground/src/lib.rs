@@ -79,6 +79,7 @@ impl Compilation {
             port,
             sni,
         };
-        gatewasm::explain::explain(compiled, &request).map_err(|e| JsError::new(&e))
+        gatewasm::explain::explain(gatewasm::explain::Against::Manifests(compiled), &request)
+            .map_err(|e| JsError::new(&e))
     }
 }
