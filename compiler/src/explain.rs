@@ -263,7 +263,7 @@ pub fn explain(against: Against<'_>, r: &ExplainRequest) -> Result<String, Strin
 /// As [`explain`].
 pub fn explain_json(against: Against<'_>, r: &ExplainRequest) -> Result<Value, String> {
     let (blob, manifests) = against.parts();
-    explained(blob, manifests, r, |k, e| data(k, &r.url, e))
+    explained(blob, manifests, r, |k, e| data(k, &r.url, e, &find(k, e)))
 }
 
 /// Runs the request through the engine and shows the explanation with `show`.
@@ -649,7 +649,7 @@ fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
 
 /// The explanation as the JSON document `gatewasm explain -o json` prints: the same facts
 /// as [`tell`], as fields.
-fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> Value {
+fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> Value {
     let t = &c.table;
     let listener = e.listener.map(|l| {
         let l = &t.listeners[l];
@@ -681,6 +681,10 @@ fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>) -> Value {
         "candidates": candidates,
         "decision": decision,
         "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
+        "outranked": e.holding.first().map_or_else(Vec::new, |&w| ranked::outranked_data(c, w, &found.outranked)),
+        "split": backends::shares_data(&found.shares),
+        "invalid": found.invalid.as_ref().map(|(i, why)| backends::invalid_data(*i, why.as_ref())),
+        "unattached": unattached::unattached_data(&found.unattached),
     })
 }
 

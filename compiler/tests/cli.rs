@@ -653,6 +653,45 @@ fn explain_json_gives_the_decision_and_the_candidates_as_data() {
             .contains(&serde_json::json!({"set": "x-api-version", "value": "v1"})),
         "{doc}"
     );
+    // What the story adds is data too: the split, and why a backendRef is invalid.
+    let doc = explain("https://app.example.com/api/v2/orders");
+    let split: Vec<(String, f64)> = doc["split"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| {
+            (
+                s["backend"].as_str().unwrap_or("").to_owned(),
+                s["percent"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        split,
+        [
+            ("api-v2:8080".to_owned(), 90.0),
+            ("api-v2-canary:8080".to_owned(), 10.0)
+        ],
+        "{doc}"
+    );
+    let input = format!("{GATEWAY}{INVALID_BACKENDS}");
+    let o = gatewasm(
+        &[
+            "explain",
+            "GET",
+            "http://app.example.com/gone",
+            "-",
+            "-o",
+            "json",
+        ],
+        Some(&input),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["invalid"]["why"]["code"], "GW0001", "{doc}");
+    assert_eq!(
+        doc["invalid"]["why"]["ref"],
+        "HTTPRoute ns/r spec.rules[0].backendRefs[0]"
+    );
 }
 
 #[test]

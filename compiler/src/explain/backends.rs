@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use gatewasm_filter::blob::{RouteKind, RuleId};
 
+use serde_json::{json, Value};
+
 use super::Known;
 use crate::diag::Severity;
 use crate::warning::Warning;
@@ -59,6 +61,37 @@ pub(super) fn shares(c: &Known<'_>, rule: RuleId, chosen: usize) -> Vec<Share> {
             }
         })
         .collect()
+}
+
+/// The split as data.
+pub(super) fn shares_data(shares: &[Share]) -> Vec<Value> {
+    shares
+        .iter()
+        .map(|s| {
+            json!({
+                "backend": s.name,
+                "weight": s.weight,
+                "percent": s.percent,
+                "chosen": s.chosen,
+                "invalid": s.invalid,
+            })
+        })
+        .collect()
+}
+
+/// Why the chosen backendRef is invalid, as data (`null` inside when the blob does not say).
+pub(super) fn invalid_data(i: usize, why: Option<&Invalid>) -> Value {
+    json!({
+        "backendRef": i,
+        "why": why.map(|w| json!({
+            "at": w.at,
+            "ref": w.what,
+            "code": w.warning.map(Warning::code),
+            "name": w.warning.map(Warning::name),
+            "message": w.message,
+            "fix": w.help,
+        })),
+    })
 }
 
 /// The backendRef at position `i` of `rule` as the manifest names it.

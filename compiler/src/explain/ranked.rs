@@ -7,7 +7,9 @@ use gatewasm_filter::blob::{
     HostGroupId, MatchId, PathMatch, RouteKind, RouteTable, RuleId, StringMatch,
 };
 
-use super::{describe_match, pattern, rule_label, Known};
+use serde_json::{json, Value};
+
+use super::{describe_match, pattern, rule_data, rule_label, Known};
 use crate::lower::{decider, Decider};
 
 /// A match that holds but ranks after the winner.
@@ -78,6 +80,27 @@ pub(super) fn tell_outranked(
             reason(c, winner, o.loser, &o.why)
         );
     }
+}
+
+/// The outranked candidates as data: each loser's rule, match and why the winner beat it.
+pub(super) fn outranked_data(
+    c: &Known<'_>,
+    winner: (HostGroupId, MatchId),
+    losers: &[Outranked],
+) -> Vec<Value> {
+    let t = c.table;
+    losers
+        .iter()
+        .map(|o| {
+            let lm = &t.matches[o.loser.1];
+            json!({
+                "rule": rule_data(c, lm.rule),
+                "match": describe_match(lm, t),
+                "winner": winner_name(c, winner.1, o.loser.1),
+                "why": reason(c, winner, o.loser, &o.why),
+            })
+        })
+        .collect()
 }
 
 /// The winner as the loser's reader tells them apart: its rule, within the same route.

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use gatewasm_filter::blob::{Listener, ListenerId, RouteKind, RouteTable};
 
+use serde_json::{json, Value};
+
 use crate::compile::Compiled;
 use crate::resolve::hostnames;
 use crate::status::{Condition, RouteParentStatus, RouteStatus};
@@ -113,6 +115,18 @@ pub(super) fn tell_unattached(routes: &[Unattached<'_>], host: &str, out: &mut S
             let _ = writeln!(out, "      {}", parent(p, u));
         }
     }
+}
+
+/// The unattached routes as data: each with its status (every parentRef's conditions) and
+/// what each parentRef came to.
+pub(super) fn unattached_data(routes: &[Unattached<'_>]) -> Vec<Value> {
+    routes
+        .iter()
+        .map(|u| {
+            let parents: Vec<String> = u.route.parents.iter().map(|p| parent(p, u)).collect();
+            json!({"route": u.route, "parents": parents})
+        })
+        .collect()
 }
 
 /// What one parentRef came to: the condition that refused it, or where it did attach.
