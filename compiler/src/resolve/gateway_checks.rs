@@ -37,24 +37,28 @@ pub fn check(
             d.help = Some(help.to_owned());
             d
         };
-        let failed = l.conditions.iter().find(|c| !c.is_true());
-        match failed.map(|c| c.reason.as_str()) {
-            Some("UnsupportedProtocol") => diagnostics.push(at(
-                Warning::UnsupportedProtocol,
-                format!("listener {}: {}", l.name, failed.map(|c| c.message.as_str()).unwrap_or_default()),
-                "route its traffic with another Envoy filter chain, or remove the listener",
+        // A listener condition's reason is the name of its warning.
+        let refused = l
+            .conditions
+            .iter()
+            .find(|c| !c.is_true())
+            .and_then(|c| Warning::parse(&c.reason).map(|w| (w, c)));
+        match refused {
+            Some((w, c)) => diagnostics.push(at(
+                w,
+                format!("listener {}: {}", l.name, c.message),
+                if w == Warning::UnsupportedProtocol {
+                    "route its traffic with another Envoy filter chain, or remove the listener"
+                } else {
+                    "create the Secret, or name it with --assume-secret NAMESPACE/NAME when it is created at deploy time"
+                },
             )),
-            Some("InvalidCertificateRef") => diagnostics.push(at(
-                Warning::InvalidCertificateRef,
-                format!("listener {}: {}", l.name, failed.map(|c| c.message.as_str()).unwrap_or_default()),
-                "create the Secret, or name it with --assume-secret NAMESPACE/NAME when it is created at deploy time",
-            )),
-            _ if l.attached_routes == 0 => diagnostics.push(at(
+            None if l.attached_routes == 0 => diagnostics.push(at(
                 Warning::UnattachedListener,
                 format!("listener {} has no attached route: it answers every request 404", l.name),
                 "attach a route to it (parentRefs with sectionName), or remove the listener; a route that names it and was refused has a warning saying why",
             )),
-            _ => {}
+            None => {}
         }
     }
 }
