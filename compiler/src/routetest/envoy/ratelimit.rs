@@ -223,7 +223,31 @@ mod tests {
         port: u16,
     }
 
-    impl Call<'_> {
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    impl<'a> Call<'a> {
+        /// A client of `server`.
+        fn to(rt: &'a tokio::runtime::Runtime, server: &RateLimitServer) -> Call<'a> {
+            let port = server
+                .address()
+                .rsplit_once(':')
+                .unwrap()
+                .1
+                .parse()
+                .unwrap();
+            Call {
+                rt,
+                client: Client::new(),
+                port,
+            }
+        }
+
         fn post(&mut self, path: &str, body: Vec<u8>) -> Incoming {
             let out = Outgoing {
                 port: self.port,
@@ -264,25 +288,10 @@ mod tests {
 
     #[test]
     fn calls_count_in_the_files_counters_on_the_files_clock() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let counters = InMemory::new();
         let server = RateLimitServer::start(rt.handle(), Arc::clone(&counters)).unwrap();
-        let port = server
-            .address()
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .parse()
-            .unwrap();
-        let mut call = Call {
-            rt: &rt,
-            client: Client::new(),
-            port,
-        };
+        let mut call = Call::to(&rt, &server);
         assert_eq!(call.code(framed(0, &request("edge"))), CODE_OK);
         assert_eq!(call.code(framed(0, &request("edge"))), CODE_OVER_LIMIT);
         // A case's `advanceClock` moves these counters' clock into the next minute.
@@ -292,24 +301,9 @@ mod tests {
 
     #[test]
     fn bad_calls_get_a_grpc_status() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let server = RateLimitServer::start(rt.handle(), InMemory::new()).unwrap();
-        let port = server
-            .address()
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .parse()
-            .unwrap();
-        let mut call = Call {
-            rt: &rt,
-            client: Client::new(),
-            port,
-        };
+        let mut call = Call::to(&rt, &server);
         let good = framed(0, &request("edge"));
         assert_eq!(call.failure("/other.Service/Call", good.clone()), "12");
         assert_eq!(call.failure(SHOULD_RATE_LIMIT, framed(1, b"")), "12");
