@@ -206,17 +206,20 @@ struct Known<'a> {
 }
 
 /// The request `gatewasm explain` follows, as given on the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ExplainRequest {
     /// HTTP method.
     pub method: String,
-    /// Absolute URL.
+    /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
     pub url: String,
-    /// Extra headers, `Name: value`.
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// Listener port (default: the URL's, else 80/443 by scheme).
+    /// Listener port (default: the URL's port, else 80/443 by scheme).
+    #[arg(long)]
     pub port: Option<u16>,
     /// TLS SNI (default: the URL's host for https).
+    #[arg(long)]
     pub sni: Option<String>,
 }
 
@@ -372,17 +375,30 @@ fn decide<'r>(
 }
 
 /// The request's pseudo-headers followed by the `Name: value` headers given.
+/// The pseudo-headers Envoy gives a filter for a request.
+pub(crate) fn pseudo_headers(
+    method: &str,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+) -> Vec<(String, Vec<u8>)> {
+    [
+        (":method", method),
+        (":scheme", scheme),
+        (":authority", authority),
+        (":path", path),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v.as_bytes().to_vec()))
+    .collect()
+}
+
 fn request_headers(
     method: &str,
     u: &Url,
     headers: &[String],
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut list: Vec<(String, Vec<u8>)> = vec![
-        (":method".into(), method.as_bytes().to_vec()),
-        (":scheme".into(), u.scheme.clone().into_bytes()),
-        (":authority".into(), u.authority.clone().into_bytes()),
-        (":path".into(), u.target.clone().into_bytes()),
-    ];
+    let mut list = pseudo_headers(method, &u.scheme, &u.authority, &u.target);
     for h in headers {
         let (n, v) = h
             .split_once(':')

@@ -102,21 +102,10 @@ enum Command {
     Test(TestArgs),
     /// Explain what happens to one request: listener, winning rule, losing candidates.
     Explain {
-        /// HTTP method.
-        method: String,
-        /// URL, e.g. `https://app.example.com/api/v1/orders?page=2`.
-        url: String,
+        #[command(flatten)]
+        request: ExplainRequest,
         #[command(flatten)]
         input: InputOrBlob,
-        /// Extra request header, `Name: value` (repeatable).
-        #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-        headers: Vec<String>,
-        /// Listener port (default: the URL's port, else 80/443 by scheme).
-        #[arg(long)]
-        port: Option<u16>,
-        /// TLS SNI (default: the URL's host for https).
-        #[arg(long)]
-        sni: Option<String>,
         /// `json`: the listener, the candidates that lost, the decision and the rate limits
         /// as one JSON document.
         #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
@@ -405,24 +394,10 @@ fn run(command: Command) -> cli::Report {
         ),
         Command::Test(test) => test.run(),
         Command::Explain {
+            request,
             input,
-            method,
-            url,
-            headers,
-            port,
-            sni,
             output,
-        } => explain(
-            input,
-            ExplainRequest {
-                method,
-                url,
-                headers,
-                port,
-                sni,
-            },
-            output,
-        ),
+        } => explain(input, request, output),
         Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -14,7 +14,7 @@ use gatewasm_filter::blob::{HostPattern, Listener, Match, PathMatch, RouteTable,
 use gatewasm_filter::engine::{Decision, Dice, ReplyReason, Request, Router};
 
 use crate::diag::{Diagnostics, Severity};
-use crate::explain::{parse_url, Url};
+use crate::explain::{parse_url, pseudo_headers, Url};
 use crate::resolve::RuleSource;
 use crate::warning::Warning;
 
@@ -152,12 +152,7 @@ fn follow(router: &Router, mut hop: Hop) -> Option<Vec<String>> {
 
 /// The status and Location a redirect answers `hop` with; `None` for any other answer.
 fn redirect(router: &Router, hop: &Hop) -> Option<(u16, String)> {
-    let mut headers = vec![
-        (":method".to_owned(), hop.method.clone().into_bytes()),
-        (":scheme".to_owned(), hop.scheme.clone().into_bytes()),
-        (":authority".to_owned(), hop.authority.clone().into_bytes()),
-        (":path".to_owned(), hop.target.clone().into_bytes()),
-    ];
+    let mut headers = pseudo_headers(&hop.method, &hop.scheme, &hop.authority, &hop.target);
     headers.extend(hop.headers.iter().cloned());
     let req = Request {
         port: hop.port,
