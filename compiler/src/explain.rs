@@ -560,7 +560,7 @@ fn rate_limits<'r>(
     rule: RuleId,
     req: &Request<'_>,
 ) -> Limits<'r> {
-    match ratelimit::plan_request(router, listener, rule, req, req.headers, None) {
+    match ratelimit::plan_request(router, listener, rule, req, None) {
         Ok(Some(plan)) => counted(&plan),
         Ok(None) => Limits::Unlimited,
         Err(input) => Limits::OutOfBudget(Reply::new(ReplyReason::regex_budget(input), req)),

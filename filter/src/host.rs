@@ -34,10 +34,22 @@ pub enum ListenerRole {
     Readiness,
 }
 
+impl ListenerRole {
+    /// The role a `gatewasm.port` value names: `ready`, or a port number.
+    pub fn from_tag(tag: &[u8]) -> Option<ListenerRole> {
+        if tag == b"ready" {
+            return Some(ListenerRole::Readiness);
+        }
+        let port = std::str::from_utf8(tag).ok()?.parse::<u16>().ok()?;
+        Some(ListenerRole::Gateway(port))
+    }
+}
+
 /// The proxy operations a stream needs.
 pub trait Host {
-    /// The first value of a request header (`name` lowercase).
-    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError>;
+    /// Every request header entry, in order, names lowercase: one read however many a rule
+    /// looks at, since each host call costs more than copying a header.
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
     /// What the listener the request arrived on serves (see [`ListenerRole`]).
     fn listener(&mut self) -> Result<ListenerRole, HostError>;
     /// The TLS SNI of the downstream connection.

@@ -10,6 +10,7 @@
 //! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
 //! * [`host`] — the host boundary: the [`host::Host`] trait, all the filter needs from a
 //!   proxy.
+//! * [`pairs`] — the proxy-wasm map encoding (header maps, local reply headers).
 //! * [`stream`] — one HTTP stream's handling against a [`host::Host`]: read the request, ask
 //!   the engine, apply the decision. The proxy-wasm glue and the CLI's native test runner
 //!   both drive it, so they cannot disagree.
@@ -22,6 +23,7 @@ pub mod blob;
 pub mod config;
 pub mod engine;
 pub mod host;
+pub mod pairs;
 pub mod quote;
 pub mod ratelimit;
 pub mod stream;

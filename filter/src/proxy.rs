@@ -17,6 +17,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
 use crate::host::{Host, HostError, ListenerRole, Side};
+use crate::pairs;
 use crate::stream::{self, Stream, Verdict};
 
 proxy_wasm::main! {{
@@ -204,8 +205,23 @@ impl Host for SdkHost {
         log(LogLevel::Error, message);
     }
 
-    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).map_err(host_err(name))
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: the host writes a pointer it allocated with this module's allocator and the
+        // length of that allocation, or leaves both empty.
+        let status = unsafe {
+            proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size)
+        };
+        if status != 0 {
+            return Err(HostError(format!("request headers: status {status}")));
+        }
+        if data.is_null() {
+            return Ok(Vec::new());
+        }
+        // SAFETY: as above; the Vec takes ownership and frees it.
+        let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
+        pairs::decode(&bytes).map_err(|e| HostError(format!("request headers: {e}")))
     }
 
     fn listener(&mut self) -> Result<ListenerRole, HostError> {
@@ -214,17 +230,8 @@ impl Host for SdkHost {
         // Gateway port in the listener's metadata; elsewhere `listenPorts` maps the socket's.
         let tag = hostcalls::get_property(LISTENER_PORT.to_vec())
             .map_err(host_err("xds.listener_metadata"))?;
-        match tag.as_deref() {
-            Some(b"ready") => return Ok(ListenerRole::Readiness),
-            Some(text) => {
-                if let Some(port) = std::str::from_utf8(text)
-                    .ok()
-                    .and_then(|t| t.parse::<u16>().ok())
-                {
-                    return Ok(ListenerRole::Gateway(port));
-                }
-            }
-            None => {}
+        if let Some(role) = tag.as_deref().and_then(ListenerRole::from_tag) {
+            return Ok(role);
         }
         let bytes = hostcalls::get_property(vec!["destination", "port"])
             .map_err(host_err("destination.port"))?;
@@ -341,6 +348,11 @@ thread_local! {
 
 #[link(wasm_import_module = "env")]
 extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: MapType,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
     fn proxy_send_local_response(
         status_code: u32,
         details_data: *const u8,
@@ -363,7 +375,7 @@ fn local_response(
     headers: &[(&str, &[u8])],
     grpc_status: i32,
 ) -> Result<(), Status> {
-    let pairs = serialize_pairs(headers);
+    let pairs = pairs::encode(headers);
     // SAFETY: every pointer and length describes a live slice for the duration of the call;
     // the host copies what it needs before returning.
     let status = unsafe {
@@ -383,23 +395,4 @@ fn local_response(
         2 => Err(Status::BadArgument),
         _ => Err(Status::InternalFailure),
     }
-}
-
-/// The proxy-wasm map encoding: the pair count, every key and value length (u32 LE), then
-/// each key and value followed by a NUL.
-fn serialize_pairs(pairs: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
-    out.extend_from_slice(&len(pairs.len()));
-    for (name, value) in pairs {
-        out.extend_from_slice(&len(name.len()));
-        out.extend_from_slice(&len(value.len()));
-    }
-    for (name, value) in pairs {
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(value);
-        out.push(0);
-    }
-    out
 }

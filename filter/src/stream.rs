@@ -114,8 +114,13 @@ impl Stream {
             ListenerRole::Gateway(port) => port,
             ListenerRole::Socket(port) => config.gateway_port(port),
         };
-        let headers = read_headers(config, host)?;
-        let sni = host.sni()?;
+        let headers = host.request_headers()?;
+        // Only a TLS listener's connection has a server name to compare with the host.
+        let sni = if config.router.serves_tls(port) {
+            host.sni()?
+        } else {
+            None
+        };
         let text = |name: &str| -> &str {
             headers
                 .iter()
@@ -302,20 +307,6 @@ fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
     }
 }
 
-/// The request headers some rule can look at: only these cross the host boundary.
-fn read_headers(
-    config: &PluginConfig,
-    host: &mut impl Host,
-) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-    let mut headers = Vec::with_capacity(config.router.header_names().len());
-    for name in config.router.header_names() {
-        if let Some(value) = host.request_header(name)? {
-            headers.push((name.clone(), value));
-        }
-    }
-    Ok(headers)
-}
-
 /// Passing a request on undecided must not let the client pick a cluster or a mirror itself
 /// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
 /// bootstrap does).
@@ -349,33 +340,13 @@ fn admit(
     let Some(policy) = ratelimit::policy_for(&config.router, listener, rule) else {
         return Ok(ratelimit::Admission::default());
     };
-    // Selectors may name headers no route does: read those now, and only for this policy.
-    let mut headers = req.headers.to_vec();
-    for r in policy.local.iter().chain(&policy.global) {
-        for s in &r.selectors {
-            if let crate::blob::Selector::Header { name, .. } = s {
-                if !headers.iter().any(|(n, _)| n == name) {
-                    if let Some(v) = host.request_header(name)? {
-                        headers.push((name.clone(), v));
-                    }
-                }
-            }
-        }
-    }
     let client = if ratelimit::needs_client(policy) {
         host.source_address()?
             .and_then(|a| ratelimit::parse_client(&a))
     } else {
         None
     };
-    let plan = match ratelimit::plan_request(
-        &config.router,
-        listener,
-        rule,
-        req,
-        &headers,
-        client.as_ref(),
-    ) {
+    let plan = match ratelimit::plan_request(&config.router, listener, rule, req, client.as_ref()) {
         Ok(Some(plan)) => plan,
         Ok(None) => return Ok(ratelimit::Admission::default()),
         Err(input) => {
@@ -444,8 +415,8 @@ mod tests {
     }
 
     impl Host for BrokenHost {
-        fn request_header(&mut self, _: &str) -> Result<Option<Vec<u8>>, HostError> {
-            broken("request_header")
+        fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+            broken("request headers")
         }
         fn listener(&mut self) -> Result<ListenerRole, HostError> {
             broken("xds.listener_metadata")

@@ -90,12 +90,8 @@ impl Host for MemoryHost<'_> {
     // Its calls cannot fail, so there is nothing to log.
     fn log_error(&mut self, _message: &str) {}
 
-    fn request_header(&mut self, name: &str) -> Result<Option<Vec<u8>>, HostError> {
-        Ok(self
-            .request
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone()))
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        Ok(self.request.clone())
     }
 
     fn listener(&mut self) -> Result<ListenerRole, HostError> {

@@ -42,7 +42,6 @@ pub struct Router {
     /// program, made on first use: `decode` has parsed every one, and a table of thousands
     /// would otherwise build all their programs before serving its first request.
     regexes: Vec<std::cell::OnceCell<CompiledRegex>>,
-    header_names: Vec<String>,
     index: index::Index,
 }
 
@@ -79,21 +78,18 @@ impl Router {
             .iter()
             .map(|_| std::cell::OnceCell::new())
             .collect();
-        let header_names = request::names_read(&table);
         let index = index::Index::build(&table);
         Router {
             table,
             regexes,
-            header_names,
             index,
         }
     }
 
-    /// The request headers evaluation can look at, lowercase and sorted: the pseudo-headers,
-    /// `content-type` (gRPC detection), every header a match names, and the CORS request
-    /// headers when a rule has a CORS filter. The proxy reads only these from the host.
-    pub fn header_names(&self) -> &[String] {
-        &self.header_names
+    /// True if a listener on Gateway port `port` terminates TLS: only then does a request's
+    /// server name (SNI) take part in choosing its listener.
+    pub fn serves_tls(&self, port: u16) -> bool {
+        self.table.listeners.iter().any(|l| l.port == port && l.tls)
     }
 
     /// The decoded table (for explanations and tests).

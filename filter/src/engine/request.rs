@@ -39,39 +39,6 @@ impl Request<'_> {
     }
 }
 
-/// See [`super::Router::header_names`].
-pub(super) fn names_read(table: &crate::blob::RouteTable) -> Vec<String> {
-    let mut names: Vec<String> = [":authority", ":method", ":path", ":scheme", "content-type"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    names.extend(
-        table
-            .matches
-            .iter()
-            .flat_map(|m| m.headers.iter().map(|h| h.name.clone())),
-    );
-    let has_cors = table
-        .rules
-        .iter()
-        .flat_map(|r| std::iter::once(&r.filters).chain(r.backends.iter().map(|b| &b.filters)))
-        .any(|f| f.cors.is_some());
-    if has_cors {
-        names.extend(
-            [
-                "origin",
-                "access-control-request-method",
-                "access-control-request-headers",
-            ]
-            .into_iter()
-            .map(str::to_owned),
-        );
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// The first value of query parameter `name` in `query` (with or without the leading `?`),
 /// percent-decoded. Names compare case-sensitively after decoding.
 pub fn query_param(query: &str, name: &str) -> Option<String> {

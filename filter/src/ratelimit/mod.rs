@@ -100,7 +100,7 @@ pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option
 }
 
 /// [`plan`] for a request as the filter sees it: selectors read the normalised path and query
-/// (empty for a target that does not normalise), `headers`, and the client address as
+/// (empty for a target that does not normalise), the request's headers, and the client address as
 /// [`parse_client`] gives it. The filter and `gatewasm explain` both plan through here.
 ///
 /// # Errors
@@ -110,7 +110,6 @@ pub fn plan_request<'r>(
     listener: ListenerId,
     rule: RuleId,
     req: &Request<'_>,
-    headers: &[(String, Vec<u8>)],
     client: Option<&(Vec<u8>, String)>,
 ) -> Result<Option<Plan<'r>>, Input> {
     let target = crate::engine::path::normalize(req.path).ok();
@@ -118,7 +117,7 @@ pub fn plan_request<'r>(
         method: req.method,
         path: target.as_ref().map_or("", |t| t.path.as_str()),
         query: target.as_ref().map_or("", |t| t.query),
-        headers,
+        headers: req.headers,
         client_ip: client.map(|c| c.0.as_slice()),
         client_text: client.map_or("", |c| c.1.as_str()),
         budget: &Budget::default(),
