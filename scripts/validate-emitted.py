@@ -5,6 +5,8 @@
   parsed into Envoy's own protobuf types (xds-protos) with `json_format.ParseDict`, which
   rejects unknown fields, wrong types and unknown enum values, including inside every
   `typed_config` Any.
+* `--emit envoy-routes` (a list of RouteConfiguration, one per Gateway port) is parsed the
+  same way, each route table into `envoy.config.route.v3.RouteConfiguration`.
 * Kubernetes objects are checked against the official CRD `openAPIV3Schema`s kept in
   manifests/schemas (see its README for versions), made strict the way `kubectl apply
   --validate=strict` is: unknown fields are errors unless the schema preserves them.
@@ -31,7 +33,7 @@ from google.protobuf import json_format
 # Importing the modules registers every type an Any in our documents may name.
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from envoy.config.cluster.v3 import cluster_pb2
-from envoy.config.route.v3 import route_components_pb2
+from envoy.config.route.v3 import route_components_pb2, route_pb2
 from envoy.config.core.v3 import extension_pb2
 from envoy.extensions.access_loggers.stream.v3 import stream_pb2  # noqa: F401
 from envoy.extensions.filters.http.router.v3 import router_pb2  # noqa: F401
@@ -253,6 +255,10 @@ def check_kubernetes(doc, schemas, what):
 
 def check(doc, schemas, what):
     """Validates one document; returns what it was checked as, None when nothing applies."""
+    if isinstance(doc, list) and doc and all(isinstance(d, dict) and "virtual_hosts" in d for d in doc):
+        for i, table in enumerate(doc):
+            parse_proto(table, route_pb2.RouteConfiguration(), f"{what}[{i}] {table.get('name', '')}")
+        return f"{len(doc)} envoy.config.route.v3.RouteConfiguration"
     if not isinstance(doc, dict):
         raise Problem(f"{what}: not a mapping")
     if "apiVersion" in doc and "kind" in doc:
@@ -276,6 +282,11 @@ def mutants(doc):
         node[key] = value
         return m, ".".join(map(str, path + [key]))
 
+    if isinstance(doc, list):
+        if doc[0]["virtual_hosts"] and doc[0]["virtual_hosts"][0]["routes"]:
+            yield at([0, "virtual_hosts", 0, "routes", 0, "match"], "path_seperated_prefix", "/x")
+        yield at([0], "validate_cluster", False)
+        return
     kind = doc.get("kind")
     if "static_resources" in doc:
         hcm = ["static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config"]
@@ -320,7 +331,8 @@ def main():
         for i, doc in enumerate(yaml.safe_load_all(path.read_text())):
             if doc is None:
                 continue
-            label = f"{doc.get('kind', 'document')} {doc.get('metadata', {}).get('name', '')}".strip()
+            meta = doc if isinstance(doc, dict) else {}
+            label = f"{meta.get('kind', 'document')} {meta.get('metadata', {}).get('name', '')}".strip()
             what = f"{path}#{i} {label}"
             try:
                 checked = check(doc, schemas, what)

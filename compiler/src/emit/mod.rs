@@ -15,6 +15,12 @@ mod envoy_gateway;
 mod forward;
 mod istio;
 pub mod layout;
+mod native_route;
+mod native_routes;
+pub use native_route::INVALID_BACKEND_CLUSTER;
+pub use native_routes::{
+    native_bootstrap, native_routes, nativize_bootstrap, route_config_name, translate, NativeRoutes,
+};
 mod plugin;
 pub use plugin::sha256_hex;
 mod ratelimit_config;
@@ -41,17 +47,20 @@ pub enum EmitKind {
     Istio,
     /// The rate limit service's descriptor configuration.
     RatelimitConfig,
+    /// Envoy's own route tables for the same routes (for comparison with the filter).
+    EnvoyRoutes,
 }
 
 impl EmitKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [EmitKind; 6] = [
+    pub const ALL: [EmitKind; 7] = [
         EmitKind::Blob,
         EmitKind::Envoy,
         EmitKind::ConfigMap,
         EmitKind::EnvoyGateway,
         EmitKind::Istio,
         EmitKind::RatelimitConfig,
+        EmitKind::EnvoyRoutes,
     ];
 
     /// The spelling on the command line.
@@ -63,6 +72,7 @@ impl EmitKind {
             EmitKind::EnvoyGateway => "envoy-gateway",
             EmitKind::Istio => "istio",
             EmitKind::RatelimitConfig => "ratelimit-config",
+            EmitKind::EnvoyRoutes => "envoy-routes",
         }
     }
 }
@@ -283,6 +293,7 @@ pub fn emit(kind: EmitKind, compiled: &Compiled, options: &EmitOptions) -> Resul
         EmitKind::EnvoyGateway => envoy_gateway::policy(compiled, options)?,
         EmitKind::Istio => istio::wasm_plugin(compiled, options)?,
         EmitKind::RatelimitConfig => yaml(&ratelimit_config::ratelimit_config(compiled)?)?,
+        EmitKind::EnvoyRoutes => native_routes::document(compiled)?,
     };
     Ok(text.into_bytes())
 }

@@ -28,7 +28,7 @@ mod request;
 pub use budget::{Budget, Input};
 pub use decision::{grpc_code, Decision, Forward, HeaderEdit, Reply, ReplyReason, RequestEdit};
 pub use dice::Dice;
-pub use host::request_host;
+pub use host::{best_listener, request_host};
 pub use matcher::Miss;
 pub use request::{query_param, HeaderList, Request};
 
