@@ -360,6 +360,8 @@ pub struct TestRun {
     pub jobs: Option<usize>,
     /// `--attached`: Envoy's listeners carry no gatewasm metadata.
     pub attached: bool,
+    /// `--native-routes`: Envoy's own router on `--emit envoy-routes` instead of the filter.
+    pub native_routes: bool,
     /// `--allow-skip`: cases that did not run do not fail the run.
     pub allow_skip: bool,
     /// `--blob`: run against this deployed blob or routes ConfigMap, not the files' objects.
@@ -447,6 +449,7 @@ fn test_setup(
         envoy: run.envoy.clone(),
         rate_limit_address: run.ratelimit_service.clone(),
         attached: run.attached,
+        native_routes: run.native_routes,
         deployed: deployed.map(std::sync::Arc::new),
     };
     // Envoy's start-up dominates a file run through it; files are independent, so several
@@ -729,12 +732,13 @@ fn envoy_factory(
             rate_limit_address: options.rate_limit_address.clone(),
             attached: options.attached,
             patch: None,
+            native_routes: options.native_routes,
         },
     )?;
-    let listeners = if options.attached {
-        ", attached to untagged listeners"
-    } else {
-        ""
+    let listeners = match (options.attached, options.native_routes) {
+        (_, true) => ", Envoy's own router on --emit envoy-routes, no filter",
+        (true, false) => ", attached to untagged listeners",
+        (false, false) => "",
     };
     Ok((
         factory,

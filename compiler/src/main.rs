@@ -151,6 +151,10 @@ struct TestArgs {
     /// Gateway's, which the plugin configuration's `listenPorts` maps back.
     #[arg(long, requires = "envoy")]
     attached: bool,
+    /// With `--envoy`: route with Envoy's own router on the `--emit envoy-routes` tables
+    /// instead of the filter, to see where Envoy's router and the engine disagree.
+    #[arg(long, requires = "envoy", conflicts_with = "attached")]
+    native_routes: bool,
     /// Print every case and what happened to it.
     #[arg(short, long)]
     verbose: bool,
@@ -195,6 +199,7 @@ impl TestArgs {
             jobs,
             ratelimit_service,
             attached,
+            native_routes,
             allow_skip,
             blob,
             junit,
@@ -211,6 +216,7 @@ impl TestArgs {
                 ratelimit_service,
                 jobs,
                 attached,
+                native_routes,
                 allow_skip,
                 blob,
                 junit,

@@ -35,9 +35,16 @@ fn run(wasm: &Path, patch: Option<Patch>) -> FileReport {
 }
 
 fn run_with(wasm: &Path, setting: Setting) -> FileReport {
+    run_file_with(
+        wasm,
+        &root().join("manifests/tests/example-shop.yaml"),
+        setting,
+    )
+}
+
+fn run_file_with(wasm: &Path, file: &Path, setting: Setting) -> FileReport {
     let factory = factory(&envoy(), wasm, setting).expect("factory");
-    let file = root().join("manifests/tests/example-shop.yaml");
-    run_file(&file, &RunOptions::default(), &factory)
+    run_file(file, &RunOptions::default(), &factory)
 }
 
 /// The routes of every HTTP connection manager in the bootstrap.
@@ -263,4 +270,24 @@ fn global_rate_limits_run_through_envoy_without_a_service_of_their_own() {
         stdout.ends_with("cases: 3 passed, 0 failed, 0 skipped\n"),
         "{stdout}"
     );
+}
+
+/// The route-test files whose routes Envoy's own router can express whole (no rate limits,
+/// no hot swaps): through the bootstrap with `--emit envoy-routes` in place of the filter,
+/// every case must get what the engine decides for it.
+const NATIVE_FILES: [&str; 2] = ["example-shop.yaml", "mirror-body.yaml"];
+
+#[test]
+#[ignore = "needs Envoy: scripts/test-envoy runs it"]
+fn envoy_s_own_router_with_the_native_routes_agrees_with_the_engine() {
+    for file in NATIVE_FILES {
+        let path = root().join("manifests/tests").join(file);
+        let setting = Setting {
+            native_routes: true,
+            ..Setting::default()
+        };
+        let report = run_file_with(&release_wasm(), &path, setting);
+        assert!(report.ok(), "{file}: {}", report.details(false));
+        assert!(report.cases_passed() > 0, "{file}: no case ran");
+    }
 }

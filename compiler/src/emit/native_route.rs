@@ -347,7 +347,7 @@ fn redirect_action(cx: &Context<'_>, r: &Redirect) -> Result<Value, String> {
 }
 
 /// ReplacePrefixMatch as the engine's `path::replace_prefix` does it.
-fn prefix_rewrite(matched: &str, replacement: &str) -> Value {
+pub(super) fn prefix_rewrite(matched: &str, replacement: &str) -> Value {
     let head = replacement.trim_end_matches('/');
     let head = if head.is_empty() || head.starts_with('/') {
         head.to_owned()

@@ -239,3 +239,7 @@ fn domain_name(domain: Option<&HostPattern>) -> String {
         None => "*".to_owned(),
     }
 }
+
+#[cfg(test)]
+#[path = "native_routes_tests.rs"]
+mod tests;

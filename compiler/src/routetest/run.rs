@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// Envoy's listeners carry no gatewasm metadata and bind other ports than the Gateway's
     /// (`--attached`).
     pub attached: bool,
+    /// Envoy routes with its own router on the `--emit envoy-routes` tables instead of the
+    /// filter (`--native-routes`).
+    pub native_routes: bool,
     /// Run the cases against this deployed table instead of compiling the file's objects
     /// (`--blob`).
     pub deployed: Option<std::sync::Arc<crate::inspect::Deployed>>,

@@ -56,6 +56,10 @@ pub struct Setting {
     pub attached: bool,
     /// A change to the bootstrap before Envoy starts.
     pub patch: Option<Patch>,
+    /// Route with Envoy's own router on the `--emit envoy-routes` tables instead of the
+    /// filter ([`crate::emit::nativize_bootstrap`]), to compare it with the engine. Every
+    /// change of routes then starts a new Envoy: its route tables are in the bootstrap.
+    pub native_routes: bool,
 }
 
 /// What every Envoy of one run shares.
@@ -135,6 +139,7 @@ pub struct EnvoyDriver {
     /// The ports the Gateway listeners bind (attached runs), kept across route swaps.
     listen_ports: Vec<ListenPort>,
     attached: bool,
+    native_routes: bool,
     next_id: u64,
 }
 
@@ -206,6 +211,9 @@ impl EnvoyDriver {
                 attached: run.setting.attached,
             },
         )?;
+        if run.setting.native_routes {
+            crate::emit::nativize_bootstrap(&mut bootstrap, &crate::emit::native_routes(c)?)?;
+        }
         let unpatched = bootstrap.clone();
         if let Some(patch) = &run.setting.patch {
             patch(&mut bootstrap);
@@ -241,6 +249,7 @@ impl EnvoyDriver {
             mirrors: c.table.mirror_slots() > 0,
             listen_ports,
             attached: run.setting.attached,
+            native_routes: run.setting.native_routes,
             next_id: 0,
         })
     }
@@ -427,7 +436,7 @@ impl Driver for EnvoyDriver {
     fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
         let mapped: Vec<u16> = self.listen_ports.iter().map(|l| l.gateway).collect();
         let same_ports = !self.attached || crate::emit::listener_ports(c) == mapped;
-        if setup.workers != self.workers || !same_ports {
+        if setup.workers != self.workers || !same_ports || self.native_routes {
             return Ok(false);
         }
         // New backends arrive by CDS with the routes: the upstream serves them first.
