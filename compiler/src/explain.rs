@@ -338,7 +338,8 @@ fn decide<'r>(
         .unwrap_or(if u.scheme == "https" { 443 } else { 80 });
     let sni = sni.or_else(|| (u.scheme == "https").then(|| u.host.clone()));
     let method = method.to_ascii_uppercase();
-    let list = request_headers(&method, u, headers)?;
+    let owned = request_headers(&method, u, headers)?;
+    let list = gatewasm_filter::engine::borrow_headers(&owned);
     let req = Request {
         port,
         sni: sni.as_deref(),

@@ -158,6 +158,7 @@ fn follow(router: &Router, mut hop: Hop) -> Option<Vec<String>> {
 fn redirect(router: &Router, hop: &Hop) -> Option<(u16, String)> {
     let mut headers = pseudo_headers(&hop.method, &hop.scheme, &hop.authority, &hop.target);
     headers.extend(hop.headers.iter().cloned());
+    let headers = gatewasm_filter::engine::borrow_headers(&headers);
     let req = Request {
         port: hop.port,
         sni: (hop.scheme == "https").then_some(hop.host.as_str()),

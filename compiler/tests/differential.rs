@@ -124,10 +124,10 @@ fn index_and_linear_scan_decide_alike() {
             let host = pick(&mut d, &HOSTS);
             let method = pick(&mut d, &["GET", "POST"]);
             let env = pick(&mut d, &["prod", "dev", "none"]);
-            let headers: Vec<(String, Vec<u8>)> = if env == "none" {
+            let headers: Vec<(&str, &[u8])> = if env == "none" {
                 vec![]
             } else {
-                vec![("x-env".into(), env.as_bytes().to_vec())]
+                vec![("x-env", env.as_bytes())]
             };
             let req = Request {
                 port: 80,

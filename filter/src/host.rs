@@ -47,9 +47,10 @@ impl ListenerRole {
 
 /// The proxy operations a stream needs.
 pub trait Host {
-    /// Every request header entry, in order, names lowercase: one read however many a rule
-    /// looks at, since each host call costs more than copying a header.
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    /// The request's header map in the proxy-wasm map encoding ([`crate::pairs`]), names
+    /// lowercase: one read however many headers a rule looks at, since each host call costs
+    /// more than copying a header.
+    fn request_headers(&mut self) -> Result<Vec<u8>, HostError>;
     /// What the listener the request arrived on serves (see [`ListenerRole`]).
     fn listener(&mut self) -> Result<ListenerRole, HostError>;
     /// The TLS SNI of the downstream connection.

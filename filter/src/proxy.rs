@@ -205,7 +205,7 @@ impl Host for SdkHost {
         log(LogLevel::Error, message);
     }
 
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+    fn request_headers(&mut self) -> Result<Vec<u8>, HostError> {
         let mut data: *mut u8 = std::ptr::null_mut();
         let mut size: usize = 0;
         // SAFETY: the host writes a pointer it allocated with this module's allocator and the
@@ -220,8 +220,7 @@ impl Host for SdkHost {
             return Ok(Vec::new());
         }
         // SAFETY: as above; the Vec takes ownership and frees it.
-        let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-        pairs::decode(&bytes).map_err(|e| HostError(format!("request headers: {e}")))
+        Ok(unsafe { Vec::from_raw_parts(data, size, size) })
     }
 
     fn listener(&mut self) -> Result<ListenerRole, HostError> {

@@ -114,7 +114,9 @@ impl Stream {
             ListenerRole::Gateway(port) => port,
             ListenerRole::Socket(port) => config.gateway_port(port),
         };
-        let headers = host.request_headers()?;
+        let map = host.request_headers()?;
+        let headers =
+            crate::pairs::decode(&map).map_err(|e| HostError(format!("request headers: {e}")))?;
         // Only a TLS listener's connection has a server name to compare with the host.
         let sni = if config.router.serves_tls(port) {
             host.sni()?
@@ -124,7 +126,7 @@ impl Stream {
         let text = |name: &str| -> &str {
             headers
                 .iter()
-                .find(|(n, _)| n == name)
+                .find(|(n, _)| *n == name)
                 .and_then(|(_, v)| std::str::from_utf8(v).ok())
                 .unwrap_or("")
         };
@@ -415,7 +417,7 @@ mod tests {
     }
 
     impl Host for BrokenHost {
-        fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        fn request_headers(&mut self) -> Result<Vec<u8>, HostError> {
             broken("request headers")
         }
         fn listener(&mut self) -> Result<ListenerRole, HostError> {

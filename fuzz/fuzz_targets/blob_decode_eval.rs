@@ -19,14 +19,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(router) = Router::from_blob(&input.blob) else {
         return;
     };
-    let _ = router.header_names();
     let dict = Dict::of(router.table());
     let mut u = Unstructured::new(input.rest);
     let client = String::arbitrary(&mut u).unwrap_or_default();
     let client = ratelimit::parse_client(&client);
     for r in requests(&mut u, 4) {
         let owned = r.build(&dict);
-        let req = owned.request();
+        let headers = owned.headers();
+        let req = owned.request(&headers);
         let _ = evaluate(&router, Strategy::Linear, &req, r.seed);
         let (listener, decision) = router.evaluate_with(
             Strategy::Indexed,

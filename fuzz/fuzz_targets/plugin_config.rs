@@ -7,6 +7,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(config) = config::parse(Some(data.to_vec())) {
-        let _ = config.router.header_names();
+        let _ = config.router.serves_tls(443);
     }
 });

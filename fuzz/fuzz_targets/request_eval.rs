@@ -87,7 +87,8 @@ fn check(table: &Table, rest: &[u8]) {
     let mut u = Unstructured::new(rest);
     for r in requests(&mut u, 8) {
         let owned = r.build(&table.dict);
-        let req = owned.request();
+        let headers = owned.headers();
+        let req = owned.request(&headers);
         let indexed = table.router.evaluate_with(
             Strategy::Indexed,
             &req,

@@ -195,8 +195,13 @@ pub struct OwnedRequest {
 }
 
 impl OwnedRequest {
-    /// The request the engine evaluates.
-    pub fn request(&self) -> Request<'_> {
+    /// The headers as the engine borrows them.
+    pub fn headers(&self) -> Vec<(&str, &[u8])> {
+        gatewasm_filter::engine::borrow_headers(&self.headers)
+    }
+
+    /// The request the engine evaluates, with `headers` from [`OwnedRequest::headers`].
+    pub fn request<'a>(&'a self, headers: &'a [(&'a str, &'a [u8])]) -> Request<'a> {
         Request {
             port: self.port,
             sni: self.sni.as_deref(),
@@ -204,7 +209,7 @@ impl OwnedRequest {
             authority: &self.authority,
             method: &self.method,
             path: &self.path,
-            headers: &self.headers,
+            headers,
         }
     }
 }

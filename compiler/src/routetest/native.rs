@@ -90,8 +90,9 @@ impl Host for MemoryHost<'_> {
     // Its calls cannot fail, so there is nothing to log.
     fn log_error(&mut self, _message: &str) {}
 
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-        Ok(self.request.clone())
+    fn request_headers(&mut self) -> Result<Vec<u8>, HostError> {
+        let view = gatewasm_filter::engine::borrow_headers(&self.request);
+        Ok(gatewasm_filter::pairs::encode(&view))
     }
 
     fn listener(&mut self) -> Result<ListenerRole, HostError> {

@@ -30,7 +30,7 @@ pub use decision::{grpc_code, Decision, Forward, HeaderEdit, Reply, ReplyReason,
 pub use dice::Dice;
 pub use host::{best_listener, request_host};
 pub use matcher::Miss;
-pub use request::{query_param, HeaderList, Request};
+pub use request::{borrow_headers, query_param, HeaderList, Request};
 
 use crate::blob::{self, DecodeError, HostGroupId, ListenerId, Lookup, MatchId, RouteTable};
 

@@ -1,8 +1,17 @@
 //! The request as the engine sees it: connection facts plus the headers rules may name.
 
 /// Request headers as the proxy hands them over: lowercase names, values as raw bytes,
-/// repeated names as separate entries in arrival order.
-pub type HeaderList = [(String, Vec<u8>)];
+/// repeated names as separate entries in arrival order. Borrowed, so the filter decodes the
+/// host's header map without a copy per header.
+pub type HeaderList<'a> = [(&'a str, &'a [u8])];
+
+/// A [`HeaderList`] over headers held as owned strings (the CLI's requests).
+pub fn borrow_headers(owned: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
+    owned
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect()
+}
 
 /// What the engine needs to know about one request.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +29,7 @@ pub struct Request<'a> {
     /// `:path`, including the query.
     pub path: &'a str,
     /// All request headers.
-    pub headers: &'a HeaderList,
+    pub headers: &'a HeaderList<'a>,
 }
 
 impl Request<'_> {
@@ -28,8 +37,8 @@ impl Request<'_> {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     /// True for gRPC calls (`content-type: application/grpc[+proto|...]`).

@@ -20,7 +20,7 @@ pub struct Facts<'a> {
     /// The raw query with its `?`, or empty.
     pub query: &'a str,
     /// Request headers (lowercase names).
-    pub headers: &'a [(String, Vec<u8>)],
+    pub headers: &'a crate::engine::HeaderList<'a>,
     /// The client address as bytes (4 for IPv4, 16 for IPv6), when known.
     pub client_ip: Option<&'a [u8]>,
     /// The client address as text, the value of a Distinct source selector.
@@ -33,7 +33,7 @@ impl Facts<'_> {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 }
