@@ -151,6 +151,9 @@ fn index_and_linear_scan_decide_alike() {
                 indexed, linear,
                 "table {table}, {method} {host}{p} {env}\n{text}"
             );
+            let auto =
+                router.evaluate_with(Strategy::Auto, &req, &mut Dice::new(seed), &mut |_, _| {});
+            assert_eq!(auto, linear, "Strategy::Auto on table {table}");
             // explain lists the matches that hold; the first must be the engine's choice.
             let first = linear.0.and_then(|l| {
                 let holding = router.holding(l, &req);

@@ -73,7 +73,8 @@ impl PluginConfig {
 #[cfg_attr(feature = "bench-engines", derive(Deserialize))]
 #[cfg_attr(feature = "bench-engines", serde(rename_all = "lowercase"))]
 pub enum EngineMode {
-    /// Route through the match index.
+    /// Route as the engine's [`crate::engine::Strategy::Auto`] does: the match index, or a
+    /// scan of a small listener.
     #[default]
     Indexed,
     /// Route by scanning the listener's matches in order (same verdicts, slower).

@@ -140,7 +140,7 @@ impl Stream {
             headers: &headers,
         };
         let strategy = match config.engine {
-            EngineMode::Indexed => Strategy::Indexed,
+            EngineMode::Indexed => Strategy::Auto,
             EngineMode::Linear => Strategy::Linear,
             EngineMode::Off => {
                 clear_cluster_headers(config, host);
