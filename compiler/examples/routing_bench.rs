@@ -7,7 +7,6 @@
 //! `scripts/bench --json` prints one JSON object; `scripts/bench --regex` only the regular
 //! expression rows; `--rules N` only the table of N rules.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,109 +15,34 @@ use gatewasm::compile::{compile, Compiled};
 use gatewasm::load;
 use gatewasm::resolve::Options;
 use gatewasm::validate::RegexLimits;
-use gatewasm_filter::blob::{HostPattern, PathMatch, StringMatch};
 use gatewasm_host::{Envoy, Exchange, Request, WasmModule};
 use serde_json::{json, Value};
+use tables::BIG_HOST;
 
 const SIZES: [usize; 4] = [10, 1_000, 10_000, 50_000];
 const SAMPLES: usize = 2_000;
-const BIG_HOST: &str = "api.bench.example";
 
-/// A route table of `rules` rules: a tenth on one busy host (the one requests go to), the
-/// rest spread ten per host over up to 5,000 hosts, mixing Exact, PathPrefix,
-/// RegularExpression, header and method matches, weighted backends and header filters.
-fn manifests(rules: usize) -> String {
-    let mut y = String::from(
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: bench, namespace: bench}\n\
-         spec:\n  gatewayClassName: gatewasm\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n",
-    );
-    for s in 0..10 {
-        let _ = write!(
-            y,
-            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{s}, namespace: bench}}\nspec: {{ports: [{{port: 8080}}]}}\n"
-        );
-    }
-    let big = (rules / 10).max(1);
-    let rest = rules - big;
-    let hosts = (rest / 10).clamp(1, 5_000);
-    let mut route = 0;
-    let mut emit = |y: &mut String, host: &str, count: usize| {
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(16);
-            left -= n;
-            let _ = write!(
-                y,
-                "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{route}, namespace: bench}}\n\
-                 spec:\n  parentRefs: [{{name: bench}}]\n  hostnames: [{host}]\n  rules:\n"
-            );
-            for j in 0..n {
-                let g = route * 16 + j;
-                // Each route ends with its shortest prefix: the lowest precedence on the host.
-                let m = if j == n - 1 {
-                    format!("path: {{type: PathPrefix, value: /r{route}}}")
-                } else {
-                    match g % 5 {
-                        0 => format!("path: {{type: Exact, value: /r{route}/exact{j}}}"),
-                        1 => format!("path: {{type: PathPrefix, value: /r{route}/prefix{j}}}"),
-                        2 => format!("path: {{type: RegularExpression, value: '/r{route}/re{j}/[0-9]+'}}"),
-                        3 => format!("path: {{type: PathPrefix, value: /r{route}/hdr{j}}}\n      headers: [{{name: x-tenant, value: t{j}}}]"),
-                        _ => format!("path: {{type: Exact, value: /r{route}/post{j}}}\n      method: POST"),
-                    }
-                };
-                let _ = writeln!(y, "  - matches:\n    - {m}");
-                if g % 3 == 0 {
-                    let _ = writeln!(y, "    filters:\n    - type: RequestHeaderModifier\n      requestHeaderModifier: {{set: [{{name: x-route, value: r{route}-{j}}}]}}");
-                }
-                if g % 4 == 0 {
-                    let _ = writeln!(y, "    backendRefs: [{{name: svc-{}, port: 8080, weight: 90}}, {{name: svc-{}, port: 8080, weight: 10}}]", g % 10, (g + 1) % 10);
-                } else {
-                    let _ = writeln!(y, "    backendRefs: [{{name: svc-{}, port: 8080}}]", g % 10);
-                }
-            }
-            route += 1;
-        }
-    };
-    emit(&mut y, BIG_HOST, big);
-    for h in 0..hosts {
-        let count = rest / hosts + usize::from(h < rest % hosts);
-        emit(&mut y, &format!("h{h}.bench.example"), count);
-    }
-    y
-}
+#[path = "tables/mod.rs"]
+mod tables;
+
+/// A fifth of the rules are regular expressions.
+const REGEX_EVERY: tables::RegexEvery = Some(5);
 
 /// The three requests: the busy host's highest-precedence match, its lowest, and a miss.
 fn requests(c: &Compiled) -> [(String, Request); 3] {
-    let t = &c.table;
-    let group = t
-        .host_groups
-        .iter()
-        .find(|g| g.host == Some(HostPattern::Exact(BIG_HOST.into())))
-        .expect("the busy host has a group");
-    let request_for = |m: &gatewasm_filter::blob::Match| {
-        let path = match &m.path {
-            PathMatch::Exact(v) => v.clone(),
-            PathMatch::Prefix(v) => format!("{v}/zz-none"),
-            other => panic!("unexpected first/last match {other:?}"),
-        };
-        let mut r = Request::new(
-            m.method.as_deref().unwrap_or("GET"),
-            &format!("http://{BIG_HOST}{path}"),
-        );
-        for h in &m.headers {
-            if let StringMatch::Exact(v) = &h.value {
-                r = r.header(&h.name, v);
-            }
+    let probes = tables::probes(c).expect("the generated table has its probes");
+    let request = |p: tables::Probe| {
+        let mut r = Request::new(&p.method, &format!("http://{BIG_HOST}{}", p.path));
+        for (name, value) in &p.headers {
+            r = r.header(name, value);
         }
-        (path, r)
+        (p.path, r)
     };
-    let first = request_for(&t.matches[group.matches[0]]);
-    let last = request_for(&t.matches[*group.matches.last().expect("non-empty")]);
-    let miss = (
-        "/nothing/here".to_owned(),
-        Request::get(&format!("http://{BIG_HOST}/nothing/here")),
-    );
-    [first, last, miss]
+    [
+        request(probes.first),
+        request(probes.last),
+        request(probes.miss),
+    ]
 }
 
 struct Measure {
@@ -194,7 +118,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build-wasm --bench)", wasm.display()));
     let mut tables = serde_json::Map::new();
     for &rules in sizes {
-        let text = manifests(rules);
+        let text = tables::manifests(rules, REGEX_EVERY);
         let start = Instant::now();
         let loaded = load::load_str("bench.yaml", &text).expect("generated manifests load");
         let compiled = compile(loaded, &Options::default()).expect("generated manifests compile");
