@@ -229,6 +229,7 @@ impl EnvoyDriver {
                 workdir: &root.0,
                 admin_port,
                 workers: setup.workers,
+                cpus: None,
             },
             &run.rt,
             &mut client,
@@ -488,11 +489,16 @@ impl Driver for EnvoyDriver {
     }
 }
 
-/// A directory removed when the driver is done.
-struct TempDir(PathBuf);
+/// A directory under the system's temporary one, removed when dropped unless
+/// `GATEWASM_KEEP_ENVOY_FILES` is set.
+pub struct TempDir(pub PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Result<TempDir, String> {
+    /// A new empty directory `name` (an older one of that name is removed first).
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn new(name: &str) -> Result<TempDir, String> {
         let dir = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)

@@ -295,6 +295,7 @@ fn hot_swaps_under_load_lose_no_request() {
             workdir: &dir,
             admin_port,
             workers: 2,
+            cpus: None,
         },
         &rt,
         &mut client,

@@ -1,15 +1,16 @@
 //! `gatewasm test --envoy`: route tests as real traffic through a real Envoy running the
 //! emitted bootstrap and ConfigMap files, with an in-process echo upstream behind every
-//! cluster.
+//! cluster. The Envoy benchmark (`compiler/examples/envoy_bench.rs`) deploys and starts
+//! Envoy with the same pieces.
 
 pub mod certs;
 pub mod client;
-mod deploy;
+pub mod deploy;
 mod driver;
 #[cfg(test)]
 mod hot_swap_test;
-mod kubelet;
-mod process;
+pub mod kubelet;
+pub mod process;
 mod ratelimit;
 #[cfg(test)]
 mod readiness_test;
@@ -17,4 +18,4 @@ mod readiness_test;
 mod selftest;
 pub mod upstream;
 
-pub use driver::{factory, version, Patch, Setting};
+pub use driver::{factory, version, Patch, Setting, TempDir};

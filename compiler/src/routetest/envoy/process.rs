@@ -40,6 +40,8 @@ pub struct Launch<'a> {
     pub workdir: &'a Path,
     pub admin_port: u16,
     pub workers: usize,
+    /// The CPUs Envoy may run on (`taskset -c`), so a benchmark keeps it off its load's.
+    pub cpus: Option<&'a str>,
 }
 
 impl Envoy {
@@ -87,12 +89,32 @@ impl Envoy {
         rt: &tokio::runtime::Runtime,
         client: &mut Client,
     ) -> Result<Envoy, String> {
+        let mut envoy = Envoy::spawn(launch)?;
+        envoy.await_live(rt, client)?;
+        Ok(envoy)
+    }
+
+    /// Starts Envoy without waiting for anything, for a caller that times its start-up by
+    /// the traffic it answers; [`Envoy::await_live`] then learns the bound ports.
+    ///
+    /// # Errors
+    /// Envoy could not be started.
+    pub fn spawn(launch: &Launch<'_>) -> Result<Envoy, String> {
         let log = launch.workdir.join("envoy.log");
         let access = launch.workdir.join("access.log");
         let open = |p: &Path| {
             std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
         };
-        let child = Command::new(launch.binary)
+        let mut command = match launch.cpus {
+            // taskset execs Envoy, so the child's id stays Envoy's.
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(launch.binary);
+                c
+            }
+            None => Command::new(launch.binary),
+        };
+        let child = command
             .arg("-c")
             .arg(launch.bootstrap)
             .args(["--disable-hot-restart", "--log-level", "info"])
@@ -104,35 +126,51 @@ impl Envoy {
             .stderr(open(&log)?)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", launch.binary.display()))?;
-        let mut envoy = Envoy {
+        Ok(Envoy {
             child,
             log,
             access,
             admin_port: launch.admin_port,
             ports: BTreeMap::new(),
-        };
+        })
+    }
+
+    /// Waits until admin says Envoy is live, then reads which ports its listeners bound.
+    ///
+    /// # Errors
+    /// Envoy exited, or did not become live in time.
+    pub fn await_live(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            envoy.check_alive()?;
-            if let Ok(r) = envoy.admin(rt, client, "/ready") {
+            self.check_alive()?;
+            if let Ok(r) = self.admin(rt, client, "/ready") {
                 if r.0 == 200 {
                     break;
                 }
             }
             if Instant::now() > deadline {
-                return Err(envoy.failure("Envoy did not become ready within 60 s"));
+                return Err(self.failure("Envoy did not become ready within 60 s"));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (_, listeners) = envoy.admin(rt, client, "/listeners?format=json")?;
-        envoy.ports = bound_ports(&listeners)
-            .ok_or_else(|| envoy.failure("cannot read the bound ports from /listeners"))?;
-        Ok(envoy)
+        let (_, listeners) = self.admin(rt, client, "/listeners?format=json")?;
+        self.ports = bound_ports(&listeners)
+            .ok_or_else(|| self.failure("cannot read the bound ports from /listeners"))?;
+        Ok(())
     }
 
     /// The loopback port Envoy bound for the Gateway port `port`.
     pub fn port(&self, port: u16) -> Option<u16> {
         self.ports.get(&format!("gateway-{port}")).copied()
+    }
+
+    /// Envoy's process id, for what `/proc` tells of it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Requests still on their way to or from a cluster (mirrors included).

@@ -71,6 +71,7 @@ fn a_pod_started_with_a_refused_route_table_is_live_but_not_ready() {
         workdir: &dir,
         admin_port,
         workers: 1,
+        cpus: None,
     };
     let envoy = Envoy::start_live(&launch, &rt, &mut client).unwrap();
     let live = envoy.admin(&rt, &mut client, "/ready").unwrap();
