@@ -8,12 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use gatewasm::compile::Compiled;
-use gatewasm::emit::{backend_clusters, layout};
+use gatewasm::emit::{backend_clusters, layout, native_routes, nativize_bootstrap, sha256_hex};
 use gatewasm::routetest::envoy::deploy::{self, Deployment};
 use gatewasm::routetest::envoy::kubelet;
 use gatewasm::routetest::envoy::process::free_port;
 use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// One of the four configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,6 +43,9 @@ impl Config {
     }
 }
 
+/// The files of a ConfigMap volume: key and content.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// The modules and the upstream the configurations use.
 pub struct Context<'a> {
     pub wasm: &'a Path,
@@ -67,8 +70,7 @@ impl Deployed {
     }
 }
 
-/// Lays out `config` for the table `c` under `root`; `None` for a configuration this build
-/// cannot produce yet.
+/// Lays out `config` for the table `c` under `root`.
 ///
 /// # Errors
 /// An emitter failure or a file that cannot be written.
@@ -77,17 +79,14 @@ pub fn lay_out(
     c: &Compiled,
     root: &Path,
     cx: &Context<'_>,
-) -> Result<Option<Deployed>, String> {
+) -> Result<Deployed, String> {
     std::fs::create_dir_all(root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     let admin_port = free_port()?;
     let endpoint = |_: &str| Some(cx.upstream_port);
     let rate_limit = format!("127.0.0.1:{}", cx.upstream_port);
     let d = deployment(root, cx.wasm, admin_port, &endpoint, &rate_limit);
     let mut bootstrap = match config {
-        Config::Native => match native(c, &d)? {
-            Some(b) => b,
-            None => return Ok(None),
-        },
+        Config::Native => native(c, &d)?,
         Config::Gatewasm => deploy::lay_out(c, &d)?,
         Config::Noop => noop(c, &d, cx.noop)?,
         Config::None => no_filter(c, &d)?,
@@ -97,13 +96,13 @@ pub fn lay_out(
     let path = root.join("envoy.json");
     std::fs::write(&path, bootstrap.to_string())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(Some(Deployed {
+    Ok(Deployed {
         config,
         root: root.to_owned(),
         bootstrap: path,
         admin_port,
         port,
-    }))
+    })
 }
 
 /// The files a swap to the table `c` writes into [`Deployed::routes_dir`]; `None` for a
@@ -111,17 +110,13 @@ pub fn lay_out(
 ///
 /// # Errors
 /// An emitter failure.
-pub fn table_files(
-    d: &Deployed,
-    c: &Compiled,
-    cx: &Context<'_>,
-) -> Result<Option<Vec<(String, Vec<u8>)>>, String> {
+pub fn table_files(d: &Deployed, c: &Compiled, cx: &Context<'_>) -> Result<Option<Files>, String> {
     let endpoint = |_: &str| Some(cx.upstream_port);
     let rate_limit = format!("127.0.0.1:{}", cx.upstream_port);
     let deployment = deployment(&d.root, cx.wasm, d.admin_port, &endpoint, &rate_limit);
     match d.config {
         Config::Gatewasm => deploy::routes_files(c, &deployment).map(Some),
-        Config::Native => native_files(c, &deployment),
+        Config::Native => native_files(c, &deployment).map(Some),
         Config::Noop | Config::None => Ok(None),
     }
 }
@@ -144,19 +139,65 @@ fn deployment<'a>(
     }
 }
 
-/// NATIVE SEAM: Envoy's own route table for `c` (`gatewasm compile --emit envoy-routes`),
-/// localized like the others, with its routes read by RDS from a file in the routes
-/// directory so that a swap can replace them. `None` until the emitter exists.
-fn native(_c: &Compiled, _d: &Deployment<'_>) -> Result<Option<Value>, String> {
-    Ok(None)
+/// Envoy's route table in the routes directory, read by RDS.
+const NATIVE_ROUTES_KEY: &str = "native-routes.json";
+
+const ROUTE_CONFIGURATION: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+/// The deployed bootstrap routing with Envoy's own router on the `--emit envoy-routes`
+/// table, read by RDS from a file in the routes directory, so that a swap replaces it the
+/// way it replaces gatewasm's (the emitted tables are inline in the bootstrap).
+fn native(c: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
+    let dir = d.root.join(rel(layout::ROUTES_DIR));
+    kubelet::update(&dir, &native_files(c, d)?)?;
+    let mut bootstrap = deploy::bootstrap(c, d)?;
+    nativize_bootstrap(&mut bootstrap, &native_routes(c)?)?;
+    let source = json!({
+        "path_config_source": {
+            "path": dir.join(NATIVE_ROUTES_KEY),
+            "watched_directory": {"path": dir},
+        },
+        "resource_api_version": "V3",
+    });
+    for listener in listeners(&mut bootstrap)?
+        .iter_mut()
+        .filter(|l| is_gateway(l))
+    {
+        for manager in managers(listener) {
+            let name = manager["route_config"]["name"].clone();
+            if let Some(m) = manager.as_object_mut() {
+                m.remove("route_config");
+                m.insert(
+                    "rds".to_owned(),
+                    json!({"route_config_name": name, "config_source": source}),
+                );
+            }
+        }
+    }
+    Ok(bootstrap)
 }
 
-/// NATIVE SEAM: the RDS file of [`native`] for the table `c`.
-fn native_files(
-    _c: &Compiled,
-    _d: &Deployment<'_>,
-) -> Result<Option<Vec<(String, Vec<u8>)>>, String> {
-    Ok(None)
+/// The routes ConfigMap's files (its clusters, by CDS) and Envoy's route table for `c`.
+fn native_files(c: &Compiled, d: &Deployment<'_>) -> Result<Files, String> {
+    let mut files = deploy::routes_files(c, d)?;
+    let resources: Vec<Value> = native_routes(c)?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|route_config| {
+            let mut typed = Map::new();
+            typed.insert("@type".to_owned(), json!(ROUTE_CONFIGURATION));
+            typed.extend(route_config.as_object().cloned().unwrap_or_default());
+            Value::Object(typed)
+        })
+        .collect();
+    let doc = json!({
+        "version_info": sha256_hex(&c.blob),
+        "type_url": ROUTE_CONFIGURATION,
+        "resources": resources,
+    });
+    files.push((NATIVE_ROUTES_KEY.to_owned(), doc.to_string().into_bytes()));
+    Ok(files)
 }
 
 /// The deployed bootstrap and routes with the no-op module, configured to send every
@@ -246,6 +287,12 @@ fn bind(bootstrap: &mut Value, port: u16) -> Result<(), String> {
     })?;
     listener["address"]["socket_address"]["port_value"] = json!(port);
     Ok(())
+}
+
+fn is_gateway(listener: &Value) -> bool {
+    listener["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("gateway-"))
 }
 
 fn first_cluster(c: &Compiled) -> Result<String, String> {

@@ -97,19 +97,12 @@ fn compile_text(text: &str) -> Result<Compiled, String> {
         .map_err(|d| format!("the generated manifests do not compile:\n{d}"))
 }
 
-/// Lays out every configuration this build can produce (the native one may be missing).
+/// Lays out every configuration.
 fn deploy_all(c: &Compiled, dir: &Path, cx: &Context<'_>) -> Result<Vec<Deployed>, String> {
-    let mut out = Vec::new();
-    for config in Config::ALL {
-        match lay_out(config, c, &dir.join(config.name()), cx)? {
-            Some(d) => out.push(d),
-            None => eprintln!(
-                "envoy_bench: no {} configuration in this build",
-                config.name()
-            ),
-        }
-    }
-    Ok(out)
+    Config::ALL
+        .iter()
+        .map(|&config| lay_out(config, c, &dir.join(config.name()), cx))
+        .collect()
 }
 
 /// `deployed` in the order of repeat `rep`: each repeat starts with the next one.
