@@ -59,14 +59,8 @@ pub fn start(
         cpus: Some("0"),
     })?;
     let mut client = Client::new();
-    let host = BIG_HOST.to_owned();
-    poll(
-        b,
-        &mut envoy,
-        &mut client,
-        &outgoing(d.port, probe, &host),
-        200,
-    )?;
+    let req = outgoing(d.port, probe, BIG_HOST);
+    poll(b, &mut envoy, &mut client, &req, 200)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     envoy.await_live(b.rt, &mut client)?;
     Ok((envoy, ms))
