@@ -1,6 +1,7 @@
 //! Fixed route tables, compiled once at start-up, against any request: the match index
-//! (`Strategy::Indexed`, what the filter uses) must decide exactly as the linear scan
-//! (`Strategy::Linear`, the reference). A divergence is the one intended panic here.
+//! (`Strategy::Indexed`) must decide exactly as the linear scan (`Strategy::Linear`, the
+//! reference), and what the filter uses (`Strategy::Auto`) exactly as the index. A divergence
+//! is the one intended panic here.
 //!
 //! Tables: the example shop (`manifests/examples`) and `fuzz/tables/mixed.yaml` (every kind of
 //! path, host, header, query and gRPC condition). Input: `[table][request bytes]`.
@@ -100,6 +101,19 @@ fn check(table: &Table, rest: &[u8]) {
             &req,
             &mut Dice::new(r.seed),
             &mut |_, _| {},
+        );
+        // What the filter uses (`Strategy::Auto`, a scan of small listeners without
+        // expressions) decides exactly as the index, regex budget included.
+        let auto = table.router.evaluate_with(
+            Strategy::Auto,
+            &req,
+            &mut Dice::new(r.seed),
+            &mut |_, _| {},
+        );
+        assert_eq!(
+            auto, indexed,
+            "Auto and the index disagree on table {}",
+            table.name
         );
         // The index skips expressions that cannot match, the scan runs them all: only the
         // scan may run out of its regular expression budget where the index did not.

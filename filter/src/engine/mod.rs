@@ -43,7 +43,7 @@ pub struct Router {
     /// would otherwise build all their programs before serving its first request.
     regexes: Vec<std::cell::OnceCell<CompiledRegex>>,
     index: index::Index,
-    /// Per listener: true when it has at most [`SCAN_LIMIT`] matches.
+    /// Per listener: true when [`Strategy::Auto`] scans it ([`scans`]).
     scanned: Vec<bool>,
 }
 
@@ -52,6 +52,38 @@ pub struct Router {
 /// the scan costs 16 % less than the index's hashing, at 100 the index 18 % less than the
 /// scan; they cross near 40.
 pub const SCAN_LIMIT: usize = 32;
+
+/// Whether [`Strategy::Auto`] scans `listener`: at most [`SCAN_LIMIT`] matches and no regular
+/// expression among them. The index skips an expression whose required literal prefix the
+/// path lacks, the scan runs it; with expressions, a scan could spend a request's regex budget
+/// (and answer 414) where the index routes it.
+fn scans(table: &RouteTable, listener: &blob::Listener) -> bool {
+    let mut matches = listener
+        .host_groups
+        .iter()
+        .filter_map(|&g| table.host_groups.at(g))
+        .flat_map(|g| g.matches.iter().filter_map(|&m| table.matches.at(m)));
+    let mut count = 0;
+    matches.all(|m| {
+        count += 1;
+        count <= SCAN_LIMIT && !uses_regex(m)
+    })
+}
+
+fn uses_regex(m: &blob::Match) -> bool {
+    let regex = |s: &Option<blob::StringMatch>| matches!(s, Some(blob::StringMatch::Regex(_)));
+    let path = match &m.path {
+        blob::PathMatch::Regex(_) => true,
+        blob::PathMatch::Grpc { service, method } => regex(service) || regex(method),
+        blob::PathMatch::Exact(_) | blob::PathMatch::Prefix(_) => false,
+    };
+    path || m
+        .headers
+        .iter()
+        .map(|h| &h.value)
+        .chain(m.query.iter().map(|q| &q.value))
+        .any(|v| matches!(v, blob::StringMatch::Regex(_)))
+}
 
 /// An expression ready to run.
 #[derive(Debug)]
@@ -63,8 +95,8 @@ struct CompiledRegex {
 /// How candidate matches are found; all give the same verdicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
-    /// What the filter uses: a scan on a listener with at most [`SCAN_LIMIT`] matches, the
-    /// index on any other.
+    /// What the filter uses: a scan on a listener with at most [`SCAN_LIMIT`] matches and no
+    /// regular expression, the index on any other.
     Auto,
     /// Through the hostname and path index.
     Indexed,
@@ -90,17 +122,7 @@ impl Router {
             .map(|_| std::cell::OnceCell::new())
             .collect();
         let index = index::Index::build(&table);
-        let scanned = table
-            .listeners
-            .iter()
-            .map(|l| {
-                let groups = l
-                    .host_groups
-                    .iter()
-                    .filter_map(|&g| table.host_groups.at(g));
-                groups.map(|g| g.matches.len()).sum::<usize>() <= SCAN_LIMIT
-            })
-            .collect();
+        let scanned = table.listeners.iter().map(|l| scans(&table, l)).collect();
         Router {
             table,
             regexes,
