@@ -273,11 +273,7 @@ fn listeners(bootstrap: &mut Value) -> Result<&mut Vec<Value>, String> {
 fn bind(bootstrap: &mut Value, port: u16) -> Result<(), String> {
     let gateway: Vec<&mut Value> = listeners(bootstrap)?
         .iter_mut()
-        .filter(|l| {
-            l["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("gateway-"))
-        })
+        .filter(|l| is_gateway(l))
         .collect();
     let [listener] = <[_; 1]>::try_from(gateway).map_err(|found| {
         format!(

@@ -123,7 +123,10 @@ pub fn nativize_bootstrap(bootstrap: &mut Value, route_configs: &Value) -> Resul
         let routes = if name == layout::READY_LISTENER {
             ready_routes()
         } else if let Some(port) = name.strip_prefix("gateway-") {
-            let wanted = format!("gatewasm-native-{port}");
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("listener {name} does not name a port"))?;
+            let wanted = route_config_name(port);
             route_configs
                 .as_array()
                 .and_then(|all| all.iter().find(|r| r["name"] == wanted.as_str()))

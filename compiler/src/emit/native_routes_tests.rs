@@ -70,7 +70,7 @@ fn routes(tables: &Value, port: u16, domain: &str) -> Vec<Value> {
         .as_array()
         .expect("a list")
         .iter()
-        .find(|t| t["name"] == format!("gatewasm-native-{port}"))
+        .find(|t| t["name"] == super::route_config_name(port))
         .expect("the port's table");
     let host = table["virtual_hosts"]
         .as_array()
