@@ -6,6 +6,8 @@
 //!   [`engine::Decision`]. The single source of truth for what a request does.
 //! * [`ratelimit`] — Envoy Gateway BackendTrafficPolicy rate limits after routing: local
 //!   token buckets in shared data and calls to Envoy's rate limit service.
+//! * [`regex_size`] — what a regular expression's program costs, as RE2 counts it: the
+//!   compiler's limit and the engine's per-request budget.
 //! * [`quote`] — untrusted values in messages: escaped, cut, their length stated.
 //! * [`config`] — the plugin configuration (a raw blob, or JSON carrying one plus options).
 //! * [`host`] — the host boundary: the [`host::Host`] trait, all the filter needs from a
@@ -26,6 +28,7 @@ pub mod host;
 pub mod pairs;
 pub mod quote;
 pub mod ratelimit;
+pub mod regex_size;
 pub mod stream;
 
 // Only for WASI hosts (Envoy): in the browser playground (wasm32-unknown-unknown) there is no

@@ -12,21 +12,20 @@ use super::model::{
 use super::wire::DecodeError;
 use crate::quote::{clean, quote};
 
-/// Validates `table`. Every regular expression is parsed, which is far cheaper than compiling
-/// it: a table of thousands is configured without building thousands of programs, and the
-/// router compiles each on first use (an expression the parser accepts but regex-lite does not
-/// matches nothing; the compiler only writes expressions regex-lite compiles).
+/// Validates `table`. Every regular expression is parsed (by the budget's sizer, which reads
+/// the whole syntax), which is far cheaper than compiling it: a table of thousands is
+/// configured without building thousands of programs, and the router compiles each on first
+/// use (an expression that parses but that regex-lite refuses matches nothing; the compiler
+/// only writes expressions regex-lite compiles).
 pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
     for (i, pattern) in table.regexes.iter().enumerate() {
-        regex_syntax::ast::parse::Parser::new()
-            .parse(pattern)
-            .map_err(|e| {
-                DecodeError::new(format!(
-                    "regexes[{i}] {} does not parse: {}",
-                    quote(pattern),
-                    clean(&e.kind().to_string(), 300)
-                ))
-            })?;
+        crate::regex_size::program_size(pattern).map_err(|e| {
+            DecodeError::new(format!(
+                "regexes[{i}] {} does not parse: {}",
+                quote(pattern),
+                clean(&e, 300)
+            ))
+        })?;
     }
     let check = Check { table };
     for (i, backend) in table.backends.iter().enumerate() {
