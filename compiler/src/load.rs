@@ -568,6 +568,12 @@ fn parse_body(
         Kind::Namespace => {
             parse(fragment, source).map(|(m, s)| (m, Body::Namespace(s.unwrap_or_default())))
         }
+        Kind::Ingress => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::Ingress(required(s)?))))
+        }
+        Kind::IngressClass => {
+            parse(fragment, source).map(|(m, s)| (m, Body::IngressClass(s.unwrap_or_default())))
+        }
     }
 }
 

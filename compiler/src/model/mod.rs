@@ -13,6 +13,7 @@ mod core;
 mod gateway;
 mod grpc_route;
 mod http_route;
+mod ingress;
 mod meta;
 mod reference_grant;
 mod route;
@@ -39,6 +40,10 @@ pub use self::http_route::{
     HttpRouteFilterType, HttpRouteMatch, HttpRouteRetry, HttpRouteRule, HttpRouteSpec,
     HttpRouteTimeouts, HttpUrlRewrite, PathMatchType, PathModifierType, RedirectScheme,
 };
+pub use self::ingress::{
+    HttpIngressPath, HttpIngressRuleValue, IngressBackend, IngressClassSpec, IngressPathType,
+    IngressRule, IngressServiceBackend, IngressSpec, IngressTls, ServiceBackendPort,
+};
 pub(crate) use self::meta::RawMeta;
 pub use self::meta::{LabelSelector, LabelSelectorRequirement, ObjectMeta, SelectorOperator};
 pub use self::reference_grant::{ReferenceGrantFrom, ReferenceGrantSpec, ReferenceGrantTo};
@@ -54,6 +59,8 @@ use crate::source::Source;
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 /// API group of Envoy Gateway's policy kinds.
 pub const ENVOY_GATEWAY_GROUP: &str = "gateway.envoyproxy.io";
+/// API group of Ingress and IngressClass.
+pub const NETWORKING_GROUP: &str = "networking.k8s.io";
 
 /// The kinds gatewasm compiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,11 +84,15 @@ pub enum Kind {
     /// `gateway.networking.k8s.io` BackendTLSPolicy (upstream TLS), untyped: only the Envoy
     /// bootstrap emitter reads it.
     BackendTlsPolicy,
+    /// `networking.k8s.io` Ingress, turned into Gateway API objects before validation.
+    Ingress,
+    /// `networking.k8s.io` IngressClass.
+    IngressClass,
 }
 
 impl Kind {
     /// Every kind, for lookups by name.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
@@ -91,6 +102,8 @@ impl Kind {
         Kind::Namespace,
         Kind::BackendTrafficPolicy,
         Kind::BackendTlsPolicy,
+        Kind::Ingress,
+        Kind::IngressClass,
     ];
 
     /// The `kind:` spelling.
@@ -105,6 +118,8 @@ impl Kind {
             Kind::Namespace => "Namespace",
             Kind::BackendTrafficPolicy => "BackendTrafficPolicy",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
+            Kind::Ingress => "Ingress",
+            Kind::IngressClass => "IngressClass",
         }
     }
 
@@ -113,6 +128,7 @@ impl Kind {
         match self {
             Kind::Service | Kind::Namespace => "",
             Kind::BackendTrafficPolicy => ENVOY_GATEWAY_GROUP,
+            Kind::Ingress | Kind::IngressClass => NETWORKING_GROUP,
             _ => GATEWAY_GROUP,
         }
     }
@@ -124,6 +140,7 @@ impl Kind {
                 &["v1", "v1beta1"]
             }
             Kind::GrpcRoute | Kind::Service | Kind::Namespace => &["v1"],
+            Kind::Ingress | Kind::IngressClass => &["v1"],
             Kind::BackendTrafficPolicy => &["v1alpha1"],
             Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
         }
@@ -131,7 +148,10 @@ impl Kind {
 
     /// Whether objects of this kind live in a namespace.
     pub fn is_namespaced(self) -> bool {
-        !matches!(self, Kind::GatewayClass | Kind::Namespace)
+        !matches!(
+            self,
+            Kind::GatewayClass | Kind::Namespace | Kind::IngressClass
+        )
     }
 
     /// The kind named `kind` in API group `group`, if gatewasm compiles it.
@@ -168,6 +188,10 @@ pub enum Body {
     BackendTrafficPolicy(BackendTrafficPolicySpec),
     /// A BackendTLSPolicy's `spec`, untyped.
     BackendTlsPolicy(serde_json::Value),
+    /// An Ingress.
+    Ingress(IngressSpec),
+    /// An IngressClass.
+    IngressClass(IngressClassSpec),
 }
 
 impl Body {
@@ -183,6 +207,8 @@ impl Body {
             Body::Namespace(_) => Kind::Namespace,
             Body::BackendTrafficPolicy(_) => Kind::BackendTrafficPolicy,
             Body::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
+            Body::Ingress(_) => Kind::Ingress,
+            Body::IngressClass(_) => Kind::IngressClass,
         }
     }
 }

@@ -104,6 +104,8 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
                     out.backend_tls_policies.push(wrap(object, policy));
                 }
             }
+            // The ingress stage converted them into the Gateway API objects validated here.
+            Body::Ingress(_) | Body::IngressClass(_) => {}
         }
     }
     diagnostics.sort();
