@@ -46,6 +46,7 @@ pub struct Compiled {
 /// Every error diagnostic found (validation problems, a missing or ambiguous Gateway).
 pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostics> {
     let source_sha256 = crate::provenance::source_sha256(&loaded);
+    let loaded = crate::ingress::translate(loaded)?;
     let validated = validate::validate_with(loaded, &options.regex_limits)?;
     let mut diagnostics = validated.diagnostics.clone();
     let resolved = resolve::resolve(&validated, options)?;

@@ -19,6 +19,7 @@ pub mod diag;
 pub mod emit;
 pub mod exclude;
 pub mod explain;
+pub mod ingress;
 pub mod inspect;
 pub mod json;
 pub mod load;

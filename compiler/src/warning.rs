@@ -51,11 +51,13 @@ pub enum Warning {
     UnknownKind,
     /// Global rate limits compiled with no rate limit service.
     RateLimitsNotEnforced,
+    /// An ingress-nginx annotation gatewasm does not carry out.
+    UnsupportedAnnotation,
 }
 
 impl Warning {
     /// Every warning, in code order.
-    pub const ALL: [Warning; 20] = [
+    pub const ALL: [Warning; 21] = [
         Warning::BackendNotFound,
         Warning::RefNotPermitted,
         Warning::InvalidKind,
@@ -76,6 +78,7 @@ impl Warning {
         Warning::DuplicateHeaderMatch,
         Warning::UnknownKind,
         Warning::RateLimitsNotEnforced,
+        Warning::UnsupportedAnnotation,
     ];
 
     /// `GW0001`, …: the position in [`Warning::ALL`], from 1.
@@ -107,6 +110,7 @@ impl Warning {
             Warning::DuplicateHeaderMatch => "DuplicateHeaderMatch",
             Warning::UnknownKind => "UnknownKind",
             Warning::RateLimitsNotEnforced => "RateLimitsNotEnforced",
+            Warning::UnsupportedAnnotation => "UnsupportedAnnotation",
         }
     }
 

@@ -1,0 +1,428 @@
+//! The HTTPRoutes that stand for one Ingress: one per host, attached to the HTTPS listener
+//! of a host with a certificate (and a twin on HTTP that redirects to it) or to the HTTP
+//! listener. A host's first Ingress answers the paths no Ingress of the host matches with
+//! its `spec.defaultBackend`, as ingress-nginx's implicit `/` location does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::gateway::HTTP_LISTENER;
+use super::{at, Origin, Served, GATEWAY_NAMESPACE};
+use crate::diag::{Diagnostics, Severity};
+use crate::load::Loaded;
+use crate::model::{Body, HttpIngressPath, IngressBackend, IngressPathType, Kind, ObjectKey};
+use crate::warning::Warning;
+
+/// The annotation on each converted object naming the Ingress it stands for.
+pub const SOURCE_ANNOTATION: &str = "gatewasm.dev/ingress";
+
+/// ingress-nginx's HTTP-to-HTTPS redirect (`ssl-redirect`, on by default for a host with a
+/// certificate): a permanent redirect that keeps the method.
+const SSL_REDIRECT_CODE: u16 = 308;
+
+/// Paths under this prefix are served over HTTP on a host with a certificate, not
+/// redirected: where ACME HTTP-01 challenges are answered (ingress-nginx's
+/// `no-tls-redirect-locations`).
+const ACME_PATH: &str = "/.well-known/acme-challenge";
+
+/// What the routes of one Ingress need to know of its class's other Ingresses.
+pub struct ClassHosts {
+    /// Host → the HTTPS listener serving it.
+    pub tls: BTreeMap<String, String>,
+    /// Hosts some Ingress of the class gives a `/` Prefix path.
+    pub rooted: BTreeSet<String>,
+    /// Host → the Ingress that names it first, whose `spec.defaultBackend` answers the paths
+    /// no Ingress of the host matches.
+    pub creator: BTreeMap<String, ObjectKey>,
+}
+
+/// The rules of one host: the host's field, and each rule with the Ingress path it is for.
+struct Host<'a> {
+    name: Option<&'a str>,
+    field: String,
+    rules: Vec<Value>,
+    origins: Vec<String>,
+}
+
+/// The HTTPRoutes for `served`, each with the Ingress fields it comes from.
+pub fn routes(
+    served: &Served<'_>,
+    class: &ClassHosts,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(Value, Origin)> {
+    let mut hosts = host_rules(served, loaded, diagnostics);
+    let key = served.object.key();
+    for host in &mut hosts {
+        let Some(name) = host.name else {
+            continue;
+        };
+        let creates = class.creator.get(name) == Some(&key);
+        if let (true, false, Some(backend)) = (
+            creates,
+            class.rooted.contains(name),
+            &served.spec.default_backend,
+        ) {
+            let field = "spec.defaultBackend";
+            if let Some(backend) = backend_ref(served, backend, field, loaded, diagnostics) {
+                host.rules.push(json!({
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": [backend],
+                }));
+                host.origins.push(field.to_owned());
+            }
+        }
+    }
+    let many = hosts.len() > 1;
+    let mut out = Vec::new();
+    for (n, host) in hosts.into_iter().enumerate() {
+        if host.rules.is_empty() {
+            continue;
+        }
+        let name = if many {
+            format!("{}-{n}", served.object.meta.name)
+        } else {
+            served.object.meta.name.clone()
+        };
+        let mut origin = Origin {
+            ingress: served.object.source.clone(),
+            rules: host.origins,
+            host: Some(host.field),
+        };
+        match host.name.and_then(|h| tls_listener(&class.tls, h)) {
+            Some(listener) => {
+                let (http, http_origins) = ssl_redirect(&host.rules, &origin.rules);
+                out.push((
+                    route(served, &name, host.name, listener, host.rules),
+                    origin.clone(),
+                ));
+                origin.rules = http_origins;
+                let name = format!("{name}-ssl-redirect");
+                out.push((route(served, &name, host.name, HTTP_LISTENER, http), origin));
+            }
+            None => out.push((
+                route(served, &name, host.name, HTTP_LISTENER, host.rules),
+                origin,
+            )),
+        }
+    }
+    out
+}
+
+/// The Ingress's rules by host, in order of first appearance (a `None` name is every host).
+fn host_rules<'a>(
+    served: &Served<'a>,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Host<'a>> {
+    let mut hosts: Vec<Host<'a>> = Vec::new();
+    for (i, rule) in served.spec.rules.iter().enumerate() {
+        let name = rule.host.as_deref().filter(|h| !h.is_empty());
+        let at = match hosts.iter().position(|h| h.name == name) {
+            Some(at) => at,
+            None => {
+                hosts.push(Host {
+                    name,
+                    field: format!("spec.rules[{i}].host"),
+                    rules: Vec::new(),
+                    origins: Vec::new(),
+                });
+                hosts.len() - 1
+            }
+        };
+        let paths = rule.http.iter().flat_map(|h| h.paths.iter()).enumerate();
+        for (j, path) in paths {
+            let field = format!("spec.rules[{i}].http.paths[{j}]");
+            let converted = route_rules(served, path, &field, loaded, diagnostics);
+            if let Some(host) = hosts.get_mut(at) {
+                for rule in converted {
+                    host.rules.push(rule);
+                    host.origins.push(field.clone());
+                }
+            }
+        }
+    }
+    hosts
+}
+
+/// What a host with a certificate answers over HTTP: its ACME challenge paths as over HTTPS,
+/// and a 308 to HTTPS for everything else, matched or not (ingress-nginx redirects the
+/// host's own `/` too). Each rule comes with its origin.
+fn ssl_redirect(rules: &[Value], origins: &[String]) -> (Vec<Value>, Vec<String>) {
+    let mut out: Vec<(Value, String)> = rules
+        .iter()
+        .zip(origins)
+        .filter(|(rule, _)| {
+            rule["matches"][0]["path"]["value"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(ACME_PATH))
+        })
+        .map(|(rule, origin)| (rule.clone(), origin.clone()))
+        .collect();
+    out.push((
+        json!({
+            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "filters": [{"type": "RequestRedirect", "requestRedirect": {
+                "scheme": "https",
+                "statusCode": SSL_REDIRECT_CODE,
+            }}],
+        }),
+        "spec.tls".to_owned(),
+    ));
+    out.into_iter().unzip()
+}
+
+/// The HTTPS listener for `host`: the one for that name, else one whose wildcard covers it.
+fn tls_listener<'a>(tls_hosts: &'a BTreeMap<String, String>, host: &str) -> Option<&'a str> {
+    if let Some(listener) = tls_hosts.get(host) {
+        return Some(listener);
+    }
+    let (_, parent) = host.split_once('.')?;
+    tls_hosts.get(&format!("*.{parent}")).map(String::as_str)
+}
+
+fn route(
+    served: &Served<'_>,
+    name: &str,
+    host: Option<&str>,
+    listener: &str,
+    rules: Vec<Value>,
+) -> Value {
+    let meta = &served.object.meta;
+    let mut metadata = json!({
+        "name": name,
+        "namespace": meta.namespace,
+        "annotations": {SOURCE_ANNOTATION: format!("{}/{}", meta.namespace, meta.name)},
+    });
+    if let Some(created) = &meta.creation_timestamp {
+        metadata["creationTimestamp"] = json!(created);
+    }
+    let mut spec = json!({
+        "parentRefs": [{"name": served.class, "namespace": GATEWAY_NAMESPACE, "sectionName": listener}],
+        "rules": rules,
+    });
+    if let Some(host) = host {
+        spec["hostnames"] = json!([host]);
+    }
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": metadata,
+        "spec": spec,
+    })
+}
+
+/// One path as HTTPRoute rules (none, with a diagnostic, when it cannot route). A Prefix
+/// path written with a trailing slash also gets nginx's answer to the path without it: 301
+/// to the path with it.
+fn route_rules(
+    served: &Served<'_>,
+    path: &HttpIngressPath,
+    field: &str,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Value> {
+    let value = path
+        .path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .unwrap_or("/");
+    let Some(path_type) = path.path_type else {
+        diagnostics.push(at(
+            served.object,
+            Severity::Error,
+            &format!("{field}.pathType"),
+            "pathType is required (Exact, Prefix or ImplementationSpecific)",
+        ));
+        return Vec::new();
+    };
+    let backend = backend_ref(
+        served,
+        &path.backend,
+        &format!("{field}.backend"),
+        loaded,
+        diagnostics,
+    );
+    let Some(backend) = backend else {
+        return Vec::new();
+    };
+    let kind = match path_type {
+        IngressPathType::Exact => "Exact",
+        // ingress-nginx treats ImplementationSpecific as Prefix (without use-regex).
+        IngressPathType::Prefix | IngressPathType::ImplementationSpecific => "PathPrefix",
+    };
+    let mut rules = vec![json!({
+        "matches": [{"path": {"type": kind, "value": value}}],
+        "backendRefs": [backend],
+    })];
+    if let Some(bare) = value
+        .strip_suffix('/')
+        .filter(|b| kind == "PathPrefix" && !b.is_empty())
+    {
+        rules.push(json!({
+            "matches": [{"path": {"type": "Exact", "value": bare}}],
+            "filters": [{"type": "RequestRedirect", "requestRedirect": {
+                "path": {"type": "ReplaceFullPath", "replaceFullPath": value},
+                "statusCode": 301,
+            }}],
+        }));
+    }
+    rules
+}
+
+/// A Service backend as a backendRef (a named port looked up in the Service).
+pub fn backend_ref(
+    served: &Served<'_>,
+    backend: &IngressBackend,
+    field: &str,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) -> Option<Value> {
+    let object = served.object;
+    let Some(service) = &backend.service else {
+        let (severity, message) = if backend.resource.is_some() {
+            (
+                Severity::Warning(Warning::InvalidKind),
+                "a resource backend: gatewasm routes only to Services; this path is left out",
+            )
+        } else {
+            (Severity::Error, "a backend needs a service")
+        };
+        diagnostics.push(at(object, severity, field, message));
+        return None;
+    };
+    let port = service.port.as_ref();
+    let number = match (
+        port.and_then(|p| p.number),
+        port.and_then(|p| p.name.as_deref()),
+    ) {
+        (Some(n), _) => n,
+        (None, Some(name)) => match named_port(loaded, &object.meta.namespace, &service.name, name)
+        {
+            Some(n) => n,
+            None => {
+                diagnostics.push(at(
+                    object,
+                    Severity::Error,
+                    &format!("{field}.service.port.name"),
+                    format!("port {name} of Service {}/{} is not in the input: a Gateway API backendRef needs the port number", object.meta.namespace, service.name),
+                ).with_help("add the Service to the input, or name the port by number"));
+                return None;
+            }
+        },
+        (None, None) => {
+            diagnostics.push(at(
+                object,
+                Severity::Error,
+                &format!("{field}.service"),
+                "a service backend needs a port (number or name)",
+            ));
+            return None;
+        }
+    };
+    Some(json!({"name": service.name, "port": number}))
+}
+
+/// The number of the port `name` of the Service `namespace/service`, if it is in the input.
+fn named_port(loaded: &Loaded, namespace: &str, service: &str, name: &str) -> Option<i32> {
+    loaded
+        .of_kind(Kind::Service)
+        .filter(|o| o.meta.namespace == namespace && o.meta.name == service)
+        .find_map(|o| match &o.body {
+            Body::Service(spec) => spec
+                .ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .map(|p| p.port),
+            _ => None,
+        })
+}
+
+/// The route of the class's catch-all: the `spec.defaultBackend` of its first Ingress that
+/// has no rules, which ingress-nginx gives every request for a host no Ingress names. Later
+/// ones are warned about; so is a host whose unmatched paths reach it here but get 404 from
+/// ingress-nginx.
+pub fn catch_all(
+    ingresses: &[Served<'_>],
+    class: &ClassHosts,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) -> Option<(Value, Origin)> {
+    let mut defaults = ingresses
+        .iter()
+        .filter(|s| s.spec.rules.is_empty() && s.spec.default_backend.is_some());
+    let first = defaults.next()?;
+    for later in defaults {
+        diagnostics.push(at(
+            later.object,
+            Severity::Warning(Warning::UnsupportedFeature),
+            "spec.defaultBackend",
+            format!(
+                "ingress-nginx uses only the first Ingress's defaultBackend for unknown hosts, {}'s",
+                first.object.label()
+            ),
+        ));
+    }
+    let field = "spec.defaultBackend";
+    let backend = first.spec.default_backend.as_ref()?;
+    let backend = backend_ref(first, backend, field, loaded, diagnostics)?;
+    let unrooted: Vec<&str> = class
+        .creator
+        .keys()
+        .filter(|h| !class.rooted.contains(*h))
+        .map(String::as_str)
+        .collect();
+    if !unrooted.is_empty() {
+        diagnostics.push(at(
+            first.object,
+            Severity::Warning(Warning::UnsupportedFeature),
+            field,
+            format!(
+                "requests for {} that match none of its paths reach this backend here; ingress-nginx answers them 404",
+                unrooted.join(", ")
+            ),
+        ).with_help("give those hosts a `/` path, or accept the difference"));
+    }
+    let rule = json!({
+        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+        "backendRefs": [backend],
+    });
+    let name = format!("{}-default-backend", first.object.meta.name);
+    let origin = Origin {
+        ingress: first.object.source.clone(),
+        rules: vec![field.to_owned()],
+        host: None,
+    };
+    Some((route(first, &name, None, HTTP_LISTENER, vec![rule]), origin))
+}
+
+/// The hosts the class's Ingresses name, each with the first Ingress to name it, and the
+/// hosts some Ingress gives a `/` Prefix path.
+pub fn class_hosts(ingresses: &[Served<'_>], tls: BTreeMap<String, String>) -> ClassHosts {
+    let mut rooted = BTreeSet::new();
+    let mut creator = BTreeMap::new();
+    for served in ingresses {
+        for rule in &served.spec.rules {
+            let Some(host) = rule.host.as_deref().filter(|h| !h.is_empty()) else {
+                continue;
+            };
+            creator
+                .entry(host.to_owned())
+                .or_insert_with(|| served.object.key());
+            let paths = rule.http.iter().flat_map(|h| h.paths.iter());
+            let root = paths.into_iter().any(|p| {
+                p.path.as_deref().unwrap_or("/") == "/"
+                    && p.path_type != Some(IngressPathType::Exact)
+            });
+            if root {
+                rooted.insert(host.to_owned());
+            }
+        }
+    }
+    ClassHosts {
+        tls,
+        rooted,
+        creator,
+    }
+}
