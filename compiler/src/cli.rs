@@ -843,3 +843,45 @@ pub fn inspect(file: &Path, format: Option<Structured>) -> Report {
         Ok(())
     })
 }
+
+/// `gatewasm convert`: the Gateway API objects that stand for the input's Ingresses, as
+/// YAML, to `output` (standard output when `None`). Writes nothing when an Ingress cannot be
+/// converted.
+pub fn convert(inputs: &Inputs, output: Option<&Path>) -> Report {
+    report(|report| {
+        let exclude = Exclude::new(&inputs.exclude).map_err(|e| report.refuse(ERROR, e))?;
+        let loaded = load::load_paths_excluding(&inputs.paths, &exclude).map_err(|d| {
+            let count = d.error_count();
+            report.diagnostics.append(d);
+            report.refuse(ERROR, format!("{count} problems; nothing was converted"))
+        })?;
+        let mut converted = crate::ingress::convert(&loaded);
+        converted.diagnostics.sort();
+        let errors = converted.diagnostics.error_count();
+        report
+            .diagnostics
+            .append(std::mem::take(&mut converted.diagnostics));
+        if errors > 0 {
+            return Err(report.refuse(ERROR, format!("{errors} problems; nothing was converted")));
+        }
+        if converted.manifests.is_empty() {
+            return Err(report.refuse(
+                ERROR,
+                "no Ingress of an ingress-nginx class in the input: nothing to convert",
+            ));
+        }
+        let text = crate::ingress::commented_yaml(&converted).map_err(|d| {
+            report.diagnostics.append(d);
+            report.refuse(ERROR, "nothing was converted")
+        })?;
+        let destinations = write_outputs(vec![(output, text.into_bytes())])
+            .map_err(|e| report.refuse(ERROR, e))?;
+        report.summary = Some(format!(
+            "converted {} Ingresses into {} objects → {}",
+            loaded.of_kind(crate::model::Kind::Ingress).count(),
+            converted.manifests.len(),
+            destinations.join(", ")
+        ));
+        Ok(())
+    })
+}

@@ -111,6 +111,20 @@ enum Command {
         #[arg(short = 'o', long, visible_alias = "format", value_enum, default_value_t = Shown::Text)]
         output: Shown,
     },
+    /// Convert ingress-nginx Ingresses into the Gateway API objects that route the same way
+    /// (what `compile` does with them), as YAML.
+    Convert {
+        /// Manifest files, folders (searched for *.yaml, *.yml) or `-` for standard input.
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        paths: Vec<PathBuf>,
+        /// Where to write the YAML (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Leave out files of the folders given whose path below the folder, or whose name,
+        /// matches GLOB (repeatable).
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+    },
     /// Show what a deployed blob holds: format version, Gateway, listeners, counts, hashes and
     /// compile time.
     Inspect {
@@ -404,6 +418,11 @@ fn run(command: Command) -> cli::Report {
             input,
             output,
         } => explain(input, request, output),
+        Command::Convert {
+            paths,
+            output,
+            exclude,
+        } => cli::convert(&cli::Inputs { paths, exclude }, output.as_deref()),
         Command::Inspect { file, output } => cli::inspect(&file, output.map(Format::structured)),
         Command::Completions { shell } => {
             let mut script = Vec::new();

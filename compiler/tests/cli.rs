@@ -1717,3 +1717,79 @@ fn json_diagnostics_carry_the_warning_code() {
     );
     assert_eq!(codes.len(), 8, "{doc}");
 }
+
+#[test]
+fn convert_writes_gateway_api_that_compiles_strictly_to_the_same_routes() {
+    let dir = scratch("convert");
+    let converted = dir.join("gateway-api.yaml");
+    let converted_arg = converted.to_str().expect("UTF-8");
+    let o = gatewasm(
+        &["convert", "manifests/ingress-nginx", "-o", converted_arg],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("converted 2 Ingresses into 5 objects"),
+        "{}",
+        text(&o.stderr)
+    );
+    let yaml = std::fs::read_to_string(&converted).expect("written");
+    assert!(yaml.starts_with("# Gateway API objects converted from ingress-nginx"));
+    // The converted objects with the Services compile under --strict, and route as the
+    // Ingresses compiled directly do.
+    let explain = |inputs: &[&str]| {
+        let args = [
+            &["explain", "GET", "http://shop.example.com/api/orders"][..],
+            inputs,
+        ]
+        .concat();
+        let o = gatewasm(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let o = gatewasm(
+        &[
+            "compile",
+            "--strict",
+            converted_arg,
+            "manifests/ingress-nginx/services.yaml",
+            "-o",
+            "/dev/null",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let direct = explain(&["manifests/ingress-nginx"]);
+    let via = explain(&[converted_arg, "manifests/ingress-nginx/services.yaml"]);
+    let action = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("action:"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(action(&direct).contains("answer 308"), "{direct}");
+    assert_eq!(action(&direct), action(&via));
+}
+
+#[test]
+fn convert_writes_nothing_when_an_ingress_cannot_be_converted() {
+    let dir = scratch("convert-bad");
+    let out = dir.join("out.yaml");
+    let o = gatewasm(
+        &[
+            "convert",
+            "manifests/ingress-nginx/ingress.yaml",
+            "-o",
+            out.to_str().expect("UTF-8"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("spec.rules[0].http.paths[1].backend.service.port.name: port http of Service store/web is not in the input"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was converted"), "{err}");
+    assert!(!out.exists());
+}
