@@ -23,12 +23,28 @@ const NEVER: [(&str, &str); 6] = [
     ),
 ];
 
-/// A warning for each ingress-nginx annotation of `object`.
+/// A warning for each ingress-nginx annotation of `object` gatewasm does not carry out; on a
+/// canary Ingress, where ingress-nginx ignores all but the canary ones, a note.
 pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
+    let canary = super::canary::is_canary(object);
     for name in object.meta.annotations.keys() {
         let Some(short) = name.strip_prefix(PREFIX) else {
             continue;
         };
+        if super::canary::ANNOTATIONS.contains(&short) {
+            continue;
+        }
+        if canary {
+            diagnostics.push(at(
+                object,
+                Severity::Note,
+                &join_key("metadata.annotations", name),
+                format!(
+                    "{name} on a canary Ingress: ingress-nginx ignores it, and so does gatewasm"
+                ),
+            ));
+            continue;
+        }
         let why = NEVER
             .iter()
             .find(|(n, _)| *n == short)

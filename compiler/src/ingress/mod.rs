@@ -10,6 +10,7 @@
 //! does by default.
 
 mod annotations;
+mod canary;
 mod class;
 mod gateway;
 mod routes;
@@ -143,7 +144,11 @@ pub fn convert(loaded: &Loaded) -> Converted {
             Err(d) => out.diagnostics.push(*d),
         }
     }
-    for (class, ingresses) in &by_class {
+    for (class, all) in by_class {
+        let (canaries, ingresses): (Vec<Served<'_>>, Vec<Served<'_>>) =
+            all.into_iter().partition(|s| canary::is_canary(s.object));
+        let class = &class;
+        let ingresses = &ingresses;
         let gw = gateway::gateway(class, ingresses, &mut out.diagnostics);
         for manifest in gw.manifests {
             out.comments.push(vec![format!(
@@ -152,7 +157,8 @@ pub fn convert(loaded: &Loaded) -> Converted {
             out.origins.push(None);
             out.manifests.push(manifest);
         }
-        let hosts = routes::class_hosts(ingresses, gw.tls_hosts);
+        let canaries = canary::Canaries::new(&canaries, &mut out.diagnostics);
+        let hosts = routes::class_hosts(ingresses, gw.tls_hosts, canaries);
         for served in ingresses {
             let comment = route_comment(served.object);
             for (route, origin) in routes::routes(served, &hosts, loaded, &mut out.diagnostics) {
@@ -161,6 +167,7 @@ pub fn convert(loaded: &Loaded) -> Converted {
                 out.origins.push(Some(origin));
             }
         }
+        hosts.canaries.report_unused(&mut out.diagnostics);
         let catch_all = routes::catch_all(ingresses, &hosts, loaded, &mut out.diagnostics);
         if let Some((route, origin)) = catch_all {
             out.comments.push(vec![

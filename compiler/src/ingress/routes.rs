@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use super::canary::{self, Canaries};
 use super::gateway::HTTP_LISTENER;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
@@ -27,7 +28,9 @@ const SSL_REDIRECT_CODE: u16 = 308;
 const ACME_PATH: &str = "/.well-known/acme-challenge";
 
 /// What the routes of one Ingress need to know of its class's other Ingresses.
-pub struct ClassHosts {
+pub struct ClassHosts<'a> {
+    /// The canaries of the class's paths.
+    pub canaries: Canaries<'a>,
     /// Host → the HTTPS listener serving it.
     pub tls: BTreeMap<String, String>,
     /// Hosts some Ingress of the class gives a `/` Prefix path.
@@ -48,11 +51,11 @@ struct Host<'a> {
 /// The HTTPRoutes for `served`, each with the Ingress fields it comes from.
 pub fn routes(
     served: &Served<'_>,
-    class: &ClassHosts,
+    class: &ClassHosts<'_>,
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Vec<(Value, Origin)> {
-    let mut hosts = host_rules(served, loaded, diagnostics);
+    let mut hosts = host_rules(served, class, loaded, diagnostics);
     let key = served.object.key();
     for host in &mut hosts {
         let Some(name) = host.name else {
@@ -113,6 +116,7 @@ pub fn routes(
 /// The Ingress's rules by host, in order of first appearance (a `None` name is every host).
 fn host_rules<'a>(
     served: &Served<'a>,
+    class: &ClassHosts<'_>,
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Host<'a>> {
@@ -134,7 +138,11 @@ fn host_rules<'a>(
         let paths = rule.http.iter().flat_map(|h| h.paths.iter()).enumerate();
         for (j, path) in paths {
             let field = format!("spec.rules[{i}].http.paths[{j}]");
-            let converted = route_rules(served, path, &field, loaded, diagnostics);
+            let at_path = Place {
+                host: name,
+                field: &field,
+            };
+            let converted = route_rules(served, path, &at_path, class, loaded, diagnostics);
             if let Some(host) = hosts.get_mut(at) {
                 for rule in converted {
                     host.rules.push(rule);
@@ -216,13 +224,21 @@ fn route(
 /// One path as HTTPRoute rules (none, with a diagnostic, when it cannot route). A Prefix
 /// path written with a trailing slash also gets nginx's answer to the path without it: 301
 /// to the path with it.
+/// Where an Ingress path is: its host and its field.
+struct Place<'a> {
+    host: Option<&'a str>,
+    field: &'a str,
+}
+
 fn route_rules(
     served: &Served<'_>,
     path: &HttpIngressPath,
-    field: &str,
+    place: &Place<'_>,
+    class: &ClassHosts<'_>,
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Value> {
+    let field = place.field;
     let value = path
         .path
         .as_deref()
@@ -252,10 +268,19 @@ fn route_rules(
         // ingress-nginx treats ImplementationSpecific as Prefix (without use-regex).
         IngressPathType::Prefix | IngressPathType::ImplementationSpecific => "PathPrefix",
     };
-    let mut rules = vec![json!({
+    let main = json!({
         "matches": [{"path": {"type": kind, "value": value}}],
         "backendRefs": [backend],
-    })];
+    });
+    let canary = class
+        .canaries
+        .of(place.host, value, path_type)
+        .and_then(|found| {
+            let field = format!("{}.backend", found.field);
+            let backend = backend_ref(found.served, found.backend, &field, loaded, diagnostics)?;
+            Some(canary::rules(&main, &backend, found.settings))
+        });
+    let mut rules = canary.unwrap_or_else(|| vec![main]);
     if let Some(bare) = value
         .strip_suffix('/')
         .filter(|b| kind == "PathPrefix" && !b.is_empty())
@@ -345,7 +370,7 @@ fn named_port(loaded: &Loaded, namespace: &str, service: &str, name: &str) -> Op
 /// ingress-nginx.
 pub fn catch_all(
     ingresses: &[Served<'_>],
-    class: &ClassHosts,
+    class: &ClassHosts<'_>,
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Option<(Value, Origin)> {
@@ -399,7 +424,11 @@ pub fn catch_all(
 
 /// The hosts the class's Ingresses name, each with the first Ingress to name it, and the
 /// hosts some Ingress gives a `/` Prefix path.
-pub fn class_hosts(ingresses: &[Served<'_>], tls: BTreeMap<String, String>) -> ClassHosts {
+pub fn class_hosts<'a>(
+    ingresses: &[Served<'_>],
+    tls: BTreeMap<String, String>,
+    canaries: Canaries<'a>,
+) -> ClassHosts<'a> {
     let mut rooted = BTreeSet::new();
     let mut creator = BTreeMap::new();
     for served in ingresses {
@@ -421,6 +450,7 @@ pub fn class_hosts(ingresses: &[Served<'_>], tls: BTreeMap<String, String>) -> C
         }
     }
     ClassHosts {
+        canaries,
         tls,
         rooted,
         creator,

@@ -163,3 +163,43 @@ fn converted_routes_point_at_their_ingress() {
     assert_eq!(at("spec.hostnames[0]"), Some(19));
     assert!(loaded.of_kind(Kind::Ingress).next().is_none());
 }
+
+#[test]
+fn a_canary_without_its_main_path_and_its_other_annotations_are_reported() {
+    let canary = ingress("c", "ingressClassName: nginx", "a.example.com")
+        .replace(
+            "namespace: app}",
+            "namespace: app, annotations: {nginx.ingress.kubernetes.io/canary: \"true\", nginx.ingress.kubernetes.io/canary-weight: ten, nginx.ingress.kubernetes.io/rewrite-target: /}}",
+        )
+        .replace("path: /,", "path: /other,");
+    let text = [
+        CLASSES,
+        &ingress("a", "ingressClassName: nginx", "a.example.com"),
+        &canary,
+    ]
+    .concat();
+    let c = converted(&text);
+    // The canary adds no route of its own.
+    assert_eq!(
+        kinds(&c),
+        ["Gateway ingress-nginx/nginx", "HTTPRoute app/a"]
+    );
+    let said: Vec<String> = c
+        .diagnostics
+        .iter()
+        .map(|d| format!("{:?} {}: {}", d.severity, d.field, d.message))
+        .collect();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(
+        said[0].contains("rewrite-target on a canary Ingress: ingress-nginx ignores it"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains("canary-weight is not a whole number"),
+        "{said:?}"
+    );
+    assert!(
+        said[2].contains("spec.rules[0].http.paths[0]: a canary path with no main Ingress path"),
+        "{said:?}"
+    );
+}
