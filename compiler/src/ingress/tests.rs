@@ -19,6 +19,14 @@ fn kinds(c: &Converted) -> Vec<String> {
         .collect()
 }
 
+/// Each diagnostic as `severity object field: message`.
+fn said(c: &Converted) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .map(|d| format!("{:?} {} {}: {}", d.severity, d.object, d.field, d.message))
+        .collect()
+}
+
 const CLASSES: &str = "
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
@@ -64,21 +72,19 @@ fn only_ingress_nginx_classes_are_converted_and_the_rest_say_why() {
         kinds(&c),
         ["Gateway ingress-nginx/nginx", "HTTPRoute app/a"]
     );
-    let said: Vec<String> = c
-        .diagnostics
-        .iter()
-        .map(|d| format!("{}: {}", d.object, d.message))
-        .collect();
+    let said = said(&c);
     assert!(
-        said[0].starts_with("Ingress app/b: class traefik belongs to controller traefik.io"),
+        said[0].contains("Ingress app/b spec.ingressClassName: class traefik belongs to controller traefik.io"),
         "{said:?}"
     );
     assert!(
-        said[1].starts_with("Ingress app/c: IngressClass missing is not in the input"),
+        said[1].contains(
+            "Ingress app/c spec.ingressClassName: IngressClass missing is not in the input"
+        ),
         "{said:?}"
     );
     assert!(
-        said[2].starts_with("Ingress app/d: no ingressClassName"),
+        said[2].contains("Ingress app/d spec: no ingressClassName"),
         "{said:?}"
     );
     assert!(!c.diagnostics.has_errors());
@@ -184,11 +190,7 @@ fn a_canary_without_its_main_path_and_its_other_annotations_are_reported() {
         kinds(&c),
         ["Gateway ingress-nginx/nginx", "HTTPRoute app/a"]
     );
-    let said: Vec<String> = c
-        .diagnostics
-        .iter()
-        .map(|d| format!("{:?} {}: {}", d.severity, d.field, d.message))
-        .collect();
+    let said = said(&c);
     assert_eq!(said.len(), 3, "{said:?}");
     assert!(
         said[0].contains("rewrite-target on a canary Ingress: ingress-nginx ignores it"),
