@@ -45,6 +45,9 @@ pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
             ));
             continue;
         }
+        if super::settings::ANNOTATIONS.contains(&short) {
+            continue;
+        }
         let why = NEVER
             .iter()
             .find(|(n, _)| *n == short)

@@ -14,6 +14,7 @@ mod canary;
 mod class;
 mod gateway;
 mod routes;
+mod settings;
 
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::canary::{self, Canaries};
 use super::gateway::HTTP_LISTENER;
+use super::settings;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
 use crate::load::Loaded;
@@ -46,6 +47,8 @@ struct Host<'a> {
     field: String,
     rules: Vec<Value>,
     origins: Vec<String>,
+    /// This Ingress names the host first, so its settings hold for the host's unmatched paths.
+    creates: bool,
 }
 
 /// The HTTPRoutes for `served`, each with the Ingress fields it comes from.
@@ -55,61 +58,114 @@ pub fn routes(
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Vec<(Value, Origin)> {
+    let settings = settings::read(served.object, diagnostics);
     let mut hosts = host_rules(served, class, loaded, diagnostics);
-    let key = served.object.key();
     for host in &mut hosts {
-        let Some(name) = host.name else {
-            continue;
-        };
-        let creates = class.creator.get(name) == Some(&key);
-        if let (true, false, Some(backend)) = (
-            creates,
-            class.rooted.contains(name),
-            &served.spec.default_backend,
-        ) {
-            let field = "spec.defaultBackend";
-            if let Some(backend) = backend_ref(served, backend, field, loaded, diagnostics) {
-                host.rules.push(json!({
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                    "backendRefs": [backend],
-                }));
-                host.origins.push(field.to_owned());
-            }
-        }
+        complete(served, class, &settings, host, loaded, diagnostics);
     }
     let many = hosts.len() > 1;
     let mut out = Vec::new();
     for (n, host) in hosts.into_iter().enumerate() {
-        if host.rules.is_empty() {
-            continue;
-        }
         let name = if many {
             format!("{}-{n}", served.object.meta.name)
         } else {
             served.object.meta.name.clone()
         };
-        let mut origin = Origin {
-            ingress: served.object.source.clone(),
-            rules: host.origins,
-            host: Some(host.field),
-        };
-        match host.name.and_then(|h| tls_listener(&class.tls, h)) {
-            Some(listener) => {
-                let (http, http_origins) = ssl_redirect(&host.rules, &origin.rules);
-                out.push((
-                    route(served, &name, host.name, listener, host.rules),
-                    origin.clone(),
-                ));
-                origin.rules = http_origins;
-                let name = format!("{name}-ssl-redirect");
-                out.push((route(served, &name, host.name, HTTP_LISTENER, http), origin));
-            }
-            None => out.push((
-                route(served, &name, host.name, HTTP_LISTENER, host.rules),
-                origin,
-            )),
+        out.extend(host_routes(served, class, &settings, &name, host));
+    }
+    out
+}
+
+/// A host's rules with what the Ingress adds to all of them: its `upstream-vhost`, and, for a
+/// host it names first and no Ingress gives a `/` path, its `spec.defaultBackend` for the
+/// paths that match nothing.
+fn complete(
+    served: &Served<'_>,
+    class: &ClassHosts<'_>,
+    settings: &settings::Settings,
+    host: &mut Host<'_>,
+    loaded: &Loaded,
+    diagnostics: &mut Diagnostics,
+) {
+    if let Some(vhost) = &settings.upstream_vhost {
+        let forwarding = host
+            .rules
+            .iter_mut()
+            .filter(|r| r.get("backendRefs").is_some());
+        for rule in forwarding {
+            rule["filters"] = json!([{"type": "URLRewrite", "urlRewrite": {"hostname": vhost}}]);
         }
     }
+    let Some(name) = host.name else {
+        return;
+    };
+    host.creates = class.creator.get(name) == Some(&served.object.key());
+    if let (true, false, Some(backend)) = (
+        host.creates,
+        class.rooted.contains(name),
+        &served.spec.default_backend,
+    ) {
+        let field = "spec.defaultBackend";
+        if let Some(backend) = backend_ref(served, backend, field, loaded, diagnostics) {
+            host.rules.push(json!({
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                "backendRefs": [backend],
+            }));
+            host.origins.push(field.to_owned());
+        }
+    }
+}
+
+/// The routes of one host: on its HTTPS listener and on HTTP, or, when this Ingress's paths
+/// redirect to HTTPS, an HTTP route that answers them (and the host's unmatched paths, when
+/// this Ingress names the host first) with the redirect.
+fn host_routes(
+    served: &Served<'_>,
+    class: &ClassHosts<'_>,
+    settings: &settings::Settings,
+    name: &str,
+    host: Host<'_>,
+) -> Vec<(Value, Origin)> {
+    let tls = host.name.and_then(|h| tls_listener(&class.tls, h));
+    let redirects = settings.redirects(tls.is_some());
+    // ingress-nginx's implicit `/` of a host carries its first Ingress's settings.
+    let unmatched =
+        redirects && host.creates && host.name.is_some_and(|h| !class.rooted.contains(h));
+    if host.rules.is_empty() && !unmatched {
+        return Vec::new();
+    }
+    let origin = Origin {
+        ingress: served.object.source.clone(),
+        rules: host.origins.clone(),
+        host: Some(host.field.clone()),
+    };
+    if !redirects {
+        let listeners: Vec<&str> = tls.into_iter().chain([HTTP_LISTENER]).collect();
+        return vec![(
+            route(served, name, host.name, &listeners, host.rules),
+            origin,
+        )];
+    }
+    let mut out = Vec::new();
+    let (http, http_origins) = ssl_redirect(&host.rules, &host.origins, unmatched);
+    let http_name = match tls {
+        Some(listener) => {
+            if !host.rules.is_empty() {
+                let https = route(served, name, host.name, &[listener], host.rules);
+                out.push((https, origin.clone()));
+            }
+            format!("{name}-ssl-redirect")
+        }
+        None => name.to_owned(),
+    };
+    let origin = Origin {
+        rules: http_origins,
+        ..origin
+    };
+    out.push((
+        route(served, &http_name, host.name, &[HTTP_LISTENER], http),
+        origin,
+    ));
     out
 }
 
@@ -131,6 +187,7 @@ fn host_rules<'a>(
                     field: format!("spec.rules[{i}].host"),
                     rules: Vec::new(),
                     origins: Vec::new(),
+                    creates: false,
                 });
                 hosts.len() - 1
             }
@@ -154,30 +211,38 @@ fn host_rules<'a>(
     hosts
 }
 
-/// What a host with a certificate answers over HTTP: its ACME challenge paths as over HTTPS,
-/// and a 308 to HTTPS for everything else, matched or not (ingress-nginx redirects the
-/// host's own `/` too). Each rule comes with its origin.
-fn ssl_redirect(rules: &[Value], origins: &[String]) -> (Vec<Value>, Vec<String>) {
-    let mut out: Vec<(Value, String)> = rules
-        .iter()
-        .zip(origins)
-        .filter(|(rule, _)| {
-            rule["matches"][0]["path"]["value"]
-                .as_str()
-                .is_some_and(|p| p.starts_with(ACME_PATH))
-        })
-        .map(|(rule, origin)| (rule.clone(), origin.clone()))
-        .collect();
-    out.push((
+/// What a host answers over HTTP when this Ingress's paths redirect to HTTPS: its ACME
+/// challenge paths as over HTTPS, each other path a 308 to HTTPS, and, when `unmatched`, the
+/// host's unmatched paths too. Each rule comes with its origin.
+fn ssl_redirect(rules: &[Value], origins: &[String], unmatched: bool) -> (Vec<Value>, Vec<String>) {
+    let to_https = |matches: &Value| {
         json!({
-            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "matches": matches,
             "filters": [{"type": "RequestRedirect", "requestRedirect": {
                 "scheme": "https",
                 "statusCode": SSL_REDIRECT_CODE,
             }}],
-        }),
-        "spec.tls".to_owned(),
-    ));
+        })
+    };
+    let mut out: Vec<(Value, String)> = rules
+        .iter()
+        .zip(origins)
+        .map(|(rule, origin)| {
+            let acme = rule["matches"][0]["path"]["value"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(ACME_PATH));
+            let answer = if acme || rule.get("backendRefs").is_none() {
+                rule.clone()
+            } else {
+                to_https(&rule["matches"])
+            };
+            (answer, origin.clone())
+        })
+        .collect();
+    if unmatched {
+        let everything = json!([{"path": {"type": "PathPrefix", "value": "/"}}]);
+        out.push((to_https(&everything), "spec.tls".to_owned()));
+    }
     out.into_iter().unzip()
 }
 
@@ -194,7 +259,7 @@ fn route(
     served: &Served<'_>,
     name: &str,
     host: Option<&str>,
-    listener: &str,
+    listeners: &[&str],
     rules: Vec<Value>,
 ) -> Value {
     let meta = &served.object.meta;
@@ -207,7 +272,10 @@ fn route(
         metadata["creationTimestamp"] = json!(created);
     }
     let mut spec = json!({
-        "parentRefs": [{"name": served.class, "namespace": GATEWAY_NAMESPACE, "sectionName": listener}],
+        "parentRefs": listeners
+            .iter()
+            .map(|l| json!({"name": served.class, "namespace": GATEWAY_NAMESPACE, "sectionName": l}))
+            .collect::<Vec<_>>(),
         "rules": rules,
     });
     if let Some(host) = host {
@@ -419,7 +487,10 @@ pub fn catch_all(
         rules: vec![field.to_owned()],
         host: None,
     };
-    Some((route(first, &name, None, HTTP_LISTENER, vec![rule]), origin))
+    Some((
+        route(first, &name, None, &[HTTP_LISTENER], vec![rule]),
+        origin,
+    ))
 }
 
 /// The hosts the class's Ingresses name, each with the first Ingress to name it, and the

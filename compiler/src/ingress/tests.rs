@@ -74,7 +74,9 @@ fn only_ingress_nginx_classes_are_converted_and_the_rest_say_why() {
     );
     let said = said(&c);
     assert!(
-        said[0].contains("Ingress app/b spec.ingressClassName: class traefik belongs to controller traefik.io"),
+        said[0].contains(
+            "Ingress app/b spec.ingressClassName: class traefik belongs to controller traefik.io"
+        ),
         "{said:?}"
     );
     assert!(
@@ -204,4 +206,27 @@ fn a_canary_without_its_main_path_and_its_other_annotations_are_reported() {
         said[2].contains("spec.rules[0].http.paths[0]: a canary path with no main Ingress path"),
         "{said:?}"
     );
+}
+
+#[test]
+fn settings_ingress_nginx_would_not_read_keep_their_defaults_with_a_warning() {
+    let text = ingress("a", "ingressClassName: nginx", "a.example.com").replace(
+        "namespace: app}",
+        "namespace: app, annotations: {nginx.ingress.kubernetes.io/ssl-redirect: maybe, nginx.ingress.kubernetes.io/upstream-vhost: $host.internal}}",
+    );
+    let c = converted(&[CLASSES, &text].concat());
+    let said = said(&c);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains(
+            "ssl-redirect is maybe, not true or false: ingress-nginx keeps its default, true"
+        ),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains("upstream-vhost $host.internal uses an nginx variable"),
+        "{said:?}"
+    );
+    // No URLRewrite: the client's Host goes upstream.
+    assert!(c.manifests[1]["spec"]["rules"][0].get("filters").is_none());
 }

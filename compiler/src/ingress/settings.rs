@@ -1,0 +1,82 @@
+//! The location annotations gatewasm carries out for every path of an Ingress, read with
+//! ingress-nginx's defaults: `ssl-redirect` (true), `force-ssl-redirect` (false) and
+//! `upstream-vhost`.
+
+use super::annotations::PREFIX;
+use super::at;
+use crate::diag::{Diagnostics, Severity};
+use crate::model::Object;
+use crate::source::join_key;
+use crate::warning::Warning;
+
+/// The annotations read here, without the prefix: carried out, so not warned about.
+pub const ANNOTATIONS: [&str; 3] = ["ssl-redirect", "force-ssl-redirect", "upstream-vhost"];
+
+/// What the annotations of one Ingress ask of its paths.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// HTTP requests for a host with a certificate get 308 to HTTPS.
+    pub ssl_redirect: bool,
+    /// HTTP requests get 308 to HTTPS even for a host without a certificate.
+    pub force_ssl_redirect: bool,
+    /// The Host header sent upstream instead of the client's.
+    pub upstream_vhost: Option<String>,
+}
+
+impl Settings {
+    /// Whether the paths of this Ingress answer HTTP with 308 to HTTPS, on a host that has a
+    /// certificate (`tls`) or not.
+    pub fn redirects(&self, tls: bool) -> bool {
+        self.force_ssl_redirect || (self.ssl_redirect && tls)
+    }
+}
+
+/// The settings of `object`; a value ingress-nginx would not read is a warning, and the
+/// default stands, as it does there.
+pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
+    let mut warn = |name: &str, message: String| {
+        diagnostics.push(at(
+            object,
+            Severity::Warning(Warning::UnsupportedAnnotation),
+            &join_key("metadata.annotations", &format!("{PREFIX}{name}")),
+            message,
+        ));
+    };
+    let value = |name: &str| object.meta.annotations.get(&format!("{PREFIX}{name}"));
+    let mut flag = |name: &str, default: bool| {
+        match value(name).map(|v| v.trim()) {
+        None => default,
+        Some(v) => parse_bool(v).unwrap_or_else(|| {
+            warn(name, format!("{PREFIX}{name} is {v}, not true or false: ingress-nginx keeps its default, {default}"));
+            default
+        }),
+    }
+    };
+    let ssl_redirect = flag("ssl-redirect", true);
+    let force_ssl_redirect = flag("force-ssl-redirect", false);
+    let upstream_vhost = match value("upstream-vhost").map(|v| v.trim()) {
+        Some(v) if v.contains('$') => {
+            warn(
+                "upstream-vhost",
+                format!("{PREFIX}upstream-vhost {v} uses an nginx variable, which gatewasm cannot expand: the client's Host is sent"),
+            );
+            None
+        }
+        Some(v) if !v.is_empty() => Some(v.to_owned()),
+        _ => None,
+    };
+    Settings {
+        ssl_redirect,
+        force_ssl_redirect,
+        upstream_vhost,
+    }
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it, which ingress-nginx uses.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
