@@ -32,6 +32,10 @@ const ACME_PATH: &str = "/.well-known/acme-challenge";
 pub struct ClassHosts<'a> {
     /// The canaries of the class's paths.
     pub canaries: Canaries<'a>,
+    /// Hosts whose paths are all expressions (`""`: the host-less rules), because some
+    /// Ingress of the host has `use-regex` or a `rewrite-target`: ingress-nginx writes every
+    /// location of such a host as a case-insensitive expression.
+    pub regex_hosts: BTreeSet<String>,
     /// Host → the HTTPS listener serving it.
     pub tls: BTreeMap<String, String>,
     /// Hosts some Ingress of the class gives a `/` Prefix path.
@@ -331,13 +335,24 @@ fn route_rules(
     let Some(backend) = backend else {
         return Vec::new();
     };
-    let kind = match path_type {
-        IngressPathType::Exact => "Exact",
-        // ingress-nginx treats ImplementationSpecific as Prefix (without use-regex).
-        IngressPathType::Prefix | IngressPathType::ImplementationSpecific => "PathPrefix",
+    let regex_mode = class.regex_hosts.contains(place.host.unwrap_or(""));
+    let matched = if regex_mode {
+        // nginx's `location ~* "^<path>"`: the path as written is an expression, matched
+        // from the start, in any case, to any end. Longer paths are tried first there, as
+        // longer expressions are here.
+        json!({"type": "RegularExpression", "value": format!("(?i){value}.*")})
+    } else {
+        match path_type {
+            IngressPathType::Exact => json!({"type": "Exact", "value": value}),
+            // ingress-nginx treats ImplementationSpecific as Prefix (without use-regex).
+            IngressPathType::Prefix | IngressPathType::ImplementationSpecific => {
+                json!({"type": "PathPrefix", "value": value})
+            }
+        }
     };
+    let kind = matched["type"].as_str().unwrap_or_default().to_owned();
     let main = json!({
-        "matches": [{"path": {"type": kind, "value": value}}],
+        "matches": [{"path": matched}],
         "backendRefs": [backend],
     });
     let canary = class
@@ -493,6 +508,28 @@ pub fn catch_all(
     ))
 }
 
+/// The hosts some Ingress with `use-regex`, or a `rewrite-target` other than one of its
+/// paths, has a path on (ingress-nginx's `enforceRegexModifier`).
+fn regex_hosts(ingresses: &[Served<'_>]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for served in ingresses {
+        let use_regex = settings::flag(served.object, "use-regex");
+        let rewrite = settings::value(served.object, "rewrite-target");
+        for rule in &served.spec.rules {
+            let host = rule.host.clone().unwrap_or_default();
+            let paths = rule.http.iter().flat_map(|h| h.paths.iter());
+            let regex = paths.into_iter().any(|p| {
+                let path = p.path.as_deref().unwrap_or("/");
+                use_regex || rewrite.is_some_and(|target| target != path)
+            });
+            if regex {
+                out.insert(host);
+            }
+        }
+    }
+    out
+}
+
 /// The hosts the class's Ingresses name, each with the first Ingress to name it, and the
 /// hosts some Ingress gives a `/` Prefix path.
 pub fn class_hosts<'a>(
@@ -522,6 +559,7 @@ pub fn class_hosts<'a>(
     }
     ClassHosts {
         canaries,
+        regex_hosts: regex_hosts(ingresses),
         tls,
         rooted,
         creator,

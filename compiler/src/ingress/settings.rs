@@ -10,7 +10,12 @@ use crate::source::join_key;
 use crate::warning::Warning;
 
 /// The annotations read here, without the prefix: carried out, so not warned about.
-pub const ANNOTATIONS: [&str; 3] = ["ssl-redirect", "force-ssl-redirect", "upstream-vhost"];
+pub const ANNOTATIONS: [&str; 4] = [
+    "ssl-redirect",
+    "force-ssl-redirect",
+    "upstream-vhost",
+    "use-regex",
+];
 
 /// What the annotations of one Ingress ask of its paths.
 #[derive(Debug, Clone)]
@@ -52,6 +57,9 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
         }),
     }
     };
+    // Read for its warning; whether a host's paths are expressions is decided for the whole
+    // host (`routes::regex_hosts`).
+    flag("use-regex", false);
     let ssl_redirect = flag("ssl-redirect", true);
     let force_ssl_redirect = flag("force-ssl-redirect", false);
     let upstream_vhost = match value("upstream-vhost").map(|v| v.trim()) {
@@ -70,6 +78,22 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
         force_ssl_redirect,
         upstream_vhost,
     }
+}
+
+/// The annotation `name` (without the prefix) of `object`, trimmed, if set and not empty.
+pub fn value<'a>(object: &'a Object, name: &str) -> Option<&'a str> {
+    object
+        .meta
+        .annotations
+        .get(&format!("{PREFIX}{name}"))
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the boolean annotation `name` is true (a value that is not a boolean is false,
+/// ingress-nginx's default for the flags read here).
+pub fn flag(object: &Object, name: &str) -> bool {
+    value(object, name).and_then(parse_bool) == Some(true)
 }
 
 /// A boolean as Go's `strconv.ParseBool` reads it, which ingress-nginx uses.
