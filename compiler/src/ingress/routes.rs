@@ -232,8 +232,10 @@ fn ssl_redirect(rules: &[Value], origins: &[String], unmatched: bool) -> (Vec<Va
         .iter()
         .zip(origins)
         .map(|(rule, origin)| {
+            // The location's path, also on a regex host, where it is `(?i)<path>.*`.
             let acme = rule["matches"][0]["path"]["value"]
                 .as_str()
+                .map(|p| p.strip_prefix("(?i)").unwrap_or(p))
                 .is_some_and(|p| p.starts_with(ACME_PATH));
             let answer = if acme || rule.get("backendRefs").is_none() {
                 rule.clone()
