@@ -23,6 +23,20 @@ const NEVER: [(&str, &str); 6] = [
     ),
 ];
 
+/// Why the annotation `short` of `object` changes nothing in ingress-nginx, if it does not:
+/// its value is the default, or it acts only together with another one.
+fn no_op(object: &Object, short: &str) -> Option<&'static str> {
+    let value = super::settings::value(object, short).unwrap_or_default();
+    match short {
+        "enable-cors" if !super::settings::flag(object, short) => Some("is not true: no CORS"),
+        "backend-protocol" if value.eq_ignore_ascii_case("HTTP") => Some("is HTTP, the default"),
+        "x-forwarded-prefix" if super::settings::value(object, "rewrite-target").is_none() => {
+            Some("is sent only with a rewrite-target: it does nothing here")
+        }
+        _ => None,
+    }
+}
+
 /// A warning for each ingress-nginx annotation of `object` gatewasm does not carry out; on a
 /// canary Ingress, where ingress-nginx ignores all but the canary ones, a note.
 pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
@@ -46,6 +60,15 @@ pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
             continue;
         }
         if super::settings::ANNOTATIONS.contains(&short) {
+            continue;
+        }
+        if let Some(why) = no_op(object, short) {
+            diagnostics.push(at(
+                object,
+                Severity::Note,
+                &join_key("metadata.annotations", name),
+                format!("{name} {why}, in ingress-nginx as in gatewasm"),
+            ));
             continue;
         }
         let why = NEVER

@@ -230,3 +230,30 @@ fn settings_ingress_nginx_would_not_read_keep_their_defaults_with_a_warning() {
     // No URLRewrite: the client's Host goes upstream.
     assert!(c.manifests[1]["spec"]["rules"][0].get("filters").is_none());
 }
+
+#[test]
+fn annotations_that_change_nothing_in_ingress_nginx_are_notes() {
+    let text = ingress("a", "ingressClassName: nginx", "a.example.com").replace(
+        "namespace: app}",
+        "namespace: app, annotations: {nginx.ingress.kubernetes.io/enable-cors: \"false\", nginx.ingress.kubernetes.io/backend-protocol: http, nginx.ingress.kubernetes.io/x-forwarded-prefix: /a, nginx.ingress.kubernetes.io/backend-protocol-x: y}}",
+    );
+    let said = said(&converted(&[CLASSES, &text].concat()));
+    assert_eq!(said.len(), 4, "{said:?}");
+    assert!(
+        said[0].starts_with("Note") && said[0].contains("backend-protocol is HTTP, the default"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].starts_with("Warning(UnsupportedAnnotation)"),
+        "{said:?}"
+    );
+    assert!(
+        said[2].starts_with("Note") && said[2].contains("enable-cors is not true"),
+        "{said:?}"
+    );
+    assert!(
+        said[3].starts_with("Note")
+            && said[3].contains("x-forwarded-prefix is sent only with a rewrite-target"),
+        "{said:?}"
+    );
+}
