@@ -37,52 +37,83 @@ fn no_op(object: &Object, short: &str) -> Option<&'static str> {
     }
 }
 
-/// A warning for each ingress-nginx annotation of `object` gatewasm does not carry out; on a
-/// canary Ingress, where ingress-nginx ignores all but the canary ones, a note.
+/// What becomes of one annotation.
+enum Outcome {
+    /// Carried out, or ignored as ingress-nginx ignores it.
+    Handled,
+    /// Changes nothing, for this reason (a note).
+    Note(String),
+    /// Not carried out, for this reason (warning GW0021).
+    Unsupported(&'static str),
+}
+
+/// What becomes of the ingress-nginx annotation `short` (without the prefix) of `object`.
+fn outcome(object: &Object, short: &str) -> Outcome {
+    if super::canary::ANNOTATIONS.contains(&short) {
+        return Outcome::Handled;
+    }
+    if super::canary::is_canary(object) {
+        return Outcome::Note(
+            "on a canary Ingress: ingress-nginx ignores it, and so does gatewasm".into(),
+        );
+    }
+    if super::settings::ANNOTATIONS.contains(&short) {
+        return Outcome::Handled;
+    }
+    if let Some(why) = no_op(object, short) {
+        return Outcome::Note(format!("{why}, in ingress-nginx as in gatewasm"));
+    }
+    if short == "rewrite-target" {
+        return Outcome::Unsupported(
+            "the path is not rewritten yet; as in ingress-nginx, it still makes every path of its host an expression",
+        );
+    }
+    let why = NEVER
+        .iter()
+        .find(|(n, _)| *n == short)
+        .map_or("not implemented yet", |(_, why)| why);
+    Outcome::Unsupported(why)
+}
+
+/// The ingress-nginx annotations of `object` gatewasm does not carry out.
+pub fn unsupported(object: &Object) -> impl Iterator<Item = &str> {
+    object
+        .meta
+        .annotations
+        .keys()
+        .filter(move |name| {
+            name.strip_prefix(PREFIX)
+                .is_some_and(|short| matches!(outcome(object, short), Outcome::Unsupported(_)))
+        })
+        .map(String::as_str)
+}
+
+/// A warning for each ingress-nginx annotation of `object` gatewasm does not carry out, and
+/// a note for each that changes nothing.
 pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
-    let canary = super::canary::is_canary(object);
     for name in object.meta.annotations.keys() {
         let Some(short) = name.strip_prefix(PREFIX) else {
             continue;
         };
-        if super::canary::ANNOTATIONS.contains(&short) {
-            continue;
+        let field = join_key("metadata.annotations", name);
+        match outcome(object, short) {
+            Outcome::Handled => {}
+            Outcome::Note(why) => {
+                diagnostics.push(at(object, Severity::Note, &field, format!("{name} {why}")));
+            }
+            Outcome::Unsupported(why) => diagnostics.push(
+                at(
+                    object,
+                    Severity::Warning(Warning::UnsupportedAnnotation),
+                    &field,
+                    if short == "rewrite-target" {
+                        format!("{name} is not carried out: {why}")
+                    } else {
+                        format!("{name} is not carried out ({why}): the Ingress routes as if it were absent")
+                    },
+                )
+                .with_help("remove it, or see the README's \"Migrating from ingress-nginx\" for what gatewasm supports"),
+            ),
         }
-        if canary {
-            diagnostics.push(at(
-                object,
-                Severity::Note,
-                &join_key("metadata.annotations", name),
-                format!(
-                    "{name} on a canary Ingress: ingress-nginx ignores it, and so does gatewasm"
-                ),
-            ));
-            continue;
-        }
-        if super::settings::ANNOTATIONS.contains(&short) {
-            continue;
-        }
-        if let Some(why) = no_op(object, short) {
-            diagnostics.push(at(
-                object,
-                Severity::Note,
-                &join_key("metadata.annotations", name),
-                format!("{name} {why}, in ingress-nginx as in gatewasm"),
-            ));
-            continue;
-        }
-        let why = NEVER
-            .iter()
-            .find(|(n, _)| *n == short)
-            .map_or("not implemented yet", |(_, why)| why);
-        diagnostics.push(
-            at(
-                object,
-                Severity::Warning(Warning::UnsupportedAnnotation),
-                &join_key("metadata.annotations", name),
-                format!("{name} is not carried out ({why}): the Ingress routes as if it were absent"),
-            )
-            .with_help("remove it, or see the README's \"Migrating from ingress-nginx\" for what gatewasm supports"),
-        );
     }
 }

@@ -191,9 +191,7 @@ fn route_comment(object: &Object) -> Vec<String> {
         meta.namespace, meta.name, object.source.file.name, object.source.pos.line
     )];
     lines.extend(
-        meta.annotations
-            .keys()
-            .filter(|name| name.starts_with(annotations::PREFIX))
+        annotations::unsupported(object)
             .map(|name| format!("Not carried out: {name} (warning GW0021).")),
     );
     lines
