@@ -362,6 +362,8 @@ pub struct TestRun {
     pub attached: bool,
     /// `--native-routes`: Envoy's own router on `--emit envoy-routes` instead of the filter.
     pub native_routes: bool,
+    /// `--converted`: the files' Ingresses replaced by what `gatewasm convert` prints.
+    pub converted: bool,
     /// `--allow-skip`: cases that did not run do not fail the run.
     pub allow_skip: bool,
     /// `--blob`: run against this deployed blob or routes ConfigMap, not the files' objects.
@@ -450,6 +452,7 @@ fn test_setup(
         rate_limit_address: run.ratelimit_service.clone(),
         attached: run.attached,
         native_routes: run.native_routes,
+        converted: run.converted,
         deployed: deployed.map(std::sync::Arc::new),
     };
     // Envoy's start-up dominates a file run through it; files are independent, so several

@@ -169,6 +169,11 @@ struct TestArgs {
     /// instead of the filter, to see where Envoy's router and the engine disagree.
     #[arg(long, requires = "envoy", conflicts_with = "attached")]
     native_routes: bool,
+    /// Replace each file's Ingresses by the Gateway API objects `gatewasm convert` prints
+    /// for them, read back from that text, so the cases check the conversion a user would
+    /// apply (a file without Ingresses of an ingress-nginx class fails).
+    #[arg(long, conflicts_with = "blob")]
+    converted: bool,
     /// Print every case and what happened to it.
     #[arg(short, long)]
     verbose: bool,
@@ -214,6 +219,7 @@ impl TestArgs {
             ratelimit_service,
             attached,
             native_routes,
+            converted,
             allow_skip,
             blob,
             junit,
@@ -231,6 +237,7 @@ impl TestArgs {
                 jobs,
                 attached,
                 native_routes,
+                converted,
                 allow_skip,
                 blob,
                 junit,

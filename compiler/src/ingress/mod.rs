@@ -39,8 +39,12 @@ pub const HEADER: &str = "\
 # the Ingresses' TLS Secrets.
 ";
 
-/// The file name diagnostics give the converted objects (what `gatewasm convert` prints).
+/// The file name diagnostics give the converted objects that are not placed at an Ingress
+/// (the Gateway, the ReferenceGrants).
 pub const CONVERTED_NAME: &str = "<converted Ingresses>";
+
+/// The file name of `gatewasm convert`'s output read back by `gatewasm test --converted`.
+pub const CONVERTED_OUTPUT_NAME: &str = "<gatewasm convert output>";
 
 /// The Gateway API objects that stand for the input's Ingresses, and what the conversion
 /// had to say.
@@ -226,6 +230,38 @@ pub fn translate(mut loaded: Loaded) -> Result<Loaded, Diagnostics> {
             }
         }
     }
+    replace(&mut loaded, objects.objects);
+    loaded.diagnostics.append(converted.diagnostics);
+    Ok(loaded)
+}
+
+/// `loaded` with its Ingresses and IngressClasses replaced by the objects `gatewasm convert`
+/// prints for them, parsed back from that text: what a user who converts, then compiles the
+/// output, gets (`gatewasm test --converted`).
+///
+/// # Errors
+/// The conversion's errors, or no Ingress of an ingress-nginx class to convert.
+pub fn reloaded(mut loaded: Loaded) -> Result<Loaded, Diagnostics> {
+    let mut converted = convert(&loaded);
+    converted.diagnostics.sort();
+    if converted.manifests.is_empty() && !converted.diagnostics.has_errors() {
+        converted.diagnostics.push(Diagnostic::error(
+            "--converted: no Ingress of an ingress-nginx class to convert",
+        ));
+    }
+    if converted.diagnostics.has_errors() {
+        return Err(converted.diagnostics);
+    }
+    let text = commented_yaml(&converted)?;
+    let objects = load_str(CONVERTED_OUTPUT_NAME, &text)?;
+    replace(&mut loaded, objects.objects);
+    loaded.diagnostics.append(converted.diagnostics);
+    Ok(loaded)
+}
+
+/// Replaces the Ingresses and IngressClasses of `loaded` by `objects`, created after
+/// everything else.
+fn replace(loaded: &mut Loaded, objects: Vec<Object>) {
     let base = loaded
         .objects
         .iter()
@@ -235,12 +271,10 @@ pub fn translate(mut loaded: Loaded) -> Result<Loaded, Diagnostics> {
     loaded
         .objects
         .retain(|o| !matches!(o.kind(), Kind::Ingress | Kind::IngressClass));
-    for (i, mut object) in objects.objects.into_iter().enumerate() {
+    for (i, mut object) in objects.into_iter().enumerate() {
         object.source.order = base + i;
         loaded.objects.push(object);
     }
-    loaded.diagnostics.append(converted.diagnostics);
-    Ok(loaded)
 }
 
 /// What `gatewasm convert` writes: each manifest under its comment, after [`HEADER`].

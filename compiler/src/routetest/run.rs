@@ -47,6 +47,9 @@ pub struct RunOptions {
     /// Envoy routes with its own router on the `--emit envoy-routes` tables instead of the
     /// filter (`--native-routes`).
     pub native_routes: bool,
+    /// Replace the file's Ingresses by what `gatewasm convert` prints for them, read back
+    /// (`--converted`).
+    pub converted: bool,
     /// Run the cases against this deployed table instead of compiling the file's objects
     /// (`--blob`).
     pub deployed: Option<std::sync::Arc<crate::inspect::Deployed>>,
@@ -308,6 +311,9 @@ fn run_file_inner(
         for object in extra.objects {
             state.apply(object);
         }
+    }
+    if options.converted {
+        state = crate::ingress::reloaded(state).map_err(render)?;
     }
     // A file counts from zero, and its phases share the counts, as they would share a
     // service.
