@@ -111,7 +111,7 @@ pub fn factory(binary: &Path, wasm: &Path, setting: Setting) -> Result<Factory, 
         let c = routes
             .compiled
             .ok_or("the Envoy driver deploys a compile, not a blob alone: give the manifests")?;
-        Ok(Box::new(EnvoyDriver::start(&run, c, setup)?) as Box<dyn Driver>)
+        Ok(Box::new(EnvoyDriver::start_retrying(&run, c, setup)?) as Box<dyn Driver>)
     }))
 }
 
@@ -183,6 +183,18 @@ impl EnvoyDriver {
                 )));
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// [`EnvoyDriver::start`], again with fresh ports when Envoy could not bind one: ports
+    /// are found free and only then bound by Envoy, so another process may take one between.
+    fn start_retrying(run: &Run, c: &Compiled, setup: &Setup) -> Result<EnvoyDriver, String> {
+        let mut retries = 2;
+        loop {
+            match Self::start(run, c, setup) {
+                Err(e) if retries > 0 && e.contains("Address already in use") => retries -= 1,
+                started => return started,
+            }
         }
     }
 
