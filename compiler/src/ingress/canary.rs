@@ -11,10 +11,9 @@ use std::cell::Cell;
 use serde_json::{json, Value};
 
 use super::annotations::PREFIX;
-use super::{at, Served};
+use super::{at, settings, Served};
 use crate::diag::{Diagnostics, Severity};
 use crate::model::{IngressBackend, IngressPathType, Object};
-use crate::source::join_key;
 use crate::warning::Warning;
 
 /// The canary annotations, without the prefix: carried out, so not warned about.
@@ -41,41 +40,25 @@ pub struct Canary {
 
 /// Whether `object` is a canary (`canary: "true"`).
 pub fn is_canary(object: &Object) -> bool {
-    annotation(object, "canary") == Some("true")
-}
-
-fn annotation<'a>(object: &'a Object, name: &str) -> Option<&'a str> {
-    object
-        .meta
-        .annotations
-        .get(&format!("{PREFIX}{name}"))
-        .map(String::as_str)
+    settings::flag(object, "canary")
 }
 
 /// The settings of the canary `object`; a weight that is not a number counts as 0, with a
 /// warning, as ingress-nginx ignores it.
 pub fn settings(object: &Object, diagnostics: &mut Diagnostics) -> Canary {
     let mut number = |name: &str, default: u32| -> u32 {
-        let Some(text) = annotation(object, name) else {
+        let Some(text) = settings::value(object, name) else {
             return default;
         };
-        text.trim().parse().unwrap_or_else(|_| {
-            diagnostics.push(at(
-                object,
-                Severity::Warning(Warning::UnsupportedAnnotation),
-                &join_key("metadata.annotations", &format!("{PREFIX}{name}")),
-                format!("{PREFIX}{name} is not a whole number: ingress-nginx ignores it"),
-            ));
+        text.parse().unwrap_or_else(|_| {
+            let message = format!("{PREFIX}{name} is not a whole number: ingress-nginx ignores it");
+            diagnostics.push(settings::unread(object, name, message));
             default
         })
     };
     let weight = number("canary-weight", 0);
     let total = number("canary-weight-total", 100).max(100);
-    let text = |name: &str| {
-        annotation(object, name)
-            .map(str::to_owned)
-            .filter(|v| !v.is_empty())
-    };
+    let text = |name: &str| settings::value(object, name).map(str::to_owned);
     Canary {
         header: text("canary-by-header"),
         header_value: text("canary-by-header-value"),
@@ -114,7 +97,8 @@ pub fn rules(main_rule: &Value, canary_backend: &Value, settings: &Canary) -> Ve
         }
     }
     if let Some(cookie) = &settings.cookie {
-        let cookie_is = |value: &str| format!("(?:.*;\\s*)?{}={value}(?:;.*)?", escape(cookie));
+        let cookie_is =
+            |value: &str| format!("(?:.*;\\s*)?{}={value}(?:;.*)?", regex_lite::escape(cookie));
         out.push(with_header(
             "cookie",
             "RegularExpression",
@@ -141,18 +125,6 @@ pub fn rules(main_rule: &Value, canary_backend: &Value, settings: &Canary) -> Ve
         }
     };
     out.push(json!({"matches": [matched], "backendRefs": split}));
-    out
-}
-
-/// `text` with the characters a regular expression treats specially escaped.
-fn escape(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
     out
 }
 

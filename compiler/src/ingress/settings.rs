@@ -4,7 +4,7 @@
 
 use super::annotations::PREFIX;
 use super::at;
-use crate::diag::{Diagnostics, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::model::Object;
 use crate::source::join_key;
 use crate::warning::Warning;
@@ -39,17 +39,9 @@ impl Settings {
 /// The settings of `object`; a value ingress-nginx would not read is a warning, and the
 /// default stands, as it does there.
 pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
-    let mut warn = |name: &str, message: String| {
-        diagnostics.push(at(
-            object,
-            Severity::Warning(Warning::UnsupportedAnnotation),
-            &join_key("metadata.annotations", &format!("{PREFIX}{name}")),
-            message,
-        ));
-    };
-    let value = |name: &str| object.meta.annotations.get(&format!("{PREFIX}{name}"));
+    let mut warn = |name: &str, message: String| diagnostics.push(unread(object, name, message));
     let mut flag = |name: &str, default: bool| {
-        match value(name).map(|v| v.trim()) {
+        match value(object, name) {
         None => default,
         Some(v) => parse_bool(v).unwrap_or_else(|| {
             warn(name, format!("{PREFIX}{name} is {v}, not true or false: ingress-nginx keeps its default, {default}"));
@@ -62,7 +54,7 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
     flag("use-regex", false);
     let ssl_redirect = flag("ssl-redirect", true);
     let force_ssl_redirect = flag("force-ssl-redirect", false);
-    let upstream_vhost = match value("upstream-vhost").map(|v| v.trim()) {
+    let upstream_vhost = match value(object, "upstream-vhost") {
         Some(v) if v.contains('$') => {
             warn(
                 "upstream-vhost",
@@ -70,14 +62,24 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Settings {
             );
             None
         }
-        Some(v) if !v.is_empty() => Some(v.to_owned()),
-        _ => None,
+        v => v.map(str::to_owned),
     };
     Settings {
         ssl_redirect,
         force_ssl_redirect,
         upstream_vhost,
     }
+}
+
+/// The warning for a value of the annotation `name` (without the prefix) of `object` that
+/// ingress-nginx would not read either.
+pub fn unread(object: &Object, name: &str, message: String) -> Diagnostic {
+    at(
+        object,
+        Severity::Warning(Warning::UnsupportedAnnotation),
+        &join_key("metadata.annotations", &format!("{PREFIX}{name}")),
+        message,
+    )
 }
 
 /// The annotation `name` (without the prefix) of `object`, trimmed, if set and not empty.
