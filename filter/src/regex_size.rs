@@ -119,16 +119,11 @@ impl Parser<'_> {
             let (size, end) = self.concat(&mut verbose)?;
             total = total.saturating_add(size);
             alternatives += 1;
-            match end {
-                Item::Bar => {}
-                _ if in_group => return self.close_group(total, alternatives),
-                _ => return Ok(total.saturating_add(alternatives - 1)),
+            if !matches!(end, Item::Bar) {
+                break;
             }
         }
-    }
-
-    fn close_group(&mut self, total: u64, alternatives: u64) -> Result<u64> {
-        if !self.eat(')') {
+        if in_group && !self.eat(')') {
             return Err("unclosed group");
         }
         Ok(total.saturating_add(alternatives - 1))
