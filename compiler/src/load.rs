@@ -558,6 +558,9 @@ fn parse_body(
         }
         Kind::BackendTrafficPolicy => parse(fragment, source)
             .and_then(|(m, s)| Ok((m, Body::BackendTrafficPolicy(required(s)?)))),
+        Kind::HttpRouteFilter => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::HttpRouteFilter(required(s)?))))
+        }
         Kind::BackendTlsPolicy => {
             parse(fragment, source).and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?))))
         }

@@ -1508,12 +1508,15 @@ fn inspect_refuses_what_is_not_a_deployed_blob() {
     );
     let (blob, cm) = compile_deployed(&["manifests/examples"], "newer");
     let mut bytes = std::fs::read(&blob).expect("written");
-    bytes[4] += 1;
+    let newer = gatewasm_filter::blob::FORMAT_VERSION + 1;
+    bytes[4..6].copy_from_slice(&newer.to_le_bytes());
     std::fs::write(&blob, bytes).expect("writes");
     let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o.stderr).contains("blob format version 3 is newer than this gatewasm reads"),
+        text(&o.stderr).contains(&format!(
+            "blob format version {newer} is newer than this gatewasm reads"
+        )),
         "{}",
         text(&o.stderr)
     );

@@ -126,8 +126,29 @@ fn refuses_newer_versions_with_advice() {
     bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     assert_eq!(
         err(&bytes),
-        "blob format version 3 is not supported (this filter reads version 2); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
+        "blob format version 4 is not supported (this filter reads versions 2 to 3); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
     );
+    bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
+    assert_eq!(
+        err(&bytes),
+        "blob format version 1 is not supported (this filter reads versions 2 to 3)"
+    );
+}
+
+/// Blobs as `gatewasm compile` wrote them when this test was added: the examples (format 2)
+/// and `manifests/tests/route-filter-rewrite.yaml` (format 3, for its regex rewrites). They
+/// must stay readable, and a table that uses nothing of format 3 must still be written as
+/// format 2, byte for byte, so filters older than format 3 keep reading it.
+#[test]
+fn reads_and_writes_each_format_as_before() {
+    for (file, version) in [("format-2.blob", 2u16), ("format-3.blob", 3)] {
+        let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).expect("fixture");
+        assert_eq!(bytes[4..6], version.to_le_bytes(), "{file}");
+        let table = blob::decode(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(table.format_version(), version, "{file}");
+        assert_eq!(blob::encode(&table).expect("encodes"), bytes, "{file}");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use gatewasm::compile::Compiled;
 use gatewasm::diag::{Diagnostic, Diagnostics, Severity};
-use gatewasm_filter::blob::{FORMAT_VERSION, HEADER_LEN};
+use gatewasm_filter::blob::HEADER_LEN;
 use serde_json::{json, Value};
 
 /// `{ok, diagnostics: [...], summary: {...} | null, status: StatusReport | null}`.
@@ -51,7 +51,7 @@ fn summary(c: &Compiled) -> Value {
     let t = &c.table;
     json!({
         "gateway": t.gateway,
-        "formatVersion": FORMAT_VERSION,
+        "formatVersion": t.format_version(),
         "blobBytes": c.blob.len(),
         "checksum": checksum(&c.blob),
         "listeners": t.listeners.len(),

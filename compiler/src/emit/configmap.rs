@@ -16,7 +16,6 @@ use serde_json::{json, Map, Value};
 use super::{clusters, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
 use crate::compile::Compiled;
 use crate::provenance;
-use gatewasm_filter::blob::FORMAT_VERSION;
 
 /// The ConfigMaps as one multi-document YAML stream.
 ///
@@ -62,7 +61,8 @@ fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     let mut cm = metadata(compiled, layout::ROUTES_CONFIGMAP);
     cm["metadata"]["annotations"]["gatewasm.dev/blob-version"] =
         json!(plugin::blob_version(compiled));
-    cm["metadata"]["annotations"]["gatewasm.dev/blob-format"] = json!(FORMAT_VERSION.to_string());
+    cm["metadata"]["annotations"]["gatewasm.dev/blob-format"] =
+        json!(compiled.table.format_version().to_string());
     // What `gatewasm inspect` shows besides the blob: the inputs' digest and the compile time.
     cm["metadata"]["annotations"][layout::SOURCE_ANNOTATION] = json!(compiled.source_sha256);
     cm["metadata"]["annotations"][layout::COMPILED_AT_ANNOTATION] =

@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 
 use super::native_routes::Warnings;
 use gatewasm_filter::blob::{
-    Filters, HeaderModifier, Match, MatchId, Mirror, PathMatch, PathModifier, Redirect, RouteTable,
-    Rule, StringMatch, WeightedBackend,
+    Filters, HeaderModifier, Match, MatchId, Mirror, PathMatch, PathModifier, Redirect, RegexId,
+    RouteTable, Rule, StringMatch, WeightedBackend,
 };
 
 /// A cluster no deployment has: the share of an invalid backendRef goes there and Envoy
@@ -176,6 +176,15 @@ fn action(
                 replacement,
             }) => {
                 out.insert("regex_rewrite".into(), prefix_rewrite(matched, replacement));
+            }
+            Some(PathModifier::Regex {
+                regex,
+                substitution,
+            }) => {
+                out.insert(
+                    "regex_rewrite".into(),
+                    regex_substitute(table, *regex, substitution),
+                );
             }
             None => {}
         }
@@ -341,6 +350,10 @@ fn redirect_action(cx: &Context<'_>, r: &Redirect) -> Result<Value, String> {
         }) => {
             out["regex_rewrite"] = prefix_rewrite(matched, replacement);
         }
+        Some(PathModifier::Regex {
+            regex,
+            substitution,
+        }) => out["regex_rewrite"] = regex_substitute(cx.table, *regex, substitution),
         None => {}
     }
     Ok(out)
@@ -365,6 +378,11 @@ pub(super) fn prefix_rewrite(matched: &str, replacement: &str) -> Value {
     } else {
         regex_rewrite(&format!("^{prefix}"), &head)
     }
+}
+
+/// A rule's own regex rewrite: its substitution is already RE2's.
+fn regex_substitute(table: &RouteTable, regex: RegexId, substitution: &str) -> Value {
+    json!({"pattern": {"regex": table.regexes[regex]}, "substitution": substitution})
 }
 
 fn regex_rewrite(pattern: &str, substitution: &str) -> Value {

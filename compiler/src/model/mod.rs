@@ -1,7 +1,7 @@
 //! The Kubernetes object model as written in manifests: Gateway API v1 (standard channel plus
 //! the experimental fields the conformance corpus uses), the core Service and Namespace, and
-//! Envoy Gateway's BackendTrafficPolicy (its `rateLimit`) and Gateway API's BackendTLSPolicy
-//! kept untyped.
+//! Envoy Gateway's BackendTrafficPolicy (its `rateLimit`) and HTTPRouteFilter (its regex path
+//! rewrite), and Gateway API's BackendTLSPolicy kept untyped.
 //!
 //! These types mirror the API's Go structs with snake_case fields. Anything the CRD defaults
 //! is an `Option` (or an empty list) here; `validate` applies the defaults and produces the
@@ -13,6 +13,7 @@ mod core;
 mod gateway;
 mod grpc_route;
 mod http_route;
+mod http_route_filter;
 mod ingress;
 mod meta;
 mod reference_grant;
@@ -39,6 +40,9 @@ pub use self::http_route::{
     HttpCors, HttpMethod, HttpPathMatch, HttpPathModifier, HttpRequestRedirect, HttpRouteFilter,
     HttpRouteFilterType, HttpRouteMatch, HttpRouteRetry, HttpRouteRule, HttpRouteSpec,
     HttpRouteTimeouts, HttpUrlRewrite, PathMatchType, PathModifierType, RedirectScheme,
+};
+pub use self::http_route_filter::{
+    EgPathModifier, EgUrlRewrite, HttpRouteFilterSpec, ReplaceRegexMatch,
 };
 pub use self::ingress::{
     HttpIngressPath, HttpIngressRuleValue, IngressBackend, IngressClassSpec, IngressPathType,
@@ -81,6 +85,8 @@ pub enum Kind {
     Namespace,
     /// `gateway.envoyproxy.io` BackendTrafficPolicy (rate limits).
     BackendTrafficPolicy,
+    /// `gateway.envoyproxy.io` HTTPRouteFilter (regular-expression path rewrites).
+    HttpRouteFilter,
     /// `gateway.networking.k8s.io` BackendTLSPolicy (upstream TLS), untyped: only the Envoy
     /// bootstrap emitter reads it.
     BackendTlsPolicy,
@@ -92,7 +98,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for lookups by name.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
@@ -101,6 +107,7 @@ impl Kind {
         Kind::Service,
         Kind::Namespace,
         Kind::BackendTrafficPolicy,
+        Kind::HttpRouteFilter,
         Kind::BackendTlsPolicy,
         Kind::Ingress,
         Kind::IngressClass,
@@ -117,6 +124,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::Namespace => "Namespace",
             Kind::BackendTrafficPolicy => "BackendTrafficPolicy",
+            Kind::HttpRouteFilter => "HTTPRouteFilter",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
             Kind::Ingress => "Ingress",
             Kind::IngressClass => "IngressClass",
@@ -127,7 +135,7 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Kind::Service | Kind::Namespace => "",
-            Kind::BackendTrafficPolicy => ENVOY_GATEWAY_GROUP,
+            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter => ENVOY_GATEWAY_GROUP,
             Kind::Ingress | Kind::IngressClass => NETWORKING_GROUP,
             _ => GATEWAY_GROUP,
         }
@@ -141,7 +149,7 @@ impl Kind {
             }
             Kind::GrpcRoute | Kind::Service | Kind::Namespace => &["v1"],
             Kind::Ingress | Kind::IngressClass => &["v1"],
-            Kind::BackendTrafficPolicy => &["v1alpha1"],
+            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter => &["v1alpha1"],
             Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
         }
     }
@@ -186,6 +194,8 @@ pub enum Body {
     Namespace(NamespaceSpec),
     /// A BackendTrafficPolicy.
     BackendTrafficPolicy(BackendTrafficPolicySpec),
+    /// An HTTPRouteFilter.
+    HttpRouteFilter(HttpRouteFilterSpec),
     /// A BackendTLSPolicy's `spec`, untyped.
     BackendTlsPolicy(serde_json::Value),
     /// An Ingress.
@@ -206,6 +216,7 @@ impl Body {
             Body::Service(_) => Kind::Service,
             Body::Namespace(_) => Kind::Namespace,
             Body::BackendTrafficPolicy(_) => Kind::BackendTrafficPolicy,
+            Body::HttpRouteFilter(_) => Kind::HttpRouteFilter,
             Body::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
             Body::Ingress(_) => Kind::Ingress,
             Body::IngressClass(_) => Kind::IngressClass,

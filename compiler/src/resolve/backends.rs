@@ -4,9 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::model::{Kind, ReferenceGrantSpec, GATEWAY_GROUP};
+use crate::model::{
+    Kind, LocalObjectReference, ReferenceGrantSpec, ENVOY_GATEWAY_GROUP, GATEWAY_GROUP,
+};
 use crate::quote::quote;
-use crate::valid::{BackendRef, Valid, Validated};
+use crate::valid::{BackendRef, HttpRouteFilter, Valid, Validated};
 use crate::warning::Warning;
 
 use super::Options;
@@ -64,6 +66,8 @@ pub struct RefProblem {
 pub struct Resolver<'v> {
     services: HashMap<(&'v str, &'v str), Option<HashSet<u16>>>,
     grants: Vec<&'v Valid<ReferenceGrantSpec>>,
+    /// HTTPRouteFilters by namespace and name.
+    route_filters: HashMap<(&'v str, &'v str), &'v HttpRouteFilter>,
     check_existence: bool,
     /// Cluster names are rendered with this template.
     pub template: ClusterTemplate,
@@ -103,9 +107,27 @@ impl<'v> Resolver<'v> {
         Resolver {
             services,
             grants: input.reference_grants.iter().collect(),
+            route_filters: input
+                .http_route_filters
+                .iter()
+                .map(|f| ((f.meta.namespace.as_str(), f.meta.name.as_str()), &f.spec))
+                .collect(),
             check_existence: !options.assume_backends,
             template: options.cluster_template.clone(),
         }
+    }
+
+    /// The HTTPRouteFilter an ExtensionRef filter of a route in namespace `from` names, when
+    /// it is one and the input holds it.
+    pub fn route_filter(
+        &self,
+        from: &str,
+        e: &LocalObjectReference,
+    ) -> Option<&'v HttpRouteFilter> {
+        if e.group != ENVOY_GATEWAY_GROUP || e.kind != Kind::HttpRouteFilter.name() {
+            return None;
+        }
+        self.route_filters.get(&(from, e.name.as_str())).copied()
     }
 
     /// Resolves a reference made by a route of `kind` in namespace `from`.

@@ -3,7 +3,7 @@
 //! each one its own warning.
 
 use crate::diag::{Diagnostics, Severity};
-use crate::model::LocalObjectReference;
+use crate::model::{Kind, LocalObjectReference, ENVOY_GATEWAY_GROUP};
 use crate::valid::{BackendRef, GrpcFilter, HttpFilter, WeightedBackend};
 
 use super::attach::RouteRef;
@@ -125,20 +125,33 @@ impl Walk<'_> {
             if let Some(m) = f.mirror() {
                 self.check(format!("{at}.filters[{k}].requestMirror.backendRef"), m);
             }
-            if let Some(e) = f.extension() {
-                self.out.push(RefIssue {
-                    field: format!("{at}.filters[{k}]"),
-                    problem: RefProblem {
-                        warning: Warning::InvalidKind,
-                        message: format!(
-                            "ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500",
-                            e.group, e.kind, e.name
-                        ),
-                        help: String::new(),
-                    },
-                    extension: true,
-                });
+            let Some(e) = f.extension() else {
+                continue;
+            };
+            let ns = self.route.namespace();
+            if self.refs.route_filter(ns, e).is_some() {
+                continue;
             }
+            let message = if e.group == ENVOY_GATEWAY_GROUP
+                && e.kind == Kind::HttpRouteFilter.name()
+            {
+                format!("ExtensionRef filter names HTTPRouteFilter {ns}/{}, which the input does not hold; the rule answers 500", e.name)
+            } else {
+                format!(
+                    "ExtensionRef filter {}/{} {} is not supported by gatewasm; the rule answers 500",
+                    e.group, e.kind, e.name
+                )
+            };
+            let (warning, help) = (Warning::InvalidKind, String::new());
+            self.out.push(RefIssue {
+                field: format!("{at}.filters[{k}]"),
+                problem: RefProblem {
+                    warning,
+                    message,
+                    help,
+                },
+                extension: true,
+            });
         }
     }
 

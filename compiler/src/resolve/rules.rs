@@ -267,7 +267,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
             },
             matches,
-            unsupported: "uses a filter gatewasm cannot run (ExtensionRef or ExternalAuth); the rule answers 500",
+            unsupported: "uses a filter gatewasm cannot run (ExternalAuth, an ExtensionRef other than an Envoy Gateway HTTPRouteFilter the input holds, or two path rewrites); the rule answers 500",
         };
         self.finish_rule(route, route_id, index, core, parts, diagnostics);
         Ok(())
@@ -452,10 +452,9 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     }));
                 }
                 HttpFilter::UrlRewrite(r) => {
-                    out.rewrite = Some(Box::new(blob::Rewrite {
-                        hostname: r.hostname.clone(),
-                        path: r.path.as_ref().map(|p| path_modifier(p, prefix)),
-                    }));
+                    let path = r.path.as_ref().map(|p| path_modifier(p, prefix));
+                    let rewrite = rewrite(&mut out, path, unsupported);
+                    rewrite.hostname = r.hostname.clone();
                 }
                 HttpFilter::Cors(c) => {
                     out.cors = Some(Box::new(blob::Cors {
@@ -467,7 +466,19 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                         allow_credentials: c.allow_credentials,
                     }));
                 }
-                HttpFilter::ExternalAuth(_) | HttpFilter::ExtensionRef(_) => *unsupported = true,
+                HttpFilter::ExtensionRef(e) => match self.refs.route_filter(ns, e) {
+                    Some(f) => {
+                        if let Some(r) = &f.path {
+                            let path = blob::PathModifier::Regex {
+                                regex: self.regex(&r.pattern)?,
+                                substitution: r.substitution.clone(),
+                            };
+                            rewrite(&mut out, Some(path), unsupported);
+                        }
+                    }
+                    None => *unsupported = true,
+                },
+                HttpFilter::ExternalAuth(_) => *unsupported = true,
             }
         }
         Ok(out)
@@ -515,6 +526,27 @@ struct RuleParts {
     matches: Vec<blob::Match>,
     /// The warning when a filter of the rule cannot run.
     unsupported: &'static str,
+}
+
+/// The filters' URL rewrite, made on first use, taking `path` when there is one: a URLRewrite
+/// and an HTTPRouteFilter may share a rule (one the hostname, the other the path), but two
+/// path rewrites cannot both happen, so the rule is flagged as one gatewasm cannot run.
+fn rewrite<'f>(
+    out: &'f mut blob::Filters,
+    path: Option<blob::PathModifier>,
+    unsupported: &mut bool,
+) -> &'f mut blob::Rewrite {
+    let rewrite = out.rewrite.get_or_insert_with(|| {
+        Box::new(blob::Rewrite {
+            hostname: None,
+            path: None,
+        })
+    });
+    if path.is_some() {
+        *unsupported |= rewrite.path.is_some();
+        rewrite.path = path;
+    }
+    rewrite
 }
 
 fn rule_warning(route: RouteRef<'_>, index: usize, message: &str) -> Diagnostic {

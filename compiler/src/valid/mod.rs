@@ -10,6 +10,7 @@ mod backend_traffic_policy;
 mod gateway;
 mod grpc_route;
 mod http_route;
+mod http_route_filter;
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub use self::http_route::{
     Cors, HttpFilter, HttpMatch, HttpRoute, HttpRule, PathMatch, PathModifier, Redirect, Retry,
     Rewrite, Timeouts,
 };
+pub use self::http_route_filter::{HttpRouteFilter, RegexRewrite};
 
 use crate::diag::Diagnostics;
 use crate::model::{
@@ -94,6 +96,8 @@ pub struct Validated {
     pub namespaces: Vec<Valid<NamespaceSpec>>,
     /// BackendTrafficPolicies (their rate limits).
     pub backend_traffic_policies: Vec<Valid<BackendTrafficPolicy>>,
+    /// HTTPRouteFilters (their regex path rewrites), which ExtensionRef filters name.
+    pub http_route_filters: Vec<Valid<HttpRouteFilter>>,
     /// BackendTLSPolicies (read by the Envoy bootstrap emitter).
     pub backend_tls_policies: Vec<Valid<BackendTlsPolicy>>,
     /// Notes and warnings from load and validate (never errors).

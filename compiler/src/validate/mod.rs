@@ -13,6 +13,7 @@ mod core;
 mod gateway;
 mod grpc_route;
 mod http_route;
+mod http_route_filter;
 mod route;
 mod syntax;
 
@@ -44,23 +45,7 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
         objects,
         mut diagnostics,
     } = loaded;
-    let mut first: HashMap<ObjectKey, &Source> = HashMap::new();
-    for object in &objects {
-        if let Some(earlier) = first.get(&object.key()) {
-            let d = object
-                .source
-                .diagnostic(
-                    Severity::Error,
-                    &object.label(),
-                    "",
-                    "defined more than once",
-                )
-                .with_related(earlier.related("", "first defined here"));
-            diagnostics.push(d);
-        } else {
-            first.insert(object.key(), &object.source);
-        }
-    }
+    duplicates(&objects, &mut diagnostics);
     let mut out = Validated::default();
     for object in &objects {
         let label = object.label();
@@ -99,6 +84,10 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
                 object,
                 backend_traffic_policy::backend_traffic_policy(&mut ctx, &object.meta, spec),
             )),
+            Body::HttpRouteFilter(spec) => out.http_route_filters.push(wrap(
+                object,
+                http_route_filter::http_route_filter(&mut ctx, spec),
+            )),
             Body::BackendTlsPolicy(spec) => {
                 if let Some(policy) = backend_tls_policy::backend_tls_policy(&mut ctx, spec) {
                     out.backend_tls_policies.push(wrap(object, policy));
@@ -114,6 +103,27 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
     } else {
         out.diagnostics = diagnostics;
         Ok(out)
+    }
+}
+
+/// An error for each object defined again after its first definition.
+fn duplicates(objects: &[Object], diagnostics: &mut Diagnostics) {
+    let mut first: HashMap<ObjectKey, &Source> = HashMap::new();
+    for object in objects {
+        if let Some(earlier) = first.get(&object.key()) {
+            let d = object
+                .source
+                .diagnostic(
+                    Severity::Error,
+                    &object.label(),
+                    "",
+                    "defined more than once",
+                )
+                .with_related(earlier.related("", "first defined here"));
+            diagnostics.push(d);
+        } else {
+            first.insert(object.key(), &object.source);
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! ```text
 //! offset  size  field
 //!      0     4  magic "GWSM"
-//!      4     2  format version (u16 LE), currently 2 (2 added rate limits)
+//!      4     2  format version (u16 LE): 2 (rate limits), or 3 when the table uses
+//!               regular-expression path rewrites; a filter reads both
 //!      6     2  flags (u16 LE), no flag is defined yet: a set bit is refused
 //!      8     4  payload length (u32 LE)
 //!     12     4  CRC-32 (IEEE) of the payload (u32 LE)
@@ -22,6 +23,7 @@ mod ids;
 mod model;
 mod ratelimit;
 mod sized;
+mod substitution;
 mod validate;
 mod wire;
 
@@ -31,5 +33,8 @@ pub use ratelimit::{
     Cidr, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit, ValueMatch,
     MAX_SLOTS,
 };
+pub use substitution::substitution_error;
 pub use validate::anchored;
-pub use wire::{decode, encode, DecodeError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use wire::{
+    decode, encode, DecodeError, FORMAT_VERSION, HEADER_LEN, MAGIC, MIN_FORMAT_VERSION,
+};

@@ -354,6 +354,36 @@ pub enum PathModifier {
         /// What replaces it.
         replacement: String,
     },
+    /// Every match of an expression in the path replaced by a substitution (Envoy Gateway's
+    /// HTTPRouteFilter `ReplaceRegexMatch`; `\\1` names a group). Added in format version 3:
+    /// a table using it is written as version 3, so an older filter refuses it by version
+    /// instead of failing to read it.
+    Regex {
+        /// The expression, searched for anywhere in the path.
+        regex: RegexId,
+        /// What replaces each match.
+        substitution: String,
+    },
+}
+
+impl RouteTable {
+    /// The lowest format version that can carry this table.
+    pub fn format_version(&self) -> u16 {
+        let regex = |m: &Option<PathModifier>| matches!(m, Some(PathModifier::Regex { .. }));
+        let uses_regex_paths = self.rules.iter().any(|r| {
+            core::iter::once(&*r.filters)
+                .chain(r.backends.iter().map(|b| &*b.filters))
+                .any(|f| {
+                    f.rewrite.as_ref().is_some_and(|w| regex(&w.path))
+                        || f.redirect.as_ref().is_some_and(|d| regex(&d.path))
+                })
+        });
+        if uses_regex_paths {
+            3
+        } else {
+            2
+        }
+    }
 }
 
 /// RequestMirror: a fire-and-forget copy of the request.

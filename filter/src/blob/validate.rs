@@ -9,6 +9,7 @@ use super::ids::{BackendId, HostGroupId, MatchId, RegexId, RouteId, RuleId};
 use super::model::{
     Filters, HeaderModifier, HostPattern, Match, PathMatch, PathModifier, RouteTable, StringMatch,
 };
+use super::substitution::substitution_error;
 use super::wire::DecodeError;
 use crate::quote::{clean, quote};
 
@@ -216,6 +217,36 @@ impl Check<'_> {
         Ok(())
     }
 
+    fn path_modifier(&self, at: &At, p: &PathModifier) -> Result<(), DecodeError> {
+        let matched = match p {
+            PathModifier::Full(_) => return Ok(()),
+            PathModifier::Prefix { matched, .. } => matched,
+            PathModifier::Regex {
+                regex,
+                substitution,
+            } => {
+                self.regex(at, *regex)?;
+                // The group count is the compiler's check; here only the syntax, with every
+                // digit allowed (a group the expression lacks substitutes nothing).
+                return match substitution_error(substitution, 10) {
+                    None => Ok(()),
+                    Some(e) => Err(DecodeError::new(format!(
+                        "{at} rewrites with substitution {} that {e}",
+                        quote(substitution)
+                    ))),
+                };
+            }
+        };
+        if matched.starts_with('/') {
+            Ok(())
+        } else {
+            Err(DecodeError::new(format!(
+                "{at} replaces prefix {} that does not start with '/'",
+                quote(matched)
+            )))
+        }
+    }
+
     fn filters(&self, at: &At, f: &Filters) -> Result<(), DecodeError> {
         for modifier in [&f.request_headers, &f.response_headers]
             .into_iter()
@@ -231,11 +262,11 @@ impl Check<'_> {
                 )));
             }
             if let Some(p) = &r.path {
-                path_modifier(at, p)?;
+                self.path_modifier(at, p)?;
             }
         }
         if let Some(p) = f.rewrite.as_ref().and_then(|r| r.path.as_ref()) {
-            path_modifier(at, p)?;
+            self.path_modifier(at, p)?;
         }
         for m in &f.mirrors {
             if let Some(b) = m.backend {
@@ -278,19 +309,4 @@ fn header_modifier(at: &At, m: &HeaderModifier) -> Result<(), DecodeError> {
         lowercase_name(at, name)?;
     }
     Ok(())
-}
-
-fn path_modifier(at: &At, p: &PathModifier) -> Result<(), DecodeError> {
-    let matched = match p {
-        PathModifier::Full(_) => return Ok(()),
-        PathModifier::Prefix { matched, .. } => matched,
-    };
-    if matched.starts_with('/') {
-        Ok(())
-    } else {
-        Err(DecodeError::new(format!(
-            "{at} replaces prefix {} that does not start with '/'",
-            quote(matched)
-        )))
-    }
 }

@@ -7,8 +7,13 @@ use super::validate::validate;
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"GWSM";
-/// The payload format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+/// The newest payload format this build reads. It writes the oldest that can carry a table
+/// ([`RouteTable::format_version`]), so tables that use nothing new stay readable by
+/// filters that predate it.
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest payload format this build reads. Version 3 only added enum variants at the
+/// end, which leaves every version 2 payload a valid version 3 one.
+pub const MIN_FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 
@@ -46,7 +51,7 @@ pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
         .map_err(|_| DecodeError::new("route table larger than 4 GiB"))?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&table.format_version().to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
@@ -91,14 +96,14 @@ fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {
         )));
     }
     let version = u16::from_le_bytes([header[4], header[5]]);
-    if version != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         let hint = if version > FORMAT_VERSION {
             "; it was compiled by a newer gatewasm: upgrade the filter .wasm first"
         } else {
             ""
         };
         return Err(DecodeError::new(format!(
-            "blob format version {version} is not supported (this filter reads version {FORMAT_VERSION}){hint}"
+            "blob format version {version} is not supported (this filter reads versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION}){hint}"
         )));
     }
     let flags = u16::from_le_bytes([header[6], header[7]]);

@@ -2,7 +2,7 @@
 
 use super::cors;
 use super::path::{self, Target};
-use super::{Dice, Request, Router};
+use super::{Budget, Dice, Request, Router};
 use crate::blob::{
     Empty, Filters, HeaderModifier, Lookup, MatchId, PathModifier, Redirect, Retry, RuleId,
     Timeouts, WeightedBackend,
@@ -140,7 +140,8 @@ pub struct Reply {
 /// Why the filter answered a request itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyReason {
-    /// The request target could not be normalised (400).
+    /// The request target could not be normalised, or a regex rewrite made it something that
+    /// is not a path (400).
     BadRequest,
     /// No listener on the destination port takes the Host (404).
     NoListener,
@@ -368,6 +369,7 @@ pub(super) fn decide<'r>(
     req: &Request<'_>,
     target: &Target<'_>,
     dice: &mut Dice,
+    budget: &Budget,
 ) -> Decision<'r> {
     let table = router.table();
     let found = table
@@ -378,14 +380,15 @@ pub(super) fn decide<'r>(
         // Impossible after `validate`, which checked both ids; fail closed.
         return Decision::Reply(Reply::new(ReplyReason::Internal, req));
     };
-    if let Some(redirect) = &rule.filters.redirect {
-        return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
+    let redirect = |r| Decision::Reply(redirect_reply(router, r, req, target, budget, rule_id));
+    if let Some(r) = &rule.filters.redirect {
+        return redirect(r);
     }
     let Some((backend_index, chosen)) = pick_backend(&rule.backends, dice) else {
         return Decision::Reply(Reply::for_rule(ReplyReason::NoBackends, req, rule_id));
     };
-    if let Some(redirect) = &chosen.filters.redirect {
-        return Decision::Reply(redirect_reply(redirect, req, target, rule_id));
+    if let Some(r) = &chosen.filters.redirect {
+        return redirect(r);
     }
     // A backend id the table does not hold cannot pass `validate`; were it there, it would be
     // as invalid as a backendRef that resolved to nothing.
@@ -408,10 +411,11 @@ pub(super) fn decide<'r>(
         });
     }
     let rewrite = layers.iter().rev().find_map(|f| f.rewrite.as_ref());
-    let new_path = rewrite
-        .and_then(|r| r.path.as_ref())
-        .map(|m| modified_path(m, &target.path))
-        .unwrap_or_else(|| target.path.clone());
+    let path = rewrite.and_then(|r| r.path.as_ref());
+    let new_path = match forwarded_path(router, path, target, budget) {
+        Ok(path) => path,
+        Err(reason) => return Decision::Reply(Reply::for_rule(reason, req, rule_id)),
+    };
     let full_path = format!("{new_path}{}", target.query);
     let mirrors = layers
         .iter()
@@ -468,17 +472,56 @@ fn pick_backend<'r>(
     })
 }
 
-fn modified_path(m: &PathModifier, current: &str) -> String {
-    match m {
+/// The path `m` makes of `current`; `None` when a regular expression would cost more than
+/// what is left of the request's budget.
+fn modified_path(
+    router: &Router,
+    m: &PathModifier,
+    current: &str,
+    budget: &Budget,
+) -> Option<String> {
+    Some(match m {
         PathModifier::Full(p) => p.clone(),
         PathModifier::Prefix {
             matched,
             replacement,
         } => path::replace_prefix(current, matched, replacement),
+        PathModifier::Regex {
+            regex,
+            substitution,
+        } => router.regex_replace(*regex, current, substitution, budget)?,
+    })
+}
+
+/// The path a forwarded request gets from the rule's path rewrite `m`, or why it gets none.
+fn forwarded_path(
+    router: &Router,
+    m: Option<&PathModifier>,
+    target: &Target<'_>,
+    budget: &Budget,
+) -> Result<String, ReplyReason> {
+    let Some(m) = m else {
+        return Ok(target.path.clone());
+    };
+    let path = modified_path(router, m, &target.path, budget).ok_or(ReplyReason::RegexBudgetUri)?;
+    if path.starts_with('/') {
+        Ok(path)
+    } else {
+        // A regex rewrite can leave something that is not a path; Envoy's router refuses the
+        // same rewrite with 400, and forwarding it would only meet a 404 from its routes.
+        Err(ReplyReason::BadRequest)
     }
 }
 
-fn redirect_reply(r: &Redirect, req: &Request<'_>, target: &Target<'_>, rule: RuleId) -> Reply {
+/// The redirect's reply, or 414 when its path would cost more than the request's budget.
+fn redirect_reply(
+    router: &Router,
+    r: &Redirect,
+    req: &Request<'_>,
+    target: &Target<'_>,
+    budget: &Budget,
+    rule: RuleId,
+) -> Reply {
     let scheme = r.scheme.as_deref().unwrap_or(req.scheme);
     let port = r.port.unwrap_or(match r.scheme.as_deref() {
         Some("https") => 443,
@@ -490,11 +533,13 @@ fn redirect_reply(r: &Redirect, req: &Request<'_>, target: &Target<'_>, rule: Ru
         .hostname
         .as_deref()
         .unwrap_or_else(|| super::host::without_port(req.authority));
-    let path = r
-        .path
-        .as_ref()
-        .map(|m| modified_path(m, &target.path))
-        .unwrap_or_else(|| target.path.clone());
+    let path = match &r.path {
+        Some(m) => match modified_path(router, m, &target.path, budget) {
+            Some(path) => path,
+            None => return Reply::for_rule(ReplyReason::RegexBudgetUri, req, rule),
+        },
+        None => target.path.clone(),
+    };
     let location = if default_port {
         format!("{scheme}://{hostname}{path}{}", target.query)
     } else {

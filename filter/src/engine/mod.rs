@@ -24,6 +24,7 @@ mod index;
 mod matcher;
 pub mod path;
 mod request;
+mod rewrite;
 
 pub use budget::{Budget, Input};
 pub use decision::{grpc_code, Decision, Forward, HeaderEdit, Reply, ReplyReason, RequestEdit};
@@ -90,6 +91,8 @@ fn uses_regex(m: &blob::Match) -> bool {
 struct CompiledRegex {
     size: u32,
     program: Option<regex_lite::Regex>,
+    /// The same expression unanchored, for path rewrites; made on their first use.
+    search: std::cell::OnceCell<Option<regex_lite::Regex>>,
 }
 
 /// How candidate matches are found; all give the same verdicts.
@@ -186,7 +189,7 @@ impl Router {
         );
         let decision = match (budget.exhausted(), found) {
             (Some(input), _) => Decision::Reply(Reply::new(ReplyReason::regex_budget(input), req)),
-            (None, Some(m)) => decision::decide(self, m, req, &target, dice),
+            (None, Some(m)) => decision::decide(self, m, req, &target, dice, &budget),
             (None, None) => Decision::Reply(Reply::new(ReplyReason::NoRoute, req)),
         };
         (Some(listener), decision)
@@ -296,18 +299,44 @@ impl Router {
         kind: Input,
         budget: &Budget,
     ) -> bool {
-        let Some(pattern) = self.table.regexes.at(id) else {
-            return false;
-        };
-        let compiled = self.regexes.get(id.index()).map(|cell| {
-            cell.get_or_init(|| CompiledRegex {
-                size: budget::program_size(pattern).unwrap_or(u32::MAX),
-                program: regex_lite::Regex::new(&blob::anchored(pattern)).ok(),
-            })
-        });
-        compiled.is_some_and(|c| {
+        self.compiled(id).is_some_and(|(_, c)| {
             budget.charge(c.size, input, kind)
                 && c.program.as_ref().is_some_and(|r| r.is_match(input))
         })
+    }
+
+    /// `path` with every match of expression `id` replaced by `substitution`
+    /// ([`rewrite`]), each search paid from `budget`; `None` when the budget cannot pay. An
+    /// expression that does not compile or that the table does not hold changes nothing.
+    pub(crate) fn regex_replace(
+        &self,
+        id: blob::RegexId,
+        path: &str,
+        substitution: &str,
+        budget: &Budget,
+    ) -> Option<String> {
+        let Some((pattern, c)) = self.compiled(id) else {
+            return Some(path.to_owned());
+        };
+        let search = c
+            .search
+            .get_or_init(|| regex_lite::Regex::new(pattern).ok());
+        let Some(re) = search else {
+            return Some(path.to_owned());
+        };
+        rewrite::global_replace(re, path, substitution, |rest| {
+            budget.charge(c.size, rest, Input::Uri)
+        })
+    }
+
+    fn compiled(&self, id: blob::RegexId) -> Option<(&str, &CompiledRegex)> {
+        let pattern = self.table.regexes.at(id)?;
+        let cell = self.regexes.get(id.index())?;
+        let compiled = cell.get_or_init(|| CompiledRegex {
+            size: budget::program_size(pattern).unwrap_or(u32::MAX),
+            program: regex_lite::Regex::new(&blob::anchored(pattern)).ok(),
+            search: std::cell::OnceCell::new(),
+        });
+        Some((pattern, compiled))
     }
 }
