@@ -57,16 +57,12 @@ fn outcome(object: &Object, short: &str) -> Outcome {
             "on a canary Ingress: ingress-nginx ignores it, and so does gatewasm".into(),
         );
     }
-    if super::settings::ANNOTATIONS.contains(&short) {
-        return Outcome::Handled;
-    }
     if let Some(why) = no_op(object, short) {
         return Outcome::Note(format!("{why}, in ingress-nginx as in gatewasm"));
     }
-    if short == "rewrite-target" {
-        return Outcome::Unsupported(
-            "the path is not rewritten yet; as in ingress-nginx, it still makes every path of its host an expression",
-        );
+    if super::settings::ANNOTATIONS.contains(&short) || super::rewrite::ANNOTATIONS.contains(&short)
+    {
+        return Outcome::Handled;
     }
     let why = NEVER
         .iter()
@@ -106,11 +102,7 @@ pub fn check(object: &Object, diagnostics: &mut Diagnostics) {
                     object,
                     Severity::Warning(Warning::UnsupportedAnnotation),
                     &field,
-                    if short == "rewrite-target" {
-                        format!("{name} is not carried out: {why}")
-                    } else {
-                        format!("{name} is not carried out ({why}): the Ingress routes as if it were absent")
-                    },
+                    format!("{name} is not carried out ({why}): the Ingress routes as if it were absent"),
                 )
                 .with_help("remove it, or see the README's \"Migrating from ingress-nginx\" for what gatewasm supports"),
             ),

@@ -13,6 +13,7 @@ mod annotations;
 mod canary;
 mod class;
 mod gateway;
+mod rewrite;
 mod routes;
 mod settings;
 
@@ -70,11 +71,16 @@ pub struct Origin {
     rules: Vec<String>,
     /// The Ingress field of the route's host.
     host: Option<String>,
+    /// The Ingress field every field stands for, for an object made from one annotation.
+    whole: Option<String>,
 }
 
 impl Origin {
     /// The Ingress field a field of the converted route stands for (`""`: the object).
     fn ingress_path(&self, path: &str) -> String {
+        if let Some(whole) = &self.whole {
+            return whole.clone();
+        }
         let rule = path
             .strip_prefix("spec.rules[")
             .and_then(|rest| rest.split_once(']'))

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::canary::{self, Canaries};
 use super::gateway::HTTP_LISTENER;
+use super::rewrite;
 use super::settings;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
@@ -53,6 +54,8 @@ struct Host<'a> {
     origins: Vec<String>,
     /// This Ingress names the host first, so its settings hold for the host's unmatched paths.
     creates: bool,
+    /// The HTTPRouteFilters its rules name (`rewrite-target`).
+    route_filters: Vec<Value>,
 }
 
 /// The HTTPRoutes for `served`, each with the Ingress fields it comes from.
@@ -63,20 +66,33 @@ pub fn routes(
     diagnostics: &mut Diagnostics,
 ) -> Vec<(Value, Origin)> {
     let settings = settings::read(served.object, diagnostics);
-    let mut hosts = host_rules(served, class, loaded, diagnostics);
+    let rewrite = rewrite::read(served.object, diagnostics);
+    let mut hosts = host_rules(served, class, rewrite.as_ref(), loaded, diagnostics);
     for host in &mut hosts {
         complete(served, class, &settings, host, loaded, diagnostics);
     }
     let many = hosts.len() > 1;
     let mut out = Vec::new();
-    for (n, host) in hosts.into_iter().enumerate() {
+    let mut route_filters = Vec::new();
+    for (n, mut host) in hosts.into_iter().enumerate() {
         let name = if many {
             format!("{}-{n}", served.object.meta.name)
         } else {
             served.object.meta.name.clone()
         };
+        route_filters.append(&mut host.route_filters);
         out.extend(host_routes(served, class, &settings, &name, host));
     }
+    let origin = Origin {
+        ingress: served.object.source.clone(),
+        rules: Vec::new(),
+        host: None,
+        whole: Some(crate::source::join_key(
+            "metadata.annotations",
+            &format!("{}rewrite-target", super::annotations::PREFIX),
+        )),
+    };
+    out.extend(route_filters.into_iter().map(|f| (f, origin.clone())));
     out
 }
 
@@ -97,7 +113,11 @@ fn complete(
             .iter_mut()
             .filter(|r| r.get("backendRefs").is_some());
         for rule in forwarding {
-            rule["filters"] = json!([{"type": "URLRewrite", "urlRewrite": {"hostname": vhost}}]);
+            let vhost = json!({"type": "URLRewrite", "urlRewrite": {"hostname": vhost}});
+            match rule["filters"].as_array_mut() {
+                Some(filters) => filters.push(vhost),
+                None => rule["filters"] = json!([vhost]),
+            }
         }
     }
     let Some(name) = host.name else {
@@ -142,6 +162,7 @@ fn host_routes(
         ingress: served.object.source.clone(),
         rules: host.origins.clone(),
         host: Some(host.field.clone()),
+        whole: None,
     };
     if !redirects {
         let listeners: Vec<&str> = tls.into_iter().chain([HTTP_LISTENER]).collect();
@@ -177,6 +198,7 @@ fn host_routes(
 fn host_rules<'a>(
     served: &Served<'a>,
     class: &ClassHosts<'_>,
+    rewrite: Option<&rewrite::Rewrite>,
     loaded: &Loaded,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Host<'a>> {
@@ -192,6 +214,7 @@ fn host_rules<'a>(
                     rules: Vec::new(),
                     origins: Vec::new(),
                     creates: false,
+                    route_filters: Vec::new(),
                 });
                 hosts.len() - 1
             }
@@ -203,8 +226,24 @@ fn host_rules<'a>(
                 host: name,
                 field: &field,
             };
-            let converted = route_rules(served, path, &at_path, class, loaded, diagnostics);
+            let mut converted = route_rules(served, path, &at_path, class, loaded, diagnostics);
+            let value = path
+                .path
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/");
+            let filter_name = format!("{}-rewrite-{i}-{j}", served.object.meta.name);
+            let rewritten = rewrite.and_then(|r| r.for_path(served, value, &filter_name));
             if let Some(host) = hosts.get_mut(at) {
+                if let Some((filters, route_filter)) = rewritten {
+                    let forwarding = converted
+                        .iter_mut()
+                        .filter(|r| r.get("backendRefs").is_some());
+                    for rule in forwarding {
+                        rule["filters"] = json!(filters);
+                    }
+                    host.route_filters.push(route_filter);
+                }
                 for rule in converted {
                     host.rules.push(rule);
                     host.origins.push(field.clone());
@@ -503,6 +542,7 @@ pub fn catch_all(
         ingress: first.object.source.clone(),
         rules: vec![field.to_owned()],
         host: None,
+        whole: None,
     };
     Some((
         route(first, &name, None, &[HTTP_LISTENER], vec![rule]),
@@ -516,7 +556,8 @@ fn regex_hosts(ingresses: &[Served<'_>]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for served in ingresses {
         let use_regex = settings::flag(served.object, "use-regex");
-        let rewrite = settings::value(served.object, "rewrite-target");
+        let rewrite = settings::value(served.object, "rewrite-target")
+            .filter(|target| rewrite::nginx_reads(target));
         for rule in &served.spec.rules {
             let host = rule.host.clone().unwrap_or_default();
             let paths = rule.http.iter().flat_map(|h| h.paths.iter());
