@@ -12,8 +12,8 @@
 
 use gatewasm_filter::blob::{
     self, Backend, BackendId, HostGroup, HostGroupId, HostPattern, Listener, Match, MatchId,
-    PathMatch, RegexId, Route, RouteId, RouteKind, RouteTable, Rule, RuleId, StringMatch,
-    WeightedBackend, FORMAT_VERSION, HEADER_LEN,
+    PathMatch, PathModifier, RegexId, Route, RouteId, RouteKind, RouteTable, Rule, RuleId,
+    StringMatch, WeightedBackend, FORMAT_VERSION, HEADER_LEN,
 };
 
 fn sample() -> RouteTable {
@@ -252,6 +252,53 @@ fn refuses_bad_regexes_and_values() {
         err(&encode_raw(&t)),
         "matches[0] has path \"relative\" that does not start with '/'"
     );
+}
+
+#[test]
+fn refuses_format_3_paths_where_they_cannot_be() {
+    let with = |filters: blob::Filters| {
+        let mut t = sample();
+        t.rules[0].filters = filters.into();
+        err(&encode_raw(&t))
+    };
+    let rewrite = |path| blob::Rewrite {
+        hostname: None,
+        path: Some(path),
+    };
+    let redirect = |path| blob::Redirect {
+        scheme: None,
+        hostname: None,
+        port: None,
+        path: Some(path),
+        status: 301,
+    };
+    let location = PathModifier::Location("https://a.example.com".into());
+    let filters = blob::Filters {
+        rewrite: Some(Box::new(rewrite(location))),
+        ..Default::default()
+    };
+    assert_eq!(
+        with(filters),
+        "rules[0] rewrites the path to a Location, which only a redirect can have"
+    );
+    let smuggled = PathModifier::Location("/a\r\nset-cookie: x".into());
+    let filters = blob::Filters {
+        redirect: Some(Box::new(redirect(smuggled))),
+        ..Default::default()
+    };
+    assert_eq!(
+        with(filters),
+        "rules[0] has an invalid Location header value \"/a\\r\\nset-cookie: x\""
+    );
+    let regex = PathModifier::Regex {
+        regex: RegexId::from_index(0).unwrap(),
+        substitution: "/\\x".into(),
+    };
+    let filters = blob::Filters {
+        rewrite: Some(Box::new(rewrite(regex))),
+        ..Default::default()
+    };
+    assert!(with(filters).starts_with("rules[0] rewrites with substitution"));
 }
 
 #[test]

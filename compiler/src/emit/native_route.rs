@@ -60,7 +60,21 @@ pub(super) fn route(
         warn("a backendRef's RequestRedirect among several backends is left out");
     }
     if let Some(r) = redirect {
-        out.insert("redirect".into(), redirect_action(cx, r)?);
+        if let Some(PathModifier::Location(location)) = &r.path {
+            // Envoy's redirect action always builds its Location from the request; a
+            // Location as written is a direct response with that header, which replaces the
+            // one Envoy gives a 3xx direct response.
+            out.insert("direct_response".into(), json!({"status": r.status}));
+            out.insert(
+                "response_headers_to_add".into(),
+                json!([{
+                    "header": {"key": "location", "value": location},
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                }]),
+            );
+        } else {
+            out.insert("redirect".into(), redirect_action(cx, r)?);
+        }
         return Ok(Value::Object(out));
     }
     if live.iter().all(|b| b.backend.is_none()) {
@@ -186,7 +200,8 @@ fn action(
                     regex_substitute(table, *regex, substitution),
                 );
             }
-            None => {}
+            // Only redirects have one (blob validation refuses it in a rewrite).
+            Some(PathModifier::Location(_)) | None => {}
         }
     }
     let mirrors: Vec<Value> = layers
@@ -354,7 +369,8 @@ fn redirect_action(cx: &Context<'_>, r: &Redirect) -> Result<Value, String> {
             regex,
             substitution,
         }) => out["regex_rewrite"] = regex_substitute(cx.table, *regex, substitution),
-        None => {}
+        // The caller answers a Location as written with a direct response.
+        Some(PathModifier::Location(_)) | None => {}
     }
     Ok(out)
 }

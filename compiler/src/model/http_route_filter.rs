@@ -1,12 +1,15 @@
 //! Envoy Gateway's HTTPRouteFilter as written (`api/v1alpha1/httproutefilter_types.go`,
 //! v1.9), the object an HTTPRoute's `ExtensionRef` filter names for what Gateway API cannot
-//! say. gatewasm compiles its `urlRewrite.path` (a regular-expression rewrite); every other
-//! field is kept aside in [`HttpRouteFilterSpec::other`] so validation can say that it is not
-//! compiled instead of dropping it.
+//! say. gatewasm compiles its `urlRewrite.path` (a regular-expression rewrite) and a
+//! `directResponse` that redirects; every other field is kept aside in
+//! [`HttpRouteFilterSpec::other`] so validation can say that it is not compiled instead of
+//! dropping it.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+use super::HeaderModifier;
 
 /// `spec` of an HTTPRouteFilter.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -15,8 +18,10 @@ pub struct HttpRouteFilterSpec {
     /// Path and hostname rewrites.
     #[serde(default)]
     pub url_rewrite: Option<EgUrlRewrite>,
-    /// Every other field (`directResponse`, `credentialInjection`, `requestMirror`,
-    /// `matches`): not compiled.
+    /// A response the proxy sends itself.
+    #[serde(default)]
+    pub direct_response: Option<EgDirectResponse>,
+    /// Every other field (`credentialInjection`, `requestMirror`, `matches`): not compiled.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -52,4 +57,22 @@ pub struct ReplaceRegexMatch {
     pub pattern: String,
     /// What replaces each match; `\1` names a capture group.
     pub substitution: String,
+}
+
+/// `HTTPDirectResponseFilter`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EgDirectResponse {
+    /// The Content-Type of the body.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The body (`CustomResponseBody`), untyped: gatewasm sends none.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// The status; default 200.
+    #[serde(default)]
+    pub status_code: Option<i32>,
+    /// The response's headers (`remove` is refused by the CRD).
+    #[serde(default)]
+    pub header: Option<HeaderModifier>,
 }

@@ -42,7 +42,7 @@ pub use self::http_route::{
     HttpRouteTimeouts, HttpUrlRewrite, PathMatchType, PathModifierType, RedirectScheme,
 };
 pub use self::http_route_filter::{
-    EgPathModifier, EgUrlRewrite, HttpRouteFilterSpec, ReplaceRegexMatch,
+    EgDirectResponse, EgPathModifier, EgUrlRewrite, HttpRouteFilterSpec, ReplaceRegexMatch,
 };
 pub use self::ingress::{
     HttpIngressPath, HttpIngressRuleValue, IngressBackend, IngressClassSpec, IngressPathType,

@@ -267,7 +267,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                 backend_request_ms: rule.timeouts.backend_request.map(|d| d.as_millis() as u64),
             },
             matches,
-            unsupported: "uses a filter gatewasm cannot run (ExternalAuth, an ExtensionRef other than an Envoy Gateway HTTPRouteFilter the input holds, or two path rewrites); the rule answers 500",
+            unsupported: "uses a filter gatewasm cannot run (ExternalAuth, an ExtensionRef other than an Envoy Gateway HTTPRouteFilter the input holds, two path rewrites or two redirects); the rule answers 500",
         };
         self.finish_rule(route, route_id, index, core, parts, diagnostics);
         Ok(())
@@ -391,17 +391,19 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
         parts: RuleParts,
         diagnostics: &mut Diagnostics,
     ) {
-        let mut backends = core.backends;
+        let (mut backends, mut filters) = (core.backends, core.filters);
         if core.unsupported {
+            // Nothing of the rule runs, not even a redirect among its filters: it answers 500.
             diagnostics.push(rule_warning(route, index, parts.unsupported));
             backends.clear();
+            filters = blob::Filters::default();
         }
         self.out.rules.push(ResolvedRule {
             rule: blob::Rule {
                 route: route_id,
                 index: index as u16,
                 name: parts.name,
-                filters: core.filters.into(),
+                filters: filters.into(),
                 backends,
                 retry: parts.retry,
                 timeouts: parts.timeouts.into(),
@@ -440,6 +442,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                     out.mirrors.push(mirror);
                 }
                 HttpFilter::RequestRedirect(r) => {
+                    *unsupported |= out.redirect.is_some();
                     out.redirect = Some(Box::new(blob::Redirect {
                         scheme: r.scheme.map(|s| match s {
                             RedirectScheme::Http => "http".to_owned(),
@@ -474,6 +477,16 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
                                 substitution: r.substitution.clone(),
                             };
                             rewrite(&mut out, Some(path), unsupported);
+                        }
+                        if let Some(r) = &f.redirect {
+                            *unsupported |= out.redirect.is_some();
+                            out.redirect = Some(Box::new(blob::Redirect {
+                                scheme: None,
+                                hostname: None,
+                                port: None,
+                                path: Some(blob::PathModifier::Location(r.location.clone())),
+                                status: r.status,
+                            }));
                         }
                     }
                     None => *unsupported = true,

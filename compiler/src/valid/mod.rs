@@ -29,7 +29,7 @@ pub use self::http_route::{
     Cors, HttpFilter, HttpMatch, HttpRoute, HttpRule, PathMatch, PathModifier, Redirect, Retry,
     Rewrite, Timeouts,
 };
-pub use self::http_route_filter::{HttpRouteFilter, RegexRewrite};
+pub use self::http_route_filter::{HttpRouteFilter, LocationRedirect, RegexRewrite};
 
 use crate::diag::Diagnostics;
 use crate::model::{

@@ -364,12 +364,23 @@ pub enum PathModifier {
         /// What replaces each match.
         substitution: String,
     },
+    /// Only in a redirect: the whole `Location`, sent as written; the request's scheme,
+    /// host, port, path and query are not used (Envoy Gateway's HTTPRouteFilter direct
+    /// response with a Location header, ingress-nginx's `return <code> <url>`). Added in
+    /// format version 3.
+    Location(String),
 }
 
 impl RouteTable {
-    /// The lowest format version that can carry this table.
+    /// The lowest format version that can carry this table: 3 when a rule rewrites by
+    /// regular expression or redirects to a Location as written, else 2.
     pub fn format_version(&self) -> u16 {
-        let regex = |m: &Option<PathModifier>| matches!(m, Some(PathModifier::Regex { .. }));
+        let regex = |m: &Option<PathModifier>| {
+            matches!(
+                m,
+                Some(PathModifier::Regex { .. } | PathModifier::Location(_))
+            )
+        };
         let uses_regex_paths = self.rules.iter().any(|r| {
             core::iter::once(&*r.filters)
                 .chain(r.backends.iter().map(|b| &*b.filters))

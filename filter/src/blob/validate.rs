@@ -220,6 +220,7 @@ impl Check<'_> {
     fn path_modifier(&self, at: &At, p: &PathModifier) -> Result<(), DecodeError> {
         let matched = match p {
             PathModifier::Full(_) => return Ok(()),
+            PathModifier::Location(location) => return header_value(at, "Location", location),
             PathModifier::Prefix { matched, .. } => matched,
             PathModifier::Regex {
                 regex,
@@ -266,6 +267,11 @@ impl Check<'_> {
             }
         }
         if let Some(p) = f.rewrite.as_ref().and_then(|r| r.path.as_ref()) {
+            if matches!(p, PathModifier::Location(_)) {
+                return Err(DecodeError::new(format!(
+                    "{at} rewrites the path to a Location, which only a redirect can have"
+                )));
+            }
             self.path_modifier(at, p)?;
         }
         for m in &f.mirrors {
@@ -296,6 +302,18 @@ fn lowercase_name(at: &At, name: &str) -> Result<(), DecodeError> {
         return Err(DecodeError::new(format!(
             "{at} has an invalid header name {}",
             quote(name)
+        )));
+    }
+    Ok(())
+}
+
+/// A value the filter puts in a response header as it is: not empty, and nothing that could
+/// end the header or smuggle another one (control characters).
+fn header_value(at: &At, name: &str, value: &str) -> Result<(), DecodeError> {
+    if value.is_empty() || value.chars().any(char::is_control) {
+        return Err(DecodeError::new(format!(
+            "{at} has an invalid {name} header value {}",
+            quote(value)
         )));
     }
     Ok(())

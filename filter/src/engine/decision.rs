@@ -490,6 +490,9 @@ fn modified_path(
             regex,
             substitution,
         } => router.regex_replace(*regex, current, substitution, budget)?,
+        // Only in redirects, which send it as their whole Location (`validate` refuses it in
+        // a rewrite).
+        PathModifier::Location(_) => current.to_owned(),
     })
 }
 
@@ -522,6 +525,33 @@ fn redirect_reply(
     budget: &Budget,
     rule: RuleId,
 ) -> Reply {
+    let location = match &r.path {
+        Some(PathModifier::Location(location)) => location.clone(),
+        m => match location(router, r, m.as_ref(), req, target, budget) {
+            Some(location) => location,
+            None => return Reply::for_rule(ReplyReason::RegexBudgetUri, req, rule),
+        },
+    };
+    Reply {
+        reason: ReplyReason::Redirect,
+        status: r.status,
+        grpc_status: None,
+        headers: vec![("location".to_owned(), location)],
+        rule: Some(rule),
+        backend: None,
+    }
+}
+
+/// The Location a Gateway API redirect makes of the request; `None` when its path would
+/// cost more than the request's budget.
+fn location(
+    router: &Router,
+    r: &Redirect,
+    path: Option<&PathModifier>,
+    req: &Request<'_>,
+    target: &Target<'_>,
+    budget: &Budget,
+) -> Option<String> {
     let scheme = r.scheme.as_deref().unwrap_or(req.scheme);
     let port = r.port.unwrap_or(match r.scheme.as_deref() {
         Some("https") => 443,
@@ -533,24 +563,13 @@ fn redirect_reply(
         .hostname
         .as_deref()
         .unwrap_or_else(|| super::host::without_port(req.authority));
-    let path = match &r.path {
-        Some(m) => match modified_path(router, m, &target.path, budget) {
-            Some(path) => path,
-            None => return Reply::for_rule(ReplyReason::RegexBudgetUri, req, rule),
-        },
+    let path = match path {
+        Some(m) => modified_path(router, m, &target.path, budget)?,
         None => target.path.clone(),
     };
-    let location = if default_port {
+    Some(if default_port {
         format!("{scheme}://{hostname}{path}{}", target.query)
     } else {
         format!("{scheme}://{hostname}:{port}{path}{}", target.query)
-    };
-    Reply {
-        reason: ReplyReason::Redirect,
-        status: r.status,
-        grpc_status: None,
-        headers: vec![("location".to_owned(), location)],
-        rule: Some(rule),
-        backend: None,
-    }
+    })
 }
