@@ -60,8 +60,12 @@ fn outcome(object: &Object, short: &str) -> Outcome {
     if let Some(why) = no_op(object, short) {
         return Outcome::Note(format!("{why}, in ingress-nginx as in gatewasm"));
     }
-    if super::settings::ANNOTATIONS.contains(&short) || super::rewrite::ANNOTATIONS.contains(&short)
-    {
+    let read = [
+        &super::settings::ANNOTATIONS[..],
+        &super::rewrite::ANNOTATIONS,
+        &super::redirect::ANNOTATIONS,
+    ];
+    if read.iter().any(|names| names.contains(&short)) {
         return Outcome::Handled;
     }
     let why = NEVER

@@ -13,7 +13,9 @@ mod annotations;
 mod canary;
 mod class;
 mod gateway;
+mod redirect;
 mod rewrite;
+mod route_filter;
 mod routes;
 mod settings;
 

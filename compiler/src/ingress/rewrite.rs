@@ -98,25 +98,12 @@ impl Rewrite {
         }
         let pattern = format!("(?i)^(?:{path})(?s:.*)");
         let groups = regex_lite::Regex::new(&pattern).ok()?.captures_len();
-        let meta = &served.object.meta;
-        let filter = json!({
-            "apiVersion": "gateway.envoyproxy.io/v1alpha1",
-            "kind": "HTTPRouteFilter",
-            "metadata": {
-                "name": name,
-                "namespace": meta.namespace,
-                "annotations": {super::routes::SOURCE_ANNOTATION: format!("{}/{}", meta.namespace, meta.name)},
-            },
-            "spec": {"urlRewrite": {"path": {
-                "type": "ReplaceRegexMatch",
-                "replaceRegexMatch": {"pattern": pattern, "substitution": substitution(&self.target, groups)},
-            }}},
-        });
-        let mut filters = vec![json!({"type": "ExtensionRef", "extensionRef": {
-            "group": "gateway.envoyproxy.io",
-            "kind": "HTTPRouteFilter",
-            "name": name,
-        }})];
+        let spec = json!({"urlRewrite": {"path": {
+            "type": "ReplaceRegexMatch",
+            "replaceRegexMatch": {"pattern": pattern, "substitution": substitution(&self.target, groups)},
+        }}});
+        let filter = super::route_filter::manifest(served, name, spec);
+        let mut filters = vec![super::route_filter::extension_ref(name)];
         if let Some(prefix) = &self.forwarded_prefix {
             filters.push(
                 json!({"type": "RequestHeaderModifier", "requestHeaderModifier": {

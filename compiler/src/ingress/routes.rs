@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::canary::{self, Canaries};
 use super::gateway::HTTP_LISTENER;
+use super::redirect::{self, Redirect};
 use super::rewrite;
+use super::route_filter;
 use super::settings;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
@@ -54,8 +56,8 @@ struct Host<'a> {
     origins: Vec<String>,
     /// This Ingress names the host first, so its settings hold for the host's unmatched paths.
     creates: bool,
-    /// The HTTPRouteFilters its rules name (`rewrite-target`).
-    route_filters: Vec<Value>,
+    /// The HTTPRouteFilters its rules name, each with the annotation it stands for.
+    route_filters: Vec<(Value, &'static str)>,
 }
 
 /// The HTTPRoutes for `served`, each with the Ingress fields it comes from.
@@ -67,9 +69,19 @@ pub fn routes(
 ) -> Vec<(Value, Origin)> {
     let settings = settings::read(served.object, diagnostics);
     let rewrite = rewrite::read(served.object, diagnostics);
+    let redirect = redirect::read(served.object, diagnostics);
+    // nginx returns the redirect before it would rewrite: no rewrite is written then.
+    let rewrite = rewrite.filter(|_| redirect.is_none());
     let mut hosts = host_rules(served, class, rewrite.as_ref(), loaded, diagnostics);
+    let app_root = redirect::app_root(served.object, diagnostics);
     for host in &mut hosts {
         complete(served, class, &settings, host, loaded, diagnostics);
+        if let Some(r) = &redirect {
+            redirect_paths(served, class, r, host);
+        }
+        if let Some(r) = &app_root {
+            answer_root(served, r, host);
+        }
     }
     let many = hosts.len() > 1;
     let mut out = Vec::new();
@@ -83,17 +95,75 @@ pub fn routes(
         route_filters.append(&mut host.route_filters);
         out.extend(host_routes(served, class, &settings, &name, host));
     }
-    let origin = Origin {
-        ingress: served.object.source.clone(),
-        rules: Vec::new(),
-        host: None,
-        whole: Some(crate::source::join_key(
-            "metadata.annotations",
-            &format!("{}rewrite-target", super::annotations::PREFIX),
-        )),
-    };
-    out.extend(route_filters.into_iter().map(|f| (f, origin.clone())));
+    // One object for each filter, however many hosts name it.
+    let mut named = BTreeSet::new();
+    for (filter, annotation) in route_filters {
+        if !named.insert(filter["metadata"]["name"].clone().to_string()) {
+            continue;
+        }
+        let origin = Origin {
+            ingress: served.object.source.clone(),
+            rules: Vec::new(),
+            host: None,
+            whole: Some(annotation_field(annotation)),
+        };
+        out.push((filter, origin));
+    }
     out
+}
+
+/// The field of the ingress-nginx annotation `short`.
+fn annotation_field(short: &str) -> String {
+    crate::source::join_key(
+        "metadata.annotations",
+        &format!("{}{short}", super::annotations::PREFIX),
+    )
+}
+
+/// Every path of the host answered with the Ingress's `permanent-redirect` or
+/// `temporal-redirect` instead of forwarded, and, when the Ingress creates the host and no
+/// Ingress gives it a `/` path, the host's unmatched paths too: nginx's implicit `/`
+/// location carries the creating Ingress's annotations.
+fn redirect_paths(served: &Served<'_>, class: &ClassHosts<'_>, r: &Redirect, host: &mut Host<'_>) {
+    let name = format!("{}-redirect", served.object.meta.name);
+    let answer = json!([route_filter::extension_ref(&name)]);
+    let mut answers_root = false;
+    for (rule, origin) in host.rules.iter_mut().zip(&host.origins) {
+        if let Some(rule) = rule
+            .as_object_mut()
+            .filter(|r| r.contains_key("backendRefs"))
+        {
+            rule.remove("backendRefs");
+            rule.insert("filters".into(), answer.clone());
+            answers_root |= origin == "spec.defaultBackend";
+        }
+    }
+    let unrooted = host.name.is_some_and(|h| !class.rooted.contains(h));
+    if host.creates && unrooted && !answers_root {
+        host.rules.push(json!({
+            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "filters": answer,
+        }));
+        host.origins.push(annotation_field(r.annotation));
+    }
+    host.route_filters
+        .push((r.route_filter(served, &name), r.annotation));
+}
+
+/// The host's `/` answered with the Ingress's `app-root` redirect, before any path: nginx
+/// checks it at server level, before it chooses a location.
+fn answer_root(served: &Served<'_>, r: &Redirect, host: &mut Host<'_>) {
+    let name = format!("{}-app-root", served.object.meta.name);
+    host.rules.insert(
+        0,
+        json!({
+            "matches": [{"path": {"type": "Exact", "value": "/"}}],
+            "filters": [route_filter::extension_ref(&name)],
+        }),
+    );
+    host.origins.insert(0, annotation_field("app-root"));
+    host.route_filters
+        .push((r.route_filter(served, &name), "app-root"));
 }
 
 /// A host's rules with what the Ingress adds to all of them: its `upstream-vhost`, and, for a
@@ -242,7 +312,7 @@ fn host_rules<'a>(
                     for rule in forwarding {
                         rule["filters"] = json!(filters);
                     }
-                    host.route_filters.push(route_filter);
+                    host.route_filters.push((route_filter, "rewrite-target"));
                 }
                 for rule in converted {
                     host.rules.push(rule);
@@ -284,8 +354,10 @@ fn ssl_redirect(rules: &[Value], origins: &[String], unmatched: bool) -> (Vec<Va
             (answer, origin.clone())
         })
         .collect();
-    if unmatched {
-        let everything = json!([{"path": {"type": "PathPrefix", "value": "/"}}]);
+    let everything = json!([{"path": {"type": "PathPrefix", "value": "/"}}]);
+    // A redirect annotation may already answer the unmatched paths, before nginx's HTTPS one.
+    let answered = rules.iter().any(|r| r["matches"] == everything);
+    if unmatched && !answered {
         out.push((to_https(&everything), "spec.tls".to_owned()));
     }
     out.into_iter().unzip()
