@@ -29,6 +29,9 @@ fn no_op(object: &Object, short: &str) -> Option<&'static str> {
     let value = super::settings::value(object, short).unwrap_or_default();
     match short {
         "enable-cors" if !super::settings::flag(object, short) => Some("is not true: no CORS"),
+        s if s.starts_with("cors-") && !super::settings::flag(object, "enable-cors") => {
+            Some("does nothing without enable-cors: \"true\"")
+        }
         "backend-protocol" if value.eq_ignore_ascii_case("HTTP") => Some("is HTTP, the default"),
         "x-forwarded-prefix" if super::settings::value(object, "rewrite-target").is_none() => {
             Some("is sent only with a rewrite-target: it does nothing here")
@@ -64,6 +67,7 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::settings::ANNOTATIONS[..],
         &super::rewrite::ANNOTATIONS,
         &super::redirect::ANNOTATIONS,
+        &super::cors::ANNOTATIONS,
     ];
     if read.iter().any(|names| names.contains(&short)) {
         return Outcome::Handled;

@@ -12,6 +12,7 @@
 mod annotations;
 mod canary;
 mod class;
+mod cors;
 mod gateway;
 mod redirect;
 mod rewrite;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::canary::{self, Canaries};
+use super::cors;
 use super::gateway::HTTP_LISTENER;
 use super::redirect::{self, Redirect};
 use super::rewrite;
@@ -74,8 +75,12 @@ pub fn routes(
     let rewrite = rewrite.filter(|_| redirect.is_none());
     let mut hosts = host_rules(served, class, rewrite.as_ref(), loaded, diagnostics);
     let app_root = redirect::app_root(served.object, diagnostics);
+    let cors = cors::read(served.object, diagnostics);
     for host in &mut hosts {
         complete(served, class, &settings, host, loaded, diagnostics);
+        if let Some(cors) = &cors {
+            add_filter(host, cors);
+        }
         if let Some(r) = &redirect {
             redirect_paths(served, class, r, host);
         }
@@ -110,6 +115,20 @@ pub fn routes(
         out.push((filter, origin));
     }
     out
+}
+
+/// `filter` appended to every rule of the host that forwards.
+fn add_filter(host: &mut Host<'_>, filter: &Value) {
+    let forwarding = host
+        .rules
+        .iter_mut()
+        .filter(|r| r.get("backendRefs").is_some());
+    for rule in forwarding {
+        match rule["filters"].as_array_mut() {
+            Some(filters) => filters.push(filter.clone()),
+            None => rule["filters"] = json!([filter]),
+        }
+    }
 }
 
 /// The field of the ingress-nginx annotation `short`.
@@ -178,17 +197,8 @@ fn complete(
     diagnostics: &mut Diagnostics,
 ) {
     if let Some(vhost) = &settings.upstream_vhost {
-        let forwarding = host
-            .rules
-            .iter_mut()
-            .filter(|r| r.get("backendRefs").is_some());
-        for rule in forwarding {
-            let vhost = json!({"type": "URLRewrite", "urlRewrite": {"hostname": vhost}});
-            match rule["filters"].as_array_mut() {
-                Some(filters) => filters.push(vhost),
-                None => rule["filters"] = json!([vhost]),
-            }
-        }
+        let vhost = json!({"type": "URLRewrite", "urlRewrite": {"hostname": vhost}});
+        add_filter(host, &vhost);
     }
     let Some(name) = host.name else {
         return;

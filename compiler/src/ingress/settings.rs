@@ -99,7 +99,7 @@ pub fn flag(object: &Object, name: &str) -> bool {
 }
 
 /// A boolean as Go's `strconv.ParseBool` reads it, which ingress-nginx uses.
-fn parse_bool(text: &str) -> Option<bool> {
+pub fn parse_bool(text: &str) -> Option<bool> {
     match text {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
