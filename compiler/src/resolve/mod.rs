@@ -23,6 +23,7 @@ mod refs;
 mod refusal;
 mod regexes;
 mod rules;
+mod targets;
 
 use crate::diag::{Diagnostic, Diagnostics, Related, Severity};
 use crate::source::Source;
