@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use gatewasm_filter::blob::{
-    HostGroupId, HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy, RlRule, RouteTable,
-    RuleId, StringMatch,
+    AccessPolicy, HostGroupId, HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy,
+    RlRule, RouteTable, RuleId, StringMatch,
 };
 use gatewasm_filter::engine::{
     request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
@@ -164,6 +164,9 @@ struct Explanation<'r> {
     decision: Decision<'r>,
     /// `None` when no limit is consulted: no listener, or a CORS preflight.
     limits: Option<Limits<'r>>,
+    /// The SecurityPolicy authorization that governs the rule, which a client's address
+    /// may pass or not (403).
+    access: Option<&'r AccessPolicy>,
 }
 
 /// Why the decision is what it is, beyond the engine's walk: what else held, how the rule
@@ -357,10 +360,10 @@ fn decide<'r>(
         &mut |m, why| missed.push((m, why)),
     );
     let holding = listener.map_or_else(Vec::new, |l| router.holding(l, &req));
-    let limits = match (listener, decision.limited_rule()) {
-        (Some(l), Some(rule)) => Some(rate_limits(router, l, rule, &req)),
-        _ => None,
-    };
+    let governed = listener.zip(decision.limited_rule());
+    let limits = governed.map(|(l, rule)| rate_limits(router, l, rule, &req));
+    let access =
+        governed.and_then(|(l, rule)| gatewasm_filter::access::policy_for(router, l, rule));
     Ok(Explanation {
         method,
         host: request_host(&u.authority),
@@ -372,6 +375,7 @@ fn decide<'r>(
         holding,
         decision,
         limits,
+        access,
     })
 }
 
@@ -459,10 +463,46 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         ranked::tell_outranked(c, winner, &found.outranked, &mut out);
     }
     unattached::tell_unattached(&found.unattached, &e.host, &mut out);
+    if let Some(p) = e.access {
+        let _ = writeln!(
+            out,
+            "access:   SecurityPolicy {}/{} at {}: {}",
+            p.namespace,
+            p.name,
+            p.source,
+            describe_access(p)
+        );
+    }
     if let Some(limits) = &e.limits {
         tell_limits(t, limits, &mut out);
     }
     out
+}
+
+/// A policy's rules in order, then its default: `Deny 10.0.0.9/32, Allow 10.0.0.0/8, else
+/// Deny (403)`.
+fn describe_access(p: &AccessPolicy) -> String {
+    let action = |allow: bool| if allow { "Allow" } else { "Deny (403)" };
+    let mut parts: Vec<String> = p
+        .rules
+        .iter()
+        .map(|r| {
+            let cidrs: Vec<String> = r.cidrs.iter().map(describe_cidr).collect();
+            format!("{} {}", action(r.allow), cidrs.join(" "))
+        })
+        .collect();
+    parts.push(format!("else {}", action(p.default_allow)));
+    parts.join(", ")
+}
+
+fn describe_cidr(c: &gatewasm_filter::blob::Cidr) -> String {
+    let ip: std::net::IpAddr = if c.v4 {
+        let [a, b, cc, d, ..] = c.address;
+        std::net::Ipv4Addr::new(a, b, cc, d).into()
+    } else {
+        std::net::Ipv6Addr::from(c.address).into()
+    };
+    format!("{ip}/{}", c.prefix)
 }
 
 /// The candidates tried before the winner, each with the condition that failed.
@@ -698,6 +738,11 @@ fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         "candidates": candidates,
         "decision": decision,
         "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
+        "access": e.access.map(|p| json!({
+            "policy": format!("{}/{}", p.namespace, p.name),
+            "source": p.source,
+            "rules": describe_access(p),
+        })),
         "outranked": e.holding.first().map_or_else(Vec::new, |&w| ranked::outranked_data(c, w, &found.outranked)),
         "split": backends::shares_data(&found.shares),
         "invalid": found.invalid.as_ref().map(|(i, why)| backends::invalid_data(*i, why.as_ref())),

@@ -561,6 +561,9 @@ fn parse_body(
         Kind::HttpRouteFilter => {
             parse(fragment, source).and_then(|(m, s)| Ok((m, Body::HttpRouteFilter(required(s)?))))
         }
+        Kind::SecurityPolicy => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::SecurityPolicy(required(s)?))))
+        }
         Kind::BackendTlsPolicy => {
             parse(fragment, source).and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?))))
         }

@@ -54,6 +54,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         backends,
         regexes,
         rate_limits,
+        access,
         attachments,
         ..
     } = resolved;
@@ -63,6 +64,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         backends,
         regexes: regexes.into_list(),
         rate_limits,
+        access,
         ..RouteTable::default()
     };
     let mut created = Vec::with_capacity(routes.len());

@@ -4,6 +4,8 @@
 //!   compiler writes it; everything else reads it through [`blob::decode`].
 //! * [`engine`] — plain Rust routing semantics: given a table and a request, a
 //!   [`engine::Decision`]. The single source of truth for what a request does.
+//! * [`access`] — Envoy Gateway SecurityPolicy client-address authorization after routing,
+//!   before rate limits.
 //! * [`ratelimit`] — Envoy Gateway BackendTrafficPolicy rate limits after routing: local
 //!   token buckets in shared data and calls to Envoy's rate limit service.
 //! * [`regex_size`] — what a regular expression's program costs, as RE2 counts it: the
@@ -21,6 +23,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod blob;
 pub mod config;
 pub mod engine;

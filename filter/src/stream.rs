@@ -5,10 +5,13 @@
 //! implements it over an in-memory request. Everything between reading headers and writing
 //! them back lives here, so both paths do exactly the same thing.
 //!
-//! Rate limits ([`crate::ratelimit`]) run after routing: local limits decide on the spot; a
+//! Client-address authorization ([`crate::access`]) runs after routing and answers 403 before
+//! any rate limit counts the request. Rate limits ([`crate::ratelimit`]) run next: local
+//! limits decide on the spot; a
 //! global limit makes [`Stream::on_request_headers`] return [`Verdict::Wait`] and the request
 //! waits, its edits applied, until [`Stream::on_rate_limit_response`] admits or denies it.
 
+use crate::access;
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
 use crate::engine::{
@@ -151,9 +154,18 @@ impl Stream {
             config
                 .router
                 .evaluate_with(strategy, &req, dice, &mut |_, _| {});
-        let admission = match (listener, decision.limited_rule()) {
-            (Some(listener), Some(rule)) => admit(config, listener, rule, &req, host)?,
-            _ => ratelimit::Admission::default(),
+        let governed = listener.zip(decision.limited_rule());
+        // Envoy Gateway's RBAC filter runs before its rate limit filters: a denied client
+        // spends no tokens.
+        if let Some((listener, rule)) = governed {
+            if let Some(reply) = access::authorize(&config.router, listener, rule, &req, host)? {
+                answer(&config.cluster_header, host, &reply)?;
+                return Ok(Verdict::Stop);
+            }
+        }
+        let admission = match governed {
+            Some((listener, rule)) => admit(config, listener, rule, &req, host)?,
+            None => ratelimit::Admission::default(),
         };
         if let Some(reply) = admission.denied {
             answer(&config.cluster_header, host, &reply)?;

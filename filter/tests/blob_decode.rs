@@ -67,6 +67,7 @@ fn sample() -> RouteTable {
         }],
         regexes: vec!["prod|staging".into()],
         rate_limits: Default::default(),
+        access: Default::default(),
     }
 }
 

@@ -100,6 +100,7 @@ pub fn poll(
 /// `probe` as one HTTP/1.1 request to `host` on `port`.
 pub fn outgoing(port: u16, probe: &Probe, host: &str) -> Outgoing {
     Outgoing {
+        source: None,
         port,
         tls: None,
         protocol: Protocol::Http1,

@@ -1,7 +1,8 @@
 //! The Kubernetes object model as written in manifests: Gateway API v1 (standard channel plus
 //! the experimental fields the conformance corpus uses), the core Service and Namespace, and
-//! Envoy Gateway's BackendTrafficPolicy (its `rateLimit`) and HTTPRouteFilter (its regex path
-//! rewrite), and Gateway API's BackendTLSPolicy kept untyped.
+//! Envoy Gateway's BackendTrafficPolicy (its `rateLimit`), HTTPRouteFilter (regex rewrites
+//! and redirects) and SecurityPolicy (client-address authorization), and Gateway API's
+//! BackendTLSPolicy kept untyped.
 //!
 //! These types mirror the API's Go structs with snake_case fields. Anything the CRD defaults
 //! is an `Option` (or an empty list) here; `validate` applies the defaults and produces the
@@ -18,6 +19,7 @@ mod ingress;
 mod meta;
 mod reference_grant;
 mod route;
+mod security_policy;
 
 pub use self::backend_traffic_policy::{
     BackendTrafficPolicySpec, MethodSelector, PathSelector, PolicyTargetReference, RateLimitCost,
@@ -56,6 +58,7 @@ pub use self::route::{
     HeaderModifier, HttpHeader, LocalObjectReference, ParentReference, RequestMirror,
     SessionPersistence, SessionPersistenceType, StringMatchType,
 };
+pub use self::security_policy::{Authorization, AuthorizationRule, Principal, SecurityPolicySpec};
 
 use crate::source::Source;
 
@@ -87,6 +90,8 @@ pub enum Kind {
     BackendTrafficPolicy,
     /// `gateway.envoyproxy.io` HTTPRouteFilter (regular-expression path rewrites).
     HttpRouteFilter,
+    /// `gateway.envoyproxy.io` SecurityPolicy (client-address authorization).
+    SecurityPolicy,
     /// `gateway.networking.k8s.io` BackendTLSPolicy (upstream TLS), untyped: only the Envoy
     /// bootstrap emitter reads it.
     BackendTlsPolicy,
@@ -98,7 +103,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for lookups by name.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
@@ -108,6 +113,7 @@ impl Kind {
         Kind::Namespace,
         Kind::BackendTrafficPolicy,
         Kind::HttpRouteFilter,
+        Kind::SecurityPolicy,
         Kind::BackendTlsPolicy,
         Kind::Ingress,
         Kind::IngressClass,
@@ -125,6 +131,7 @@ impl Kind {
             Kind::Namespace => "Namespace",
             Kind::BackendTrafficPolicy => "BackendTrafficPolicy",
             Kind::HttpRouteFilter => "HTTPRouteFilter",
+            Kind::SecurityPolicy => "SecurityPolicy",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
             Kind::Ingress => "Ingress",
             Kind::IngressClass => "IngressClass",
@@ -135,7 +142,9 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Kind::Service | Kind::Namespace => "",
-            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter => ENVOY_GATEWAY_GROUP,
+            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter | Kind::SecurityPolicy => {
+                ENVOY_GATEWAY_GROUP
+            }
             Kind::Ingress | Kind::IngressClass => NETWORKING_GROUP,
             _ => GATEWAY_GROUP,
         }
@@ -149,7 +158,9 @@ impl Kind {
             }
             Kind::GrpcRoute | Kind::Service | Kind::Namespace => &["v1"],
             Kind::Ingress | Kind::IngressClass => &["v1"],
-            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter => &["v1alpha1"],
+            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter | Kind::SecurityPolicy => {
+                &["v1alpha1"]
+            }
             Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
         }
     }
@@ -196,6 +207,8 @@ pub enum Body {
     BackendTrafficPolicy(BackendTrafficPolicySpec),
     /// An HTTPRouteFilter.
     HttpRouteFilter(HttpRouteFilterSpec),
+    /// A SecurityPolicy.
+    SecurityPolicy(SecurityPolicySpec),
     /// A BackendTLSPolicy's `spec`, untyped.
     BackendTlsPolicy(serde_json::Value),
     /// An Ingress.
@@ -217,6 +230,7 @@ impl Body {
             Body::Namespace(_) => Kind::Namespace,
             Body::BackendTrafficPolicy(_) => Kind::BackendTrafficPolicy,
             Body::HttpRouteFilter(_) => Kind::HttpRouteFilter,
+            Body::SecurityPolicy(_) => Kind::SecurityPolicy,
             Body::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
             Body::Ingress(_) => Kind::Ingress,
             Body::IngressClass(_) => Kind::IngressClass,

@@ -23,6 +23,7 @@ mod refs;
 mod refusal;
 mod regexes;
 mod rules;
+mod security;
 mod targets;
 
 use crate::diag::{Diagnostic, Diagnostics, Related, Severity};
@@ -143,6 +144,8 @@ pub struct Resolved {
     pub regexes: Regexes,
     /// BackendTrafficPolicy limits bound to the rules they govern.
     pub rate_limits: blob::RateLimits,
+    /// SecurityPolicy authorization and the rules it governs.
+    pub access: blob::Access,
     /// Which routes serve which listener hostnames.
     pub attachments: Vec<Attachment>,
     /// Status of everything in the input.
@@ -195,6 +198,7 @@ fn table(
     }
     let mut resolved = builder.finish();
     ratelimit::build(input, gateway, &mut resolved, diagnostics)?;
+    security::build(input, gateway, &mut resolved, diagnostics)?;
     Ok(resolved)
 }
 

@@ -2,13 +2,11 @@
 //! attached rule on each listener ([`super::targets`]), and the policy's rules in the blob's
 //! form.
 
-use std::collections::HashMap;
-
 use gatewasm_filter::blob::{
-    self, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, RuleId, Selector, ValueMatch,
+    self, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, Selector, ValueMatch,
 };
 
-use super::ids::{self, TooMany};
+use super::ids::TooMany;
 use super::targets::{self, Policy};
 use super::{Regexes, Resolved};
 use crate::diag::Diagnostics;
@@ -30,33 +28,22 @@ pub fn build(
 ) -> Result<(), TooMany> {
     let policies = &input.backend_traffic_policies;
     let best = targets::bind(input, policies, gateway, resolved, diagnostics);
-    // Policy position in the input → its position in `out.policies`.
-    let mut index: HashMap<usize, u32> = HashMap::new();
     let mut out = blob::RateLimits {
         domain: DOMAIN.to_owned(),
         ..blob::RateLimits::default()
     };
-    for ((listener, rule), (_, pi)) in best {
-        let policy = match index.get(&pi) {
-            Some(&policy) => policy,
-            None => {
-                let p = policy_blob(&policies[pi], &mut resolved.regexes)?;
-                let policy = ids::push(
-                    &mut out.policies,
-                    p,
-                    |i| u32::try_from(i).ok(),
-                    "rate limit policies",
-                )?;
-                index.insert(pi, policy);
-                policy
-            }
-        };
-        out.bindings.push(RlBinding {
+    let regexes = &mut resolved.regexes;
+    let bindings = targets::numbered(best, &mut out.policies, "rate limit policies", |pi| {
+        policy_blob(&policies[pi], regexes)
+    })?;
+    out.bindings = bindings
+        .into_iter()
+        .map(|(listener, rule, policy)| RlBinding {
             listener,
-            rule: RuleId::from_index(rule).ok_or(TooMany("rules"))?,
+            rule,
             policy,
-        });
-    }
+        })
+        .collect();
     resolved.rate_limits = out;
     Ok(())
 }

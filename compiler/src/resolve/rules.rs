@@ -68,6 +68,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             backends: Vec::new(),
             regexes: super::Regexes::default(),
             rate_limits: blob::RateLimits::default(),
+            access: blob::Access::default(),
             attachments: Vec::new(),
             status: crate::status::StatusReport::default(),
             diagnostics: Diagnostics::new(),

@@ -11,9 +11,10 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use gatewasm_filter::blob::{ListenerId, RouteKind};
+use gatewasm_filter::blob::{ListenerId, RouteKind, RuleId};
 
 use super::attach::selector_matches;
+use super::ids::{self, TooMany};
 use super::{Resolved, ResolvedRule};
 use crate::diag::{Diagnostics, Severity};
 use crate::quote::quote;
@@ -78,6 +79,34 @@ pub fn bind<T: Policy>(
     warn_conflicts(policies, &conflicts, diagnostics);
     warn_overrides(policies, resolved, &best, &reached, diagnostics);
     best
+}
+
+/// The bindings of `best` as (listener, rule, policy number in `out`), each policy put in
+/// `out` once, as `convert` makes it from its input position, when a binding first names it.
+///
+/// # Errors
+/// More rules or policies than the blob can number.
+pub fn numbered<B>(
+    best: BTreeMap<RuleOn, (Level, usize)>,
+    out: &mut Vec<B>,
+    what: &'static str,
+    mut convert: impl FnMut(usize) -> Result<B, TooMany>,
+) -> Result<Vec<(ListenerId, RuleId, u32)>, TooMany> {
+    let mut index: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
+    let mut bindings = Vec::with_capacity(best.len());
+    for ((listener, rule), (_, pi)) in best {
+        let policy = match index.get(&pi) {
+            Some(&policy) => policy,
+            None => {
+                let policy = ids::push(out, convert(pi)?, |i| u32::try_from(i).ok(), what)?;
+                index.insert(pi, policy);
+                policy
+            }
+        };
+        let rule = RuleId::from_index(rule).ok_or(TooMany("rules"))?;
+        bindings.push((listener, rule, policy));
+    }
+    Ok(bindings)
 }
 
 /// Warns each policy that replaces a less specific one on some rules: Envoy Gateway applies

@@ -11,6 +11,7 @@ mod gateway;
 mod grpc_route;
 mod http_route;
 mod http_route_filter;
+mod security_policy;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub use self::http_route::{
     Rewrite, Timeouts,
 };
 pub use self::http_route_filter::{HttpRouteFilter, LocationRedirect, RegexRewrite};
+pub use self::security_policy::{AccessRule, SecurityPolicy};
 
 use crate::diag::Diagnostics;
 use crate::model::{
@@ -98,6 +100,8 @@ pub struct Validated {
     pub backend_traffic_policies: Vec<Valid<BackendTrafficPolicy>>,
     /// HTTPRouteFilters (their regex path rewrites), which ExtensionRef filters name.
     pub http_route_filters: Vec<Valid<HttpRouteFilter>>,
+    /// SecurityPolicies (their client-address authorization).
+    pub security_policies: Vec<Valid<SecurityPolicy>>,
     /// BackendTLSPolicies (read by the Envoy bootstrap emitter).
     pub backend_tls_policies: Vec<Valid<BackendTlsPolicy>>,
     /// Notes and warnings from load and validate (never errors).

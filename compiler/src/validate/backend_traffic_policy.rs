@@ -34,14 +34,12 @@ pub(super) fn backend_traffic_policy(
             "move this setting into a separate BackendTrafficPolicy applied by Envoy Gateway, or remove it",
         );
     }
-    let mut targets = Vec::new();
-    if let Some(t) = &spec.target_ref {
-        targets.extend(target(ctx, "spec.targetRef", t));
-    }
-    for (i, t) in spec.target_refs.iter().enumerate() {
-        targets.extend(target(ctx, &format!("spec.targetRefs[{i}]"), t));
-    }
-    let selectors = selectors(ctx, spec);
+    let (targets, selectors) = targets(
+        ctx,
+        spec.target_ref.as_ref(),
+        &spec.target_refs,
+        &spec.target_selectors,
+    );
     if targets.is_empty() && selectors.is_empty() && spec.other.is_empty() {
         ctx.error("spec", "a policy needs `targetRefs` or `targetSelectors`");
     }
@@ -67,9 +65,30 @@ pub(super) fn backend_traffic_policy(
 }
 
 /// The `targetSelectors`, those of a kind gatewasm targets.
-fn selectors(ctx: &mut Ctx, spec: &BackendTrafficPolicySpec) -> Vec<TargetSelector> {
+/// An Envoy Gateway policy's targets: by name (`targetRef`, `targetRefs`) and by label
+/// (`targetSelectors`), each checked.
+pub(super) fn targets(
+    ctx: &mut Ctx,
+    target_ref: Option<&PolicyTargetReference>,
+    target_refs: &[PolicyTargetReference],
+    target_selectors: &[crate::model::TargetSelector],
+) -> (Vec<PolicyTarget>, Vec<TargetSelector>) {
+    let mut targets = Vec::new();
+    if let Some(t) = target_ref {
+        targets.extend(target(ctx, "spec.targetRef", t));
+    }
+    for (i, t) in target_refs.iter().enumerate() {
+        targets.extend(target(ctx, &format!("spec.targetRefs[{i}]"), t));
+    }
+    (targets, selectors(ctx, target_selectors))
+}
+
+fn selectors(
+    ctx: &mut Ctx,
+    target_selectors: &[crate::model::TargetSelector],
+) -> Vec<TargetSelector> {
     let mut selectors = Vec::new();
-    for (i, s) in spec.target_selectors.iter().enumerate() {
+    for (i, s) in target_selectors.iter().enumerate() {
         let at = format!("spec.targetSelectors[{i}]");
         if s.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP) {
             ctx.error(
@@ -537,7 +556,7 @@ fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, b
 }
 
 /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
-fn parse_cidr(text: &str) -> Option<Cidr> {
+pub(super) fn parse_cidr(text: &str) -> Option<Cidr> {
     let (addr, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
         None => (text, None),

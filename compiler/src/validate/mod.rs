@@ -15,6 +15,7 @@ mod grpc_route;
 mod http_route;
 mod http_route_filter;
 mod route;
+mod security_policy;
 mod syntax;
 
 use std::collections::HashMap;
@@ -87,6 +88,10 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
             Body::HttpRouteFilter(spec) => out.http_route_filters.push(wrap(
                 object,
                 http_route_filter::http_route_filter(&mut ctx, spec),
+            )),
+            Body::SecurityPolicy(spec) => out.security_policies.push(wrap(
+                object,
+                security_policy::security_policy(&mut ctx, spec),
             )),
             Body::BackendTlsPolicy(spec) => {
                 if let Some(policy) = backend_tls_policy::backend_tls_policy(&mut ctx, spec) {

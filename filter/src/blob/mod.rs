@@ -7,11 +7,13 @@
 //! offset  size  field
 //!      0     4  magic "GWSM"
 //!      4     2  format version (u16 LE): 2 (rate limits), or 3 when the table uses
-//!               regular-expression path rewrites; a filter reads both
+//!               regular-expression path rewrites, redirects to a Location as written or
+//!               client-address authorization; a filter reads both
 //!      6     2  flags (u16 LE), no flag is defined yet: a set bit is refused
 //!      8     4  payload length (u32 LE)
 //!     12     4  CRC-32 (IEEE) of the payload (u32 LE)
-//!     16     …  payload: postcard encoding of [`RouteTable`]
+//!     16     …  payload: postcard encoding of [`RouteTable`]; in format 3, followed by
+//!               the postcard encoding of its [`Access`] when that is not empty
 //! ```
 //!
 //! [`decode`] treats its input as hostile: every read is bounded, every index is checked
@@ -19,6 +21,7 @@
 //! [`RouteTable`] is handed out, so the engine's lookups always find their entry. No input
 //! makes it panic.
 
+mod access;
 mod ids;
 mod model;
 mod ratelimit;
@@ -27,6 +30,7 @@ mod substitution;
 mod validate;
 mod wire;
 
+pub use access::{Access, AccessBinding, AccessPolicy, AccessRule};
 pub use ids::{BackendId, HostGroupId, ListenerId, Lookup, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
 pub use ratelimit::{

@@ -38,6 +38,10 @@ pub struct RouteTable {
     pub regexes: Vec<String>,
     /// BackendTrafficPolicy rate limits and the rules they govern.
     pub rate_limits: super::ratelimit::RateLimits,
+    /// SecurityPolicy client-address authorization and the rules it governs. Not part of
+    /// the table's own encoding: format 3 appends it ([`super::wire`]).
+    #[serde(skip)]
+    pub access: super::access::Access,
 }
 
 impl RouteTable {
@@ -373,7 +377,8 @@ pub enum PathModifier {
 
 impl RouteTable {
     /// The lowest format version that can carry this table: 3 when a rule rewrites by
-    /// regular expression or redirects to a Location as written, else 2.
+    /// regular expression or redirects to a Location as written, or when client-address
+    /// authorization applies somewhere; else 2.
     pub fn format_version(&self) -> u16 {
         let regex = |m: &Option<PathModifier>| {
             matches!(
@@ -389,7 +394,7 @@ impl RouteTable {
                         || f.redirect.as_ref().is_some_and(|d| regex(&d.path))
                 })
         });
-        if uses_regex_paths {
+        if uses_regex_paths || !self.access.is_empty() {
             3
         } else {
             2

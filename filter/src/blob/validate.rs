@@ -83,6 +83,7 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
         table.rules.len(),
         table.regexes.len(),
     )?;
+    super::access::validate(&table.access, table.listeners.len(), table.rules.len())?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::access::Access;
 use super::model::RouteTable;
 use super::validate::validate;
 
@@ -45,8 +46,11 @@ impl std::error::Error for DecodeError {}
 /// Only if postcard cannot encode the table, which does not happen for owned data; the
 /// result is kept fallible so callers never need to unwrap.
 pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
-    let payload = postcard::to_allocvec(table)
-        .map_err(|e| DecodeError::new(format!("cannot encode route table: {e}")))?;
+    let cannot = |e: postcard::Error| DecodeError::new(format!("cannot encode route table: {e}"));
+    let mut payload = postcard::to_allocvec(table).map_err(cannot)?;
+    if !table.access.is_empty() {
+        payload.extend(postcard::to_allocvec(&table.access).map_err(cannot)?);
+    }
     let len = u32::try_from(payload.len())
         .map_err(|_| DecodeError::new("route table larger than 4 GiB"))?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -66,9 +70,13 @@ pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
 /// version, unknown flags, a length or checksum mismatch, a payload postcard cannot read, or a
 /// table whose references, strings or regular expressions are invalid.
 pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
-    let payload = read_header(bytes)?;
-    let (table, rest) = postcard::take_from_bytes::<RouteTable>(payload)
+    let (version, payload) = read_header(bytes)?;
+    let (mut table, mut rest) = postcard::take_from_bytes::<RouteTable>(payload)
         .map_err(|e| DecodeError::new(format!("payload is not a valid route table: {e}")))?;
+    if version >= 3 && !rest.is_empty() {
+        (table.access, rest) = postcard::take_from_bytes::<Access>(rest)
+            .map_err(|e| DecodeError::new(format!("payload's access section is not valid: {e}")))?;
+    }
     if !rest.is_empty() {
         return Err(DecodeError::new(format!(
             "payload has {} trailing bytes after the route table",
@@ -79,7 +87,7 @@ pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
     Ok(table)
 }
 
-fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+fn read_header(bytes: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
     // A fixed-size header: the reads below index an array by constants, checked at compile
     // time.
     let Some((header, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {
@@ -126,5 +134,5 @@ fn read_header(bytes: &[u8]) -> Result<&[u8], DecodeError> {
             "blob checksum mismatch: header says {expected:#010x}, payload hashes to {found:#010x} (corrupted in transit?)"
         )));
     }
-    Ok(payload)
+    Ok((version, payload))
 }

@@ -96,6 +96,8 @@ impl HeaderModifier {
 pub mod grpc_code {
     /// The call succeeded (a rate limit service that answered).
     pub const OK: u32 = 0;
+    /// The client may not call the method (a SecurityPolicy's authorization).
+    pub const PERMISSION_DENIED: u32 = 7;
     /// A limit on what one request may cost was hit (the regex budget).
     pub const RESOURCE_EXHAUSTED: u32 = 8;
     /// No route serves the method (no listener, no matching rule).
@@ -110,6 +112,7 @@ pub mod grpc_code {
     pub fn name(code: u32) -> &'static str {
         match code {
             OK => "OK",
+            PERMISSION_DENIED => "PERMISSION_DENIED",
             RESOURCE_EXHAUSTED => "RESOURCE_EXHAUSTED",
             UNIMPLEMENTED => "UNIMPLEMENTED",
             INTERNAL => "INTERNAL",
@@ -161,6 +164,9 @@ pub enum ReplyReason {
     Internal,
     /// A BackendTrafficPolicy rate limit denied the request (429).
     RateLimited,
+    /// A SecurityPolicy's authorization denied the client's address (403; gRPC
+    /// PERMISSION_DENIED).
+    Forbidden,
     /// Regular expressions would have cost the request more than its budget, or run on a
     /// path or query longer than they may (414; gRPC RESOURCE_EXHAUSTED).
     RegexBudgetUri,
@@ -192,6 +198,7 @@ impl ReplyReason {
             ReplyReason::CorsPreflight => "gatewasm_cors_preflight",
             ReplyReason::Internal => "gatewasm_internal_error",
             ReplyReason::RateLimited => "gatewasm_rate_limited",
+            ReplyReason::Forbidden => "gatewasm_forbidden",
             ReplyReason::RegexBudgetUri => "gatewasm_regex_budget_uri",
             ReplyReason::RegexBudgetHeader => "gatewasm_regex_budget_header",
             ReplyReason::Ready => "gatewasm_ready",
@@ -208,6 +215,7 @@ impl ReplyReason {
             ReplyReason::CorsPreflight => 204,
             ReplyReason::Internal => 503,
             ReplyReason::RateLimited => 429,
+            ReplyReason::Forbidden => 403,
             ReplyReason::RegexBudgetUri => 414,
             ReplyReason::RegexBudgetHeader => 431,
             ReplyReason::Ready => 200,
@@ -222,6 +230,7 @@ impl ReplyReason {
             | ReplyReason::Internal
             | ReplyReason::RateLimited => Some(grpc_code::UNAVAILABLE),
             ReplyReason::BadRequest => Some(grpc_code::INTERNAL),
+            ReplyReason::Forbidden => Some(grpc_code::PERMISSION_DENIED),
             ReplyReason::RegexBudgetUri | ReplyReason::RegexBudgetHeader => {
                 Some(grpc_code::RESOURCE_EXHAUSTED)
             }
@@ -354,7 +363,8 @@ impl Reply {
         }
     }
 
-    fn for_rule(reason: ReplyReason, req: &Request<'_>, rule: RuleId) -> Reply {
+    /// The standard reply for `reason` to a request that matched `rule`.
+    pub fn for_rule(reason: ReplyReason, req: &Request<'_>, rule: RuleId) -> Reply {
         Reply {
             rule: Some(rule),
             ..Reply::new(reason, req)

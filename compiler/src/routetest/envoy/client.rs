@@ -48,8 +48,12 @@ pub struct Outgoing {
     /// Extra headers; names go on the wire in lower case.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// Requests with the same (port, tls, protocol, connection) share one keep-alive connection.
+    /// Requests with the same (port, tls, protocol, connection, source) share one keep-alive
+    /// connection.
     pub connection: usize,
+    /// The loopback address the connection comes from (127.0.0.1 when `None`): what Envoy
+    /// reports as the client's address.
+    pub source: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +65,13 @@ pub struct Incoming {
     pub body: Vec<u8>,
 }
 
-type Key = (u16, Option<String>, Protocol, usize);
+type Key = (
+    u16,
+    Option<String>,
+    Protocol,
+    usize,
+    Option<std::net::Ipv4Addr>,
+);
 
 enum Sender {
     H1(http1::SendRequest<Full<Bytes>>),
@@ -112,7 +122,13 @@ impl Client {
     async fn send_inner(&mut self, req: &Outgoing) -> Result<Incoming, String> {
         // Built before connecting so a refused target fails as such, not as a connect error.
         let request = build_request(req)?;
-        let key: Key = (req.port, req.tls.clone(), req.protocol, req.connection);
+        let key: Key = (
+            req.port,
+            req.tls.clone(),
+            req.protocol,
+            req.connection,
+            req.source,
+        );
         // Taken out while in use, so a timed-out or failed connection is never reused.
         let request = match self.pool.remove(&key) {
             Some(mut conn) => match conn.request(request).await {
@@ -257,9 +273,19 @@ fn build_request(req: &Outgoing) -> Result<Request<Full<Bytes>>, String> {
 }
 
 async fn connect(req: &Outgoing) -> Result<Conn, String> {
-    let tcp = TcpStream::connect(("127.0.0.1", req.port))
-        .await
-        .map_err(|e| format!("connecting: {e}"))?;
+    let tcp = match req.source {
+        None => TcpStream::connect(("127.0.0.1", req.port)).await,
+        Some(source) => {
+            let socket = tokio::net::TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
+            socket
+                .bind((source, 0).into())
+                .map_err(|e| format!("binding {source}: {e}"))?;
+            socket
+                .connect((std::net::Ipv4Addr::LOCALHOST, req.port).into())
+                .await
+        }
+    }
+    .map_err(|e| format!("connecting: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let Some(sni) = &req.tls else {
         return handshake(TokioIo::new(tcp), req.protocol).await;

@@ -352,6 +352,7 @@ impl EnvoyDriver {
             headers,
             body,
             connection: req.worker,
+            source: req.source.as_deref().map(loopback_source).transpose()?,
         })
     }
 
@@ -419,6 +420,18 @@ impl EnvoyDriver {
             })
             .collect();
         seen
+    }
+}
+
+/// The address a case's `sourceAddress` (`ip:port`) is sent from: Envoy sees the real peer,
+/// so only addresses this machine has, the 127.0.0.0/8 loopback range, can be sent from.
+fn loopback_source(address: &str) -> Result<std::net::Ipv4Addr, String> {
+    let ip = address.rsplit_once(':').map_or(address, |(ip, _)| ip);
+    match ip.parse::<std::net::Ipv4Addr>() {
+        Ok(ip) if ip.is_loopback() => Ok(ip),
+        _ => Err(format!(
+            "sourceAddress {ip}: through Envoy a request can only come from a loopback address (127.0.0.0/8), which Envoy then reports as the client's"
+        )),
     }
 }
 

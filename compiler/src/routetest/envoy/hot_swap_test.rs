@@ -123,6 +123,7 @@ impl Load {
             tasks.push(rt.spawn(async move {
                 let mut client = Client::new();
                 let req = Outgoing {
+                    source: None,
                     port,
                     tls: None,
                     protocol: Protocol::Http1,

@@ -298,6 +298,7 @@ fn get(
     path: &str,
 ) -> Result<(u16, String), String> {
     let req = Outgoing {
+        source: None,
         port,
         tls: None,
         protocol: Protocol::Http1,

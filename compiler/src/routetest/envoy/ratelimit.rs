@@ -250,6 +250,7 @@ mod tests {
 
         fn post(&mut self, path: &str, body: Vec<u8>) -> Incoming {
             let out = Outgoing {
+                source: None,
                 port: self.port,
                 tls: None,
                 protocol: Protocol::Http2,

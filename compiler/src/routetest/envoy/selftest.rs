@@ -26,6 +26,7 @@ fn start_upstream() -> EchoUpstream {
 
 fn get(port: u16, path: &str, id: &str) -> Outgoing {
     Outgoing {
+        source: None,
         port,
         tls: None,
         protocol: Protocol::Http1,
@@ -294,6 +295,7 @@ async fn same_slot_reuses_a_connection_and_survives_server_close() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 
     let other_slot = Outgoing {
+        source: None,
         connection: 1,
         ..req.clone()
     };
