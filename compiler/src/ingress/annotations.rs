@@ -68,6 +68,7 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::rewrite::ANNOTATIONS,
         &super::redirect::ANNOTATIONS,
         &super::cors::ANNOTATIONS,
+        &super::source_range::ANNOTATIONS,
     ];
     if read.iter().any(|names| names.contains(&short)) {
         return Outcome::Handled;

@@ -19,6 +19,7 @@ mod rewrite;
 mod route_filter;
 mod routes;
 mod settings;
+mod source_range;
 
 use std::collections::BTreeMap;
 

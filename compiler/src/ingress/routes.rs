@@ -14,6 +14,7 @@ use super::redirect::{self, Redirect};
 use super::rewrite;
 use super::route_filter;
 use super::settings;
+use super::source_range;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
 use crate::load::Loaded;
@@ -57,7 +58,8 @@ struct Host<'a> {
     origins: Vec<String>,
     /// This Ingress names the host first, so its settings hold for the host's unmatched paths.
     creates: bool,
-    /// The HTTPRouteFilters its rules name, each with the annotation it stands for.
+    /// The HTTPRouteFilters its rules name (and the SecurityPolicy of its routes), each with
+    /// the annotation it stands for.
     route_filters: Vec<(Value, &'static str)>,
 }
 
@@ -99,6 +101,17 @@ pub fn routes(
         };
         route_filters.append(&mut host.route_filters);
         out.extend(host_routes(served, class, &settings, &name, host));
+    }
+    if let Some(ranges) = source_range::read(served.object, diagnostics) {
+        let names: Vec<String> = out
+            .iter()
+            .filter(|(m, _)| m["kind"] == "HTTPRoute")
+            .filter_map(|(m, _)| m["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        if !names.is_empty() {
+            let name = format!("{}-source-range", served.object.meta.name);
+            route_filters.push((ranges.policy(served, &name, &names), ranges.annotation));
+        }
     }
     // One object for each filter, however many hosts name it.
     let mut named = BTreeSet::new();
