@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use gatewasm_filter::blob::{
-    AccessPolicy, HostGroupId, HostPattern, ListenerId, Match, MatchId, PathMatch, RlPolicy,
-    RlRule, RouteTable, RuleId, StringMatch,
+    AccessPolicy, HostGroupId, HostPattern, ListenerId, LocalStyle, Match, MatchId, PathMatch,
+    RlPolicy, RlRule, RouteTable, RuleId, StringMatch,
 };
 use gatewasm_filter::engine::{
     request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
@@ -195,6 +195,8 @@ enum Limits<'r> {
         local: Vec<(&'r RlRule, String)>,
         /// Each global rule with its descriptor entries, as `key=value`.
         global: Vec<(&'r RlRule, Vec<String>)>,
+        /// How the local rules count, when not in Envoy's windows.
+        style: Option<&'r LocalStyle>,
     },
 }
 
@@ -644,12 +646,13 @@ fn counted<'r>(plan: &ratelimit::Plan<'r>) -> Limits<'r> {
         policy: p,
         local,
         global,
+        style: plan.style,
     }
 }
 
 /// The limits, as `limits:` and the lines under it.
 fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
-    let (p, local, global) = match limits {
+    let p = match limits {
         Limits::Unlimited => {
             let _ = writeln!(out, "limits:   no BackendTrafficPolicy rate limit applies");
             return;
@@ -667,13 +670,18 @@ fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
             policy,
             local,
             global,
-        } => (policy, local, global),
+            style,
+        } => (policy, local, global, style),
     };
+    let (p, local, global, style) = p;
     let _ = writeln!(
         out,
         "limits:   BackendTrafficPolicy {}/{} at {}",
         p.namespace, p.name, p.source
     );
+    if let Some(s) = style {
+        let _ = writeln!(out, "          local rules: {}", describe_style(s));
+    }
     if local.is_empty() && global.is_empty() {
         let _ = writeln!(
             out,
@@ -799,6 +807,15 @@ fn forward_data(c: &Known<'_>, f: &Forward<'_>) -> Value {
     })
 }
 
+/// `refilled continuously with a burst of 2 × requests; denied with 503`.
+fn describe_style(s: &LocalStyle) -> String {
+    let counting = match s.burst_multiplier {
+        Some(m) => format!("refilled continuously, holding {m} × requests more"),
+        None => "refilled each window".to_owned(),
+    };
+    format!("{counting}; a denied request gets {}", s.status)
+}
+
 fn limits_data(t: &RouteTable, limits: &Limits<'_>) -> Value {
     match limits {
         Limits::Unlimited => json!({"policy": null}),
@@ -809,11 +826,13 @@ fn limits_data(t: &RouteTable, limits: &Limits<'_>) -> Value {
             policy,
             local,
             global,
+            style,
         } => {
             let rule = |r: &RlRule| json!({"index": r.index, "requests": r.requests, "unit": r.unit.as_str(), "cost": r.cost});
             json!({
                 "policy": format!("{}/{}", policy.namespace, policy.name),
                 "at": policy.source,
+                "counting": style.map(describe_style),
                 "local": local.iter().map(|(r, key)| json!({"rule": rule(r), "bucket": key})).collect::<Vec<_>>(),
                 "global": global.iter().map(|(r, keys)| json!({"rule": rule(r), "descriptor": keys, "domain": t.rate_limits.domain})).collect::<Vec<_>>(),
             })

@@ -451,3 +451,43 @@ fn listen_ports_are_ports() {
         assert!(e.contains(want), "{bad}: {e}");
     }
 }
+
+/// Format 3's appendix (client-address authorization, rate limit styles) comes back as it
+/// went, and a format 2 header with an appendix is refused.
+#[test]
+fn the_format_3_appendix_round_trips() {
+    let mut t = sample();
+    let first = |i| blob::ListenerId::from_index(i).unwrap();
+    t.rate_limits.policies = vec![blob::RlPolicy {
+        namespace: "default".into(),
+        name: "limits".into(),
+        source: "p.yaml:1".into(),
+        local: vec![],
+        global: vec![],
+    }];
+    t.rate_limits.styles = vec![blob::LocalStyle {
+        policy: 0,
+        burst_multiplier: Some(2),
+        status: 503,
+    }];
+    t.access = blob::Access {
+        policies: vec![blob::AccessPolicy {
+            namespace: "default".into(),
+            name: "office".into(),
+            source: "s.yaml:1".into(),
+            rules: vec![],
+            default_allow: false,
+        }],
+        bindings: vec![blob::AccessBinding {
+            listener: first(0),
+            rule: RuleId::from_index(0).unwrap(),
+            policy: 0,
+        }],
+    };
+    let bytes = blob::encode(&t).expect("encodes");
+    assert_eq!(bytes[4..6], 3u16.to_le_bytes());
+    assert_eq!(blob::decode(&bytes).expect("decodes"), t);
+    let mut older = bytes.clone();
+    older[4..6].copy_from_slice(&2u16.to_le_bytes());
+    assert!(err(&older).contains("trailing bytes after the route table"));
+}

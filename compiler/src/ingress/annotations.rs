@@ -69,6 +69,7 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::redirect::ANNOTATIONS,
         &super::cors::ANNOTATIONS,
         &super::source_range::ANNOTATIONS,
+        &super::limits::ANNOTATIONS,
     ];
     if read.iter().any(|names| names.contains(&short)) {
         return Outcome::Handled;

@@ -14,6 +14,7 @@ mod canary;
 mod class;
 mod cors;
 mod gateway;
+mod limits;
 mod redirect;
 mod rewrite;
 mod route_filter;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::canary::{self, Canaries};
 use super::cors;
 use super::gateway::HTTP_LISTENER;
+use super::limits;
 use super::redirect::{self, Redirect};
 use super::rewrite;
 use super::route_filter;
@@ -102,16 +103,20 @@ pub fn routes(
         route_filters.append(&mut host.route_filters);
         out.extend(host_routes(served, class, &settings, &name, host));
     }
-    if let Some(ranges) = source_range::read(served.object, diagnostics) {
-        let names: Vec<String> = out
-            .iter()
-            .filter(|(m, _)| m["kind"] == "HTTPRoute")
-            .filter_map(|(m, _)| m["metadata"]["name"].as_str().map(str::to_owned))
-            .collect();
-        if !names.is_empty() {
-            let name = format!("{}-source-range", served.object.meta.name);
-            route_filters.push((ranges.policy(served, &name, &names), ranges.annotation));
-        }
+    let names: Vec<String> = out
+        .iter()
+        .filter(|(m, _)| m["kind"] == "HTTPRoute")
+        .filter_map(|(m, _)| m["metadata"]["name"].as_str().map(str::to_owned))
+        .collect();
+    let ranges = source_range::read(served.object, diagnostics);
+    if let Some(ranges) = ranges.filter(|_| !names.is_empty()) {
+        let name = format!("{}-source-range", served.object.meta.name);
+        route_filters.push((ranges.policy(served, &name, &names), ranges.annotation));
+    }
+    let limits = limits::read(served.object, diagnostics);
+    if let Some(limits) = limits.filter(|_| !names.is_empty()) {
+        let name = format!("{}-limits", served.object.meta.name);
+        route_filters.push((limits.policy(served, &name, &names), limits.annotation()));
     }
     // One object for each filter, however many hosts name it.
     let mut named = BTreeSet::new();

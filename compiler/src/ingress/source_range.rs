@@ -81,7 +81,7 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Ranges> {
 }
 
 /// A bare address as the one-address CIDR Envoy Gateway's `clientCIDRs` requires.
-fn with_prefix(entry: &str) -> String {
+pub fn with_prefix(entry: &str) -> String {
     match entry.parse::<std::net::IpAddr>() {
         Ok(ip) if ip.is_ipv4() => format!("{entry}/32"),
         Ok(_) => format!("{entry}/128"),
@@ -90,7 +90,7 @@ fn with_prefix(entry: &str) -> String {
 }
 
 /// An address or a CIDR, as ingress-nginx's parser takes them (`10.0.0.1/8` included).
-fn cidr(text: &str) -> bool {
+pub fn cidr(text: &str) -> bool {
     let (addr, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (text, None),

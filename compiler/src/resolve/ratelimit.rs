@@ -3,7 +3,7 @@
 //! form.
 
 use gatewasm_filter::blob::{
-    self, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, Selector, ValueMatch,
+    self, LocalStyle, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, Selector, ValueMatch,
 };
 
 use super::ids::TooMany;
@@ -33,9 +33,23 @@ pub fn build(
         ..blob::RateLimits::default()
     };
     let regexes = &mut resolved.regexes;
+    // Policies are numbered in the order they are converted.
+    let mut styles = Vec::new();
     let bindings = targets::numbered(best, &mut out.policies, "rate limit policies", |pi| {
+        styles.push(policies[pi].spec.style);
         policy_blob(&policies[pi], regexes)
     })?;
+    out.styles = styles
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, style)| {
+            Some(LocalStyle {
+                policy: u32::try_from(i).ok()?,
+                burst_multiplier: style?.burst_multiplier,
+                status: style?.status,
+            })
+        })
+        .collect();
     out.bindings = bindings
         .into_iter()
         .map(|(listener, rule, policy)| RlBinding {

@@ -18,6 +18,18 @@ pub struct BackendTrafficPolicy {
     pub global: Vec<RateLimitRule>,
     /// Buckets per Distinct rule (annotation `gatewasm.io/ratelimit-slots`, default 4096).
     pub slots: u32,
+    /// How local rules count, when the annotations `gatewasm.io/ratelimit-burst-multiplier`
+    /// or `gatewasm.io/ratelimit-status` ask for more than Envoy's windows.
+    pub style: Option<LocalCounting>,
+}
+
+/// ingress-nginx's way of counting local rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalCounting {
+    /// Continuous refill holding `requests × multiplier` more; `None` keeps windows.
+    pub burst_multiplier: Option<u32>,
+    /// The status of a denied request.
+    pub status: u16,
 }
 
 /// What a policy can target.

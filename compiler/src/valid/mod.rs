@@ -19,8 +19,8 @@ pub use self::backend_tls_policy::{
     BackendTlsPolicy, CaCertificateRef, SubjectAltName, TlsTargetRef, TlsValidation,
 };
 pub use self::backend_traffic_policy::{
-    BackendTrafficPolicy, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
-    TargetKind, TargetSelector,
+    BackendTrafficPolicy, LocalCounting, PolicyTarget, RateLimitRule, RateLimitSelector,
+    SelectorValue, TargetKind, TargetSelector,
 };
 pub use self::gateway::{
     AllowedRoutes, Gateway, Listener, ListenerTls, RouteGroupKind, RouteNamespaces, SecretRef,

@@ -12,12 +12,17 @@ use crate::model::{
 };
 use crate::quote::{clean, code, quote, SHOWN};
 use crate::valid::{
-    BackendTrafficPolicy, PathMatch, PolicyTarget, RateLimitRule, RateLimitSelector, SelectorValue,
-    TargetKind, TargetSelector,
+    BackendTrafficPolicy, LocalCounting, PathMatch, PolicyTarget, RateLimitRule, RateLimitSelector,
+    SelectorValue, TargetKind, TargetSelector,
 };
 
 /// The annotation that sizes the slot table of Distinct rules.
 pub const SLOTS_ANNOTATION: &str = "gatewasm.io/ratelimit-slots";
+/// The annotation that makes local rules refill continuously with a burst, as ingress-nginx's
+/// `limit_req … burst=B nodelay` counts (B = requests × the multiplier).
+pub const BURST_ANNOTATION: &str = "gatewasm.io/ratelimit-burst-multiplier";
+/// The annotation that sets the status of a request local rules deny (429 by default).
+pub const STATUS_ANNOTATION: &str = "gatewasm.io/ratelimit-status";
 /// Slots per Distinct rule unless annotated.
 pub const DEFAULT_SLOTS: u32 = 4096;
 
@@ -44,12 +49,14 @@ pub(super) fn backend_traffic_policy(
         ctx.error("spec", "a policy needs `targetRefs` or `targetSelectors`");
     }
     let slots = slots(ctx, meta);
+    let style = style(ctx, meta);
     let mut policy = BackendTrafficPolicy {
         targets,
         selectors,
         local: Vec::new(),
         global: Vec::new(),
         slots,
+        style,
     };
     let Some(rl) = &spec.rate_limit else {
         if spec.other.is_empty() {
@@ -107,6 +114,37 @@ fn selectors(
         }
     }
     selectors
+}
+
+/// How local rules count when the gatewasm annotations ask for more than Envoy's windows.
+fn style(ctx: &mut Ctx, meta: &ObjectMeta) -> Option<LocalCounting> {
+    let mut number = |name: &str, range: std::ops::RangeInclusive<u32>, what: &str| {
+        let v = meta.annotations.get(name)?;
+        match v.parse::<u32>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                ctx.error(
+                    &format!("metadata.annotations[{name:?}]"),
+                    format!(
+                        "must be {what} from {} to {}, not {}",
+                        range.start(),
+                        range.end(),
+                        quote(v)
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let burst_multiplier = number(BURST_ANNOTATION, 0..=1_000_000, "a multiplier");
+    let status = number(STATUS_ANNOTATION, 400..=599, "an HTTP status");
+    if burst_multiplier.is_none() && status.is_none() {
+        return None;
+    }
+    Some(LocalCounting {
+        burst_multiplier,
+        status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(429),
+    })
 }
 
 /// The slot count the annotation asks for, or the default.

@@ -9,6 +9,7 @@
 
 mod backend_tls_policy;
 mod backend_traffic_policy;
+pub use backend_traffic_policy::{BURST_ANNOTATION, STATUS_ANNOTATION};
 mod core;
 mod gateway;
 mod grpc_route;

@@ -7,13 +7,15 @@
 //! offset  size  field
 //!      0     4  magic "GWSM"
 //!      4     2  format version (u16 LE): 2 (rate limits), or 3 when the table uses
-//!               regular-expression path rewrites, redirects to a Location as written or
-//!               client-address authorization; a filter reads both
+//!               regular-expression path rewrites, redirects to a Location as written,
+//!               client-address authorization or ingress-nginx-style local rate limits; a
+//!               filter reads both
 //!      6     2  flags (u16 LE), no flag is defined yet: a set bit is refused
 //!      8     4  payload length (u32 LE)
 //!     12     4  CRC-32 (IEEE) of the payload (u32 LE)
 //!     16     …  payload: postcard encoding of [`RouteTable`]; in format 3, followed by
-//!               the postcard encoding of its [`Access`] when that is not empty
+//!               the postcard encoding of its [`Access`] and rate limit
+//!               [`LocalStyle`]s when either is not empty
 //! ```
 //!
 //! [`decode`] treats its input as hostile: every read is bounded, every index is checked
@@ -34,8 +36,8 @@ pub use access::{Access, AccessBinding, AccessPolicy, AccessRule};
 pub use ids::{BackendId, HostGroupId, ListenerId, Lookup, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
 pub use ratelimit::{
-    Cidr, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit, ValueMatch,
-    MAX_SLOTS,
+    Cidr, LocalStyle, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit,
+    ValueMatch, MAX_SLOTS,
 };
 pub use substitution::substitution_error;
 pub use validate::anchored;

@@ -378,7 +378,7 @@ pub enum PathModifier {
 impl RouteTable {
     /// The lowest format version that can carry this table: 3 when a rule rewrites by
     /// regular expression or redirects to a Location as written, or when client-address
-    /// authorization applies somewhere; else 2.
+    /// authorization or an ingress-nginx-style local rate limit applies somewhere; else 2.
     pub fn format_version(&self) -> u16 {
         let regex = |m: &Option<PathModifier>| {
             matches!(
@@ -394,7 +394,7 @@ impl RouteTable {
                         || f.redirect.as_ref().is_some_and(|d| regex(&d.path))
                 })
         });
-        if uses_regex_paths || !self.access.is_empty() {
+        if uses_regex_paths || !self.access.is_empty() || !self.rate_limits.styles.is_empty() {
             3
         } else {
             2

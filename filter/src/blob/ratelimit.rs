@@ -21,6 +21,35 @@ pub struct RateLimits {
     pub policies: Vec<RlPolicy>,
     /// Which policy governs a rule on a listener, sorted by (listener, rule).
     pub bindings: Vec<RlBinding>,
+    /// The policies whose local rules count as ingress-nginx's `limit_req` does, sorted by
+    /// policy. Not part of the table's own encoding: format 3 appends it ([`super::wire`]).
+    #[serde(skip)]
+    pub styles: Vec<LocalStyle>,
+}
+
+/// How a policy's local rules count when its gatewasm annotations ask for more than Envoy's
+/// local rate limiter does: ingress-nginx's `limit_req … burst=B nodelay`, where each rule
+/// refills continuously at its rate and holds `requests × burst_multiplier` requests beyond
+/// the one its rate allows, and another status for a denied request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalStyle {
+    /// Index into [`RateLimits::policies`].
+    pub policy: u32,
+    /// The burst, in requests per request of the rule's rate; `None` keeps Envoy's windows.
+    pub burst_multiplier: Option<u32>,
+    /// The status of a denied request (429 without a style).
+    pub status: u16,
+}
+
+impl RateLimits {
+    /// The style of policy number `policy`, if it has one.
+    pub fn style(&self, policy: u32) -> Option<&LocalStyle> {
+        let i = self
+            .styles
+            .binary_search_by_key(&policy, |s| s.policy)
+            .ok()?;
+        self.styles.get(i)
+    }
 }
 
 impl RateLimits {
@@ -276,6 +305,18 @@ pub(super) fn validate(
                     selector(&at, s, regexes)?;
                 }
             }
+        }
+    }
+    for (i, style) in rl.styles.iter().enumerate() {
+        let previous = i.checked_sub(1).and_then(|p| rl.styles.get(p));
+        if style.policy as usize >= rl.policies.len()
+            || previous.is_some_and(|p| p.policy >= style.policy)
+            || !(400..=599).contains(&style.status)
+        {
+            return err(format!(
+                "rate_limits.styles[{i}] refers outside the table, is out of order or has status {}",
+                style.status
+            ));
         }
     }
     if !rl.policies.iter().all(|p| p.global.is_empty()) && rl.domain.is_empty() {

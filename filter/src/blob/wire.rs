@@ -2,8 +2,11 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::access::Access;
 use super::model::RouteTable;
+use super::ratelimit::LocalStyle;
 use super::validate::validate;
 
 /// The first four bytes of every blob.
@@ -40,6 +43,14 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// What format 3 appends after the table: the parts of it a format 2 payload has no room
+/// for.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Appendix {
+    access: Access,
+    styles: Vec<LocalStyle>,
+}
+
 /// Serializes a table into a blob.
 ///
 /// # Errors
@@ -48,8 +59,12 @@ impl std::error::Error for DecodeError {}
 pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
     let cannot = |e: postcard::Error| DecodeError::new(format!("cannot encode route table: {e}"));
     let mut payload = postcard::to_allocvec(table).map_err(cannot)?;
-    if !table.access.is_empty() {
-        payload.extend(postcard::to_allocvec(&table.access).map_err(cannot)?);
+    let appendix = Appendix {
+        access: table.access.clone(),
+        styles: table.rate_limits.styles.clone(),
+    };
+    if appendix != Appendix::default() {
+        payload.extend(postcard::to_allocvec(&appendix).map_err(cannot)?);
     }
     let len = u32::try_from(payload.len())
         .map_err(|_| DecodeError::new("route table larger than 4 GiB"))?;
@@ -74,8 +89,12 @@ pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
     let (mut table, mut rest) = postcard::take_from_bytes::<RouteTable>(payload)
         .map_err(|e| DecodeError::new(format!("payload is not a valid route table: {e}")))?;
     if version >= 3 && !rest.is_empty() {
-        (table.access, rest) = postcard::take_from_bytes::<Access>(rest)
-            .map_err(|e| DecodeError::new(format!("payload's access section is not valid: {e}")))?;
+        let appendix;
+        (appendix, rest) = postcard::take_from_bytes::<Appendix>(rest).map_err(|e| {
+            DecodeError::new(format!("payload's format 3 appendix is not valid: {e}"))
+        })?;
+        table.access = appendix.access;
+        table.rate_limits.styles = appendix.styles;
     }
     if !rest.is_empty() {
         return Err(DecodeError::new(format!(

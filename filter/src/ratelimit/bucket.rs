@@ -7,6 +7,12 @@
 //! used and follow each other back to back). A request takes `cost` tokens if that many are
 //! left; cost 0 only checks that the bucket is not empty.
 //!
+//! With a burst ([`Limit::burst`], ingress-nginx's `limit_req … burst=B nodelay`) the
+//! bucket refills continuously instead: it holds `1 + burst` requests, one more coming back
+//! every `window / requests`, and a refused request takes nothing. Its tokens are then
+//! nanoseconds of credit (a request costs `window / requests` of them), so the refill is
+//! exact in integers.
+//!
 //! The update is a read → decide → write-if-unchanged loop: `proxy_set_shared_data` with the
 //! CAS read refuses the write when another worker wrote in between, and the loop re-reads.
 //! That is what makes admission exact across workers (Istio's first wasm limiter wrote
@@ -83,6 +89,31 @@ pub struct Limit {
     pub window_ns: u64,
     /// Tokens a request takes.
     pub cost: u64,
+    /// Continuous refill holding this many requests beyond one, instead of windows.
+    pub burst: Option<u64>,
+}
+
+impl Limit {
+    /// What one request's token is worth in the bucket's units: 1 with windows,
+    /// `window / requests` nanoseconds of credit with a burst.
+    fn unit(&self) -> u64 {
+        match self.burst {
+            None => 1,
+            Some(_) => self
+                .window_ns
+                .checked_div(self.requests)
+                .unwrap_or(u64::MAX),
+        }
+    }
+
+    /// A full bucket, in the bucket's units.
+    fn full(&self) -> u64 {
+        match self.burst {
+            None => self.requests,
+            Some(_) if self.requests == 0 => 0,
+            Some(burst) => burst.saturating_add(1).saturating_mul(self.unit()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,11 +147,18 @@ impl State {
         })
     }
 
-    /// The state at `now`: refilled for every window that ended, capped at the limit (which
-    /// may have shrunk since the state was written).
+    /// The state at `now`: refilled for every window that ended (or for the time since the
+    /// last request, with a burst), capped at the limit (which may have shrunk since the
+    /// state was written).
     fn at(self, limit: &Limit, now: u64) -> State {
         let mut s = self;
-        s.tokens = s.tokens.min(limit.requests);
+        s.tokens = s.tokens.min(limit.full());
+        if limit.burst.is_some() {
+            let elapsed = now.saturating_sub(s.window_start);
+            s.tokens = s.tokens.saturating_add(elapsed).min(limit.full());
+            s.window_start = s.window_start.max(now);
+            return s;
+        }
         if now >= s.window_start.saturating_add(limit.window_ns) {
             let windows = (now - s.window_start) / limit.window_ns;
             s.window_start += windows * limit.window_ns;
@@ -156,27 +194,32 @@ pub fn take(
         };
         let fresh = State {
             owner,
-            tokens: limit.requests,
+            tokens: limit.full(),
             window_start: now,
         };
         let mut state = match stored {
             Some(s) if s.owner == owner => s.at(limit, now),
             _ => fresh,
         };
+        let unit = limit.unit();
+        let cost = limit.cost.saturating_mul(unit);
         let allowed = if limit.cost == 0 {
-            state.tokens > 0
+            state.tokens >= unit.max(1)
         } else {
-            state.tokens >= limit.cost
+            state.tokens >= cost
         };
         if allowed {
-            state.tokens -= limit.cost;
+            state.tokens -= cost;
         }
+        let reset_ns = match limit.burst {
+            None => (state.window_start + limit.window_ns).saturating_sub(now),
+            // Until the next request's worth of credit is back.
+            Some(_) => unit.saturating_sub(state.tokens % unit.max(1)),
+        };
         let taken = Taken {
             allowed,
-            remaining: state.tokens,
-            reset_secs: (state.window_start + limit.window_ns)
-                .saturating_sub(now)
-                .div_ceil(1_000_000_000),
+            remaining: state.tokens / unit.max(1),
+            reset_secs: reset_ns.div_ceil(1_000_000_000),
             evicted,
         };
         if stored == Some(state) {
@@ -213,7 +256,7 @@ fn choose(
     }
     if let Some(i) = ways
         .iter()
-        .position(|(s, _)| s.is_none_or(|s| s.at(limit, now).tokens == limit.requests))
+        .position(|(s, _)| s.is_none_or(|s| s.at(limit, now).tokens == limit.full()))
     {
         return Some((i, false));
     }
@@ -259,6 +302,7 @@ mod tests {
             requests: 10,
             window_ns: 60,
             cost: 1,
+            burst: None,
         };
         let used = State {
             owner: 1,
@@ -300,6 +344,7 @@ mod tests {
             requests: 5,
             window_ns: 60_000_000_000,
             cost: 1,
+            burst: None,
         };
         let slots = 4096;
         let mut memory = Memory::default();
@@ -342,5 +387,34 @@ mod tests {
         assert_eq!((first_denied, over), (0, 0));
         // Hashing puts five of a thousand clients in one set of four ways now and then.
         assert!(evictions <= 10, "{evictions} evictions");
+    }
+
+    /// ingress-nginx's example (docs/ingress-nginx-behaviour.md §10): 10 per second with a
+    /// burst of 50 admits 51 back-to-back requests, then about 10 a second; refusals take
+    /// nothing.
+    #[test]
+    fn a_burst_refills_continuously_as_nginx_limit_req_does() {
+        let limit = Limit {
+            requests: 10,
+            window_ns: 1_000_000_000,
+            cost: 1,
+            burst: Some(50),
+        };
+        let mut memory = Memory::default();
+        let keys = ["rule".to_owned()];
+        let mut take_at = |now| {
+            take(&mut memory, &keys, 0, &limit, now)
+                .expect("memory host")
+                .allowed
+        };
+        let admitted = (0..60).filter(|_| take_at(0)).count();
+        assert_eq!(admitted, 51);
+        // 99 ms later less than one request's worth is back; at 100 ms one is.
+        assert!(!take_at(99_000_000));
+        assert!(take_at(100_000_000));
+        assert!(!take_at(100_000_000));
+        // Half a second later, five more.
+        let later = (0..8).filter(|_| take_at(600_000_000)).count();
+        assert_eq!(later, 5);
     }
 }

@@ -26,7 +26,7 @@ use prost::Message;
 
 pub use select::{parse_client, select, Entry, Facts};
 
-use crate::blob::{ListenerId, Lookup, RlPolicy, RlRule, RuleId, Selector};
+use crate::blob::{ListenerId, LocalStyle, Lookup, RlPolicy, RlRule, RuleId, Selector};
 use crate::engine::{Budget, Input, Reply, ReplyReason, Request, Router};
 use crate::host::{Host, HostError};
 
@@ -87,16 +87,28 @@ pub struct Plan<'r> {
     pub local: Vec<(&'r RlRule, Vec<Entry>)>,
     /// Matching global rules in rule order, with their Distinct values.
     pub global: Vec<(&'r RlRule, Vec<Entry>)>,
+    /// How the local rules count, when not as Envoy's local rate limiter does.
+    pub style: Option<&'r LocalStyle>,
 }
 
 /// The policy governing `rule` reached through `listener`, if any.
 pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option<&RlPolicy> {
+    governing(router, listener, rule).map(|(policy, _)| policy)
+}
+
+/// The policy governing `rule` reached through `listener`, with its style.
+fn governing(
+    router: &Router,
+    listener: ListenerId,
+    rule: RuleId,
+) -> Option<(&RlPolicy, Option<&LocalStyle>)> {
     let rl = &router.table().rate_limits;
     let i = rl
         .bindings
         .binary_search_by(|b| (b.listener, b.rule).cmp(&(listener, rule)))
         .ok()?;
-    rl.policies.get(rl.bindings.get(i)?.policy as usize)
+    let index = rl.bindings.get(i)?.policy;
+    Some((rl.policies.get(index as usize)?, rl.style(index)))
 }
 
 /// [`plan`] for a request as the filter sees it: selectors read the normalised path and query
@@ -138,7 +150,7 @@ pub fn plan<'r>(
     rule: RuleId,
     facts: &Facts<'_>,
 ) -> Result<Option<Plan<'r>>, Input> {
-    let Some(policy) = policy_for(router, listener, rule) else {
+    let Some((policy, style)) = governing(router, listener, rule) else {
         return Ok(None);
     };
     let table = router.table();
@@ -177,6 +189,7 @@ pub fn plan<'r>(
         route: format!("{}/{}", route.namespace, route.name),
         local,
         global,
+        style,
     }))
 }
 
@@ -257,12 +270,7 @@ pub fn admit(
         let now = host.now_nanos()?;
         for (rule, entries) in &plan.local {
             let (keys, owner) = bucket_keys(policy, rule, &plan.route, entries);
-            let limit = bucket::Limit {
-                requests: u64::from(rule.requests),
-                window_ns: rule.unit.seconds() * 1_000_000_000,
-                cost: u64::from(rule.cost),
-            };
-            let taken = bucket::take(host, &keys, owner, &limit, now)?;
+            let taken = bucket::take(host, &keys, owner, &bucket_limit(rule, plan.style), now)?;
             let outcome = if taken.allowed { "allowed" } else { "limited" };
             host.count(&format!("{prefix}.local.rule_{}.{outcome}", rule.index))?;
             if taken.evicted {
@@ -279,7 +287,8 @@ pub fn admit(
                 Vec::new()
             };
             if !taken.allowed {
-                out.denied = Some(too_many(headers, taken.reset_secs, rule_id, grpc));
+                let status = plan.style.map_or(429, |s| s.status);
+                out.denied = Some(too_many(headers, taken.reset_secs, rule_id, grpc, status));
                 return Ok(out);
             }
             if out.headers.is_empty() {
@@ -425,11 +434,13 @@ pub fn conclude(
     }
     if response.overall_code == rls::CODE_OVER_LIMIT {
         let (headers, reset) = denied.unwrap_or_default();
+        // The status annotation is about local rules; the service's denial stays 429.
         return Ok(Conclusion::Deny(too_many(
             headers,
             reset,
             pending.rule,
             pending.grpc,
+            429,
         )));
     }
     Ok(Conclusion::Allow(headers))
@@ -461,12 +472,30 @@ fn limit_headers(limit: u32, window: u64, remaining: u64, reset: u64) -> Vec<(St
     ]
 }
 
-fn too_many(mut headers: Vec<(String, String)>, reset: u64, rule: RuleId, grpc: bool) -> Reply {
+/// A local rule's bucket: Envoy's windows, or the style's continuous refill with a burst.
+fn bucket_limit(rule: &RlRule, style: Option<&LocalStyle>) -> bucket::Limit {
+    bucket::Limit {
+        requests: u64::from(rule.requests),
+        window_ns: rule.unit.seconds() * 1_000_000_000,
+        cost: u64::from(rule.cost),
+        burst: style
+            .and_then(|s| s.burst_multiplier)
+            .map(|m| u64::from(rule.requests) * u64::from(m)),
+    }
+}
+
+fn too_many(
+    mut headers: Vec<(String, String)>,
+    reset: u64,
+    rule: RuleId,
+    grpc: bool,
+    status: u16,
+) -> Reply {
     headers.push(("retry-after".to_owned(), reset.to_string()));
     Reply {
         reason: ReplyReason::RateLimited,
-        status: 429,
-        // Envoy maps a 429 local reply to UNAVAILABLE for gRPC clients.
+        status,
+        // Envoy maps a 429 (or 503) local reply to UNAVAILABLE for gRPC clients.
         grpc_status: grpc.then_some(14),
         headers,
         rule: Some(rule),
