@@ -683,9 +683,20 @@ fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
         let _ = writeln!(out, "          local rules: {}", describe_style(s));
     }
     if local.is_empty() && global.is_empty() {
+        let by_source = p
+            .local
+            .iter()
+            .chain(&p.global)
+            .flat_map(|r| &r.selectors)
+            .any(|s| matches!(s, gatewasm_filter::blob::Selector::SourceCidr { .. }));
+        let why = if by_source {
+            " (explain has no client address for the sourceCIDR selectors)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "          no rule's clientSelectors hold for this request"
+            "          no rule's clientSelectors hold for this request{why}"
         );
     }
     for (r, key) in local {

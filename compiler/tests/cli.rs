@@ -1732,7 +1732,7 @@ fn convert_writes_gateway_api_that_compiles_strictly_to_the_same_routes() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("converted 2 Ingresses into 5 objects"),
+        text(&o.stderr).contains("converted 4 Ingresses into 10 objects"),
         "{}",
         text(&o.stderr)
     );
@@ -1740,12 +1740,8 @@ fn convert_writes_gateway_api_that_compiles_strictly_to_the_same_routes() {
     assert!(yaml.starts_with("# Gateway API objects converted from ingress-nginx"));
     // The converted objects with the Services compile under --strict, and route as the
     // Ingresses compiled directly do.
-    let explain = |inputs: &[&str]| {
-        let args = [
-            &["explain", "GET", "http://shop.example.com/api/orders"][..],
-            inputs,
-        ]
-        .concat();
+    let explain = |url: &str, inputs: &[&str]| {
+        let args = [&["explain", "GET", url][..], inputs].concat();
         let o = gatewasm(&args, None);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         text(&o.stdout)
@@ -1762,16 +1758,40 @@ fn convert_writes_gateway_api_that_compiles_strictly_to_the_same_routes() {
         None,
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let direct = explain(&["manifests/ingress-nginx"]);
-    let via = explain(&[converted_arg, "manifests/ingress-nginx/services.yaml"]);
-    let action = |out: &str| {
+    // From `action:` up to the limits: the answer, the rewritten path, the authorization.
+    let decided = |out: &str| -> Vec<String> {
         out.lines()
-            .find(|l| l.starts_with("action:"))
+            .skip_while(|l| !l.starts_with("action:"))
+            .take_while(|l| !l.starts_with("limits:"))
             .map(str::to_owned)
-            .unwrap_or_default()
+            .collect()
     };
-    assert!(action(&direct).contains("answer 308"), "{direct}");
-    assert_eq!(action(&direct), action(&via));
+    for (url, expected) in [
+        ("http://shop.example.com/api/orders", "answer 308"),
+        (
+            "http://api.example.com/v1/orders/7",
+            ":path becomes /orders/7",
+        ),
+        (
+            "http://api.example.com/admin/users",
+            "Allow 10.20.0.0/16, else Deny (403)",
+        ),
+    ] {
+        let direct = explain(url, &["manifests/ingress-nginx"]);
+        let via = explain(
+            url,
+            &[converted_arg, "manifests/ingress-nginx/services.yaml"],
+        );
+        assert!(decided(&direct).join("\n").contains(expected), "{direct}");
+        // The converted objects' sources are in another file; what is decided is the same.
+        let strip = |lines: Vec<String>| -> Vec<String> {
+            lines
+                .into_iter()
+                .map(|l| l.split(" at ").next().unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(strip(decided(&direct)), strip(decided(&via)), "{url}");
+    }
 }
 
 #[test]

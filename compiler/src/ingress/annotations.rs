@@ -23,6 +23,42 @@ const NEVER: [(&str, &str); 6] = [
     ),
 ];
 
+/// Why gatewasm does not carry out an annotation it could one day, by name.
+const NOT_YET: [(&str, &str); 8] = [
+    (
+        "backend-protocol",
+        "gRPC, TLS or FastCGI to the backend: Gateway API says the protocol on the Service port (`appProtocol`) or in a BackendTLSPolicy, which `convert` does not write, and nginx's unverified upstream TLS has no Gateway API form",
+    ),
+    (
+        "proxy-connect-timeout",
+        "a cluster's connect timeout, which gatewasm sets per Service, not per route",
+    ),
+    (
+        "proxy-read-timeout",
+        "the most time between two reads from the backend; Gateway API timeouts are totals, and Envoy's idle timeout cannot be set per route from the filter",
+    ),
+    (
+        "proxy-send-timeout",
+        "the most time between two writes to the backend; Gateway API timeouts are totals, and Envoy's idle timeout cannot be set per route from the filter",
+    ),
+    (
+        "custom-http-errors",
+        "answering the backend's error statuses from the default backend, which needs the response, after the filter has routed the request",
+    ),
+    (
+        "limit-connections",
+        "concurrent connections per client address; the filter sees requests, not connections",
+    ),
+    (
+        "proxy-body-size",
+        "a request body limit (413), which Envoy's buffer limits set per listener, not per route",
+    ),
+    (
+        "affinity",
+        "sticky sessions, which need the load balancer to pick the endpoint; gatewasm picks clusters",
+    ),
+];
+
 /// Why the annotation `short` of `object` changes nothing in ingress-nginx, if it does not:
 /// its value is the default, or it acts only together with another one.
 fn no_op(object: &Object, short: &str) -> Option<&'static str> {
@@ -76,6 +112,7 @@ fn outcome(object: &Object, short: &str) -> Outcome {
     }
     let why = NEVER
         .iter()
+        .chain(&NOT_YET)
         .find(|(n, _)| *n == short)
         .map_or("not implemented yet", |(_, why)| why);
     Outcome::Unsupported(why)
