@@ -27,7 +27,7 @@ const NEVER: [(&str, &str); 6] = [
 const NOT_YET: [(&str, &str); 8] = [
     (
         "backend-protocol",
-        "gRPC, TLS or FastCGI to the backend: Gateway API says the protocol on the Service port (`appProtocol`) or in a BackendTLSPolicy, which `convert` does not write, and nginx's unverified upstream TLS has no Gateway API form",
+        "TLS or FastCGI to the backend: Gateway API says TLS in a BackendTLSPolicy, which always verifies the backend's certificate, and nginx's unverified upstream TLS has no Gateway API form (GRPC is carried out, as a GRPCRoute)",
     ),
     (
         "proxy-connect-timeout",
@@ -107,7 +107,9 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::source_range::ANNOTATIONS,
         &super::limits::ANNOTATIONS,
     ];
-    if read.iter().any(|names| names.contains(&short)) {
+    if read.iter().any(|names| names.contains(&short))
+        || (short == "backend-protocol" && super::grpc::wanted(object))
+    {
         return Outcome::Handled;
     }
     let why = NEVER

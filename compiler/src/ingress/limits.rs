@@ -110,7 +110,7 @@ impl Limits {
 
     /// The BackendTrafficPolicy `name` limiting the HTTPRoutes `routes`, in the namespace of
     /// `served`.
-    pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[String]) -> Value {
+    pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[(String, String)]) -> Value {
         let meta = &served.object.meta;
         let mut rules = Vec::new();
         for &(requests, unit) in &self.rates {
@@ -143,7 +143,7 @@ impl Limits {
             "spec": {
                 "targetRefs": routes
                     .iter()
-                    .map(|r| json!({"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": r}))
+                    .map(|(kind, r)| json!({"group": "gateway.networking.k8s.io", "kind": kind, "name": r}))
                     .collect::<Vec<_>>(),
                 "rateLimit": {"local": {"rules": rules}},
             },

@@ -14,6 +14,7 @@ mod canary;
 mod class;
 mod cors;
 mod gateway;
+mod grpc;
 mod limits;
 mod redirect;
 mod rewrite;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::canary::{self, Canaries};
 use super::cors;
 use super::gateway::HTTP_LISTENER;
+use super::grpc;
 use super::limits;
 use super::redirect::{self, Redirect};
 use super::rewrite;
@@ -103,10 +104,21 @@ pub fn routes(
         route_filters.append(&mut host.route_filters);
         out.extend(host_routes(served, class, &settings, &name, host));
     }
-    let names: Vec<String> = out
+    if grpc::wanted(served.object) {
+        out = out
+            .into_iter()
+            .filter_map(|(route, origin)| {
+                let (route, rules) = grpc::route(served.object, route, &origin.rules, diagnostics)?;
+                Some((route, Origin { rules, ..origin }))
+            })
+            .collect();
+    }
+    let names: Vec<(String, String)> = out
         .iter()
-        .filter(|(m, _)| m["kind"] == "HTTPRoute")
-        .filter_map(|(m, _)| m["metadata"]["name"].as_str().map(str::to_owned))
+        .filter_map(|(m, _)| {
+            let kind = m["kind"].as_str().filter(|k| k.ends_with("Route"))?;
+            Some((kind.to_owned(), m["metadata"]["name"].as_str()?.to_owned()))
+        })
         .collect();
     let ranges = source_range::read(served.object, diagnostics);
     if let Some(ranges) = ranges.filter(|_| !names.is_empty()) {

@@ -105,7 +105,7 @@ pub fn cidr(text: &str) -> bool {
 impl Ranges {
     /// The SecurityPolicy `name` applying these lists to the HTTPRoutes `routes`, in the
     /// namespace of `served`.
-    pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[String]) -> Value {
+    pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[(String, String)]) -> Value {
         let meta = &served.object.meta;
         let mut rules = Vec::new();
         if !self.deny.is_empty() {
@@ -126,7 +126,7 @@ impl Ranges {
             "spec": {
                 "targetRefs": routes
                     .iter()
-                    .map(|r| json!({"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": r}))
+                    .map(|(kind, r)| json!({"group": "gateway.networking.k8s.io", "kind": kind, "name": r}))
                     .collect::<Vec<_>>(),
                 "authorization": {"defaultAction": default, "rules": rules},
             },

@@ -94,6 +94,8 @@ fn status(expect: &Expect, seen: &Observed, fail: &mut impl FnMut(String)) {
         (_, Some(want)) => {
             let got = match seen.grpc_status {
                 Some(0) => "OK",
+                Some(7) => "PermissionDenied",
+                Some(8) => "ResourceExhausted",
                 Some(12) => "Unimplemented",
                 Some(14) => "Unavailable",
                 Some(_) => "other",

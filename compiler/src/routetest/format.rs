@@ -284,7 +284,8 @@ pub struct Expect {
     /// HTTP status (or list).
     #[serde(default)]
     pub status: Option<StatusSet>,
-    /// `OK` or `Unimplemented`.
+    /// `OK` or `Unimplemented` (gatewasm also checks `Unavailable`, `PermissionDenied` and
+    /// `ResourceExhausted`).
     #[serde(default)]
     pub grpc_status: Option<String>,
     /// `namespace/service` that serves the request; `null`: no backend.
