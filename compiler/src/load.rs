@@ -564,6 +564,9 @@ fn parse_body(
         Kind::SecurityPolicy => {
             parse(fragment, source).and_then(|(m, s)| Ok((m, Body::SecurityPolicy(required(s)?))))
         }
+        Kind::EgBackend => {
+            parse(fragment, source).and_then(|(m, s)| Ok((m, Body::EgBackend(required(s)?))))
+        }
         Kind::BackendTlsPolicy => {
             parse(fragment, source).and_then(|(m, s)| Ok((m, Body::BackendTlsPolicy(required(s)?))))
         }

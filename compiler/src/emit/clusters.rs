@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::upstream_tls;
 use crate::compile::Compiled;
 use crate::model::{IntOrString, ServiceType};
+use crate::valid::EgBackend;
 use gatewasm_filter::blob::{Backend, BackendId, RouteKind, RouteTable};
 
 /// Every cluster the filter may send to, then one per Service port no rule names yet (the
@@ -73,6 +74,14 @@ fn grpc_backends(table: &RouteTable) -> BTreeSet<usize> {
 }
 
 fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Value {
+    let eg_backend = compiled
+        .validated
+        .eg_backends
+        .iter()
+        .find(|b| b.meta.namespace == backend.namespace && b.meta.name == backend.name);
+    if let Some(b) = eg_backend {
+        return eg_backend_cluster(backend, &b.spec, grpc_route);
+    }
     let service = compiled
         .validated
         .services
@@ -102,16 +111,58 @@ fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Value {
         }
         _ => (service_dns(backend), backend.port),
     };
+    let mut cluster = skeleton(&backend.cluster, &[(address, port_value)], http2);
+    let port_name = port.and_then(|p| p.name.as_deref());
+    if let Some(tls) = upstream_tls::for_service_port(
+        &compiled.validated,
+        &backend.namespace,
+        &backend.name,
+        port_name,
+    ) {
+        cluster["transport_socket"] = tls.transport_socket(http2);
+    }
+    cluster
+}
+
+/// The cluster of an Envoy Gateway Backend: its endpoints, HTTP/2 for `h2c` or a GRPCRoute,
+/// and TLS without a validation context when it asks for TLS with `insecureSkipVerify`.
+fn eg_backend_cluster(backend: &Backend, spec: &EgBackend, grpc_route: bool) -> Value {
+    let http2 = grpc_route || spec.h2c;
+    let mut cluster = skeleton(&backend.cluster, &spec.endpoints, http2);
+    if let Some(sni) = &spec.tls {
+        let server_name = sni
+            .clone()
+            .or_else(|| spec.endpoints.first().map(|(host, _)| host.clone()))
+            .unwrap_or_default();
+        let alpn = if http2 { "h2" } else { "http/1.1" };
+        cluster["transport_socket"] = json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": server_name,
+                // insecureSkipVerify: no validation context, so any certificate is accepted.
+                "common_tls_context": {"alpn_protocols": [alpn]},
+            },
+        });
+    }
+    cluster
+}
+
+/// A cluster resolving `endpoints` by DNS, speaking HTTP/2 when `http2`.
+fn skeleton(name: &str, endpoints: &[(String, u16)], http2: bool) -> Value {
+    let endpoints: Vec<Value> = endpoints
+        .iter()
+        .map(|(host, port)| {
+            json!({"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}})
+        })
+        .collect();
     let mut cluster = json!({
-        "name": backend.cluster,
+        "name": name,
         "type": "STRICT_DNS",
         "connect_timeout": "2s",
         "load_assignment": {
-            "cluster_name": backend.cluster,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
-                "address": address,
-                "port_value": port_value,
-            }}}}]}],
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": endpoints}],
         },
     });
     if http2 {
@@ -121,15 +172,6 @@ fn cluster(compiled: &Compiled, backend: &Backend, grpc_route: bool) -> Value {
                 "explicit_http_config": {"http2_protocol_options": {}},
             },
         });
-    }
-    let port_name = port.and_then(|p| p.name.as_deref());
-    if let Some(tls) = upstream_tls::for_service_port(
-        &compiled.validated,
-        &backend.namespace,
-        &backend.name,
-        port_name,
-    ) {
-        cluster["transport_socket"] = tls.transport_socket(http2);
     }
     cluster
 }

@@ -27,7 +27,7 @@ const NEVER: [(&str, &str); 6] = [
 const NOT_YET: [(&str, &str); 8] = [
     (
         "backend-protocol",
-        "TLS or FastCGI to the backend: Gateway API says TLS in a BackendTLSPolicy, which always verifies the backend's certificate, and nginx's unverified upstream TLS has no Gateway API form (GRPC is carried out, as a GRPCRoute)",
+        "AUTO_HTTP and FCGI have no Gateway API form (HTTP, HTTPS, GRPC and GRPCS are carried out)",
     ),
     (
         "proxy-connect-timeout",
@@ -108,7 +108,8 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::limits::ANNOTATIONS,
     ];
     if read.iter().any(|names| names.contains(&short))
-        || (short == "backend-protocol" && super::grpc::wanted(object))
+        || (short == "backend-protocol"
+            && (super::grpc::wanted(object) || super::upstream_tls::wanted(object)))
     {
         return Outcome::Handled;
     }

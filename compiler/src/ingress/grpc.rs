@@ -13,9 +13,10 @@ use super::settings::{unread, value};
 use crate::diag::Diagnostics;
 use crate::model::Object;
 
-/// Whether `object` asks for gRPC to its backends.
+/// Whether `object` asks for gRPC to its backends (`GRPCS` over TLS, [`super::upstream_tls`]).
 pub fn wanted(object: &Object) -> bool {
-    value(object, "backend-protocol").is_some_and(|v| v.eq_ignore_ascii_case("GRPC"))
+    value(object, "backend-protocol")
+        .is_some_and(|v| v.eq_ignore_ascii_case("GRPC") || v.eq_ignore_ascii_case("GRPCS"))
 }
 
 /// The GRPCRoute standing for the converted HTTPRoute `route` of a gRPC Ingress, with the

@@ -22,6 +22,7 @@ mod route_filter;
 mod routes;
 mod settings;
 mod source_range;
+mod upstream_tls;
 
 use std::collections::BTreeMap;
 

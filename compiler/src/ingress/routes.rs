@@ -17,6 +17,7 @@ use super::rewrite;
 use super::route_filter;
 use super::settings;
 use super::source_range;
+use super::upstream_tls;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
 use crate::load::Loaded;
@@ -113,23 +114,12 @@ pub fn routes(
             })
             .collect();
     }
-    let names: Vec<(String, String)> = out
-        .iter()
-        .filter_map(|(m, _)| {
-            let kind = m["kind"].as_str().filter(|k| k.ends_with("Route"))?;
-            Some((kind.to_owned(), m["metadata"]["name"].as_str()?.to_owned()))
-        })
-        .collect();
-    let ranges = source_range::read(served.object, diagnostics);
-    if let Some(ranges) = ranges.filter(|_| !names.is_empty()) {
-        let name = format!("{}-source-range", served.object.meta.name);
-        route_filters.push((ranges.policy(served, &name, &names), ranges.annotation));
+    if upstream_tls::wanted(served.object) {
+        for backend in upstream_tls::reroute(served, &mut out, diagnostics) {
+            route_filters.push((backend, "backend-protocol"));
+        }
     }
-    let limits = limits::read(served.object, diagnostics);
-    if let Some(limits) = limits.filter(|_| !names.is_empty()) {
-        let name = format!("{}-limits", served.object.meta.name);
-        route_filters.push((limits.policy(served, &name, &names), limits.annotation()));
-    }
+    route_filters.extend(policies(served, &out, diagnostics));
     // One object for each filter, however many hosts name it.
     let mut named = BTreeSet::new();
     for (filter, annotation) in route_filters {
@@ -145,6 +135,34 @@ pub fn routes(
         out.push((filter, origin));
     }
     out
+}
+
+/// The SecurityPolicy (source ranges) and BackendTrafficPolicy (limits) of the Ingress's
+/// routes `out`, each with the annotation it stands for.
+fn policies(
+    served: &Served<'_>,
+    out: &[(Value, Origin)],
+    diagnostics: &mut Diagnostics,
+) -> Vec<(Value, &'static str)> {
+    let names: Vec<(String, String)> = out
+        .iter()
+        .filter_map(|(m, _)| {
+            let kind = m["kind"].as_str().filter(|k| k.ends_with("Route"))?;
+            Some((kind.to_owned(), m["metadata"]["name"].as_str()?.to_owned()))
+        })
+        .collect();
+    let mut policies = Vec::new();
+    let ranges = source_range::read(served.object, diagnostics);
+    if let Some(ranges) = ranges.filter(|_| !names.is_empty()) {
+        let name = format!("{}-source-range", served.object.meta.name);
+        policies.push((ranges.policy(served, &name, &names), ranges.annotation));
+    }
+    let limits = limits::read(served.object, diagnostics);
+    if let Some(limits) = limits.filter(|_| !names.is_empty()) {
+        let name = format!("{}-limits", served.object.meta.name);
+        policies.push((limits.policy(served, &name, &names), limits.annotation()));
+    }
+    policies
 }
 
 /// `filter` appended to every rule of the host that forwards.

@@ -11,6 +11,7 @@
 
 mod backend_traffic_policy;
 mod core;
+mod eg_backend;
 mod gateway;
 mod grpc_route;
 mod http_route;
@@ -29,6 +30,7 @@ pub use self::backend_traffic_policy::{
 pub use self::core::{
     IntOrString, NamespaceSpec, ServicePort, ServiceProtocol, ServiceSpec, ServiceType,
 };
+pub use self::eg_backend::{EgBackendEndpoint, EgBackendSpec, EgBackendTls, EgIpSocket, EgSocket};
 pub use self::gateway::{
     AllowedRoutes, FromNamespaces, GatewayAddress, GatewayClassSpec, GatewayInfrastructure,
     GatewaySpec, Listener, ListenerTls, LocalParametersReference, ParametersReference,
@@ -92,6 +94,8 @@ pub enum Kind {
     HttpRouteFilter,
     /// `gateway.envoyproxy.io` SecurityPolicy (client-address authorization).
     SecurityPolicy,
+    /// `gateway.envoyproxy.io` Backend (endpoints outside Services, TLS without verification).
+    EgBackend,
     /// `gateway.networking.k8s.io` BackendTLSPolicy (upstream TLS), untyped: only the Envoy
     /// bootstrap emitter reads it.
     BackendTlsPolicy,
@@ -103,7 +107,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for lookups by name.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::GatewayClass,
         Kind::Gateway,
         Kind::HttpRoute,
@@ -114,6 +118,7 @@ impl Kind {
         Kind::BackendTrafficPolicy,
         Kind::HttpRouteFilter,
         Kind::SecurityPolicy,
+        Kind::EgBackend,
         Kind::BackendTlsPolicy,
         Kind::Ingress,
         Kind::IngressClass,
@@ -132,6 +137,7 @@ impl Kind {
             Kind::BackendTrafficPolicy => "BackendTrafficPolicy",
             Kind::HttpRouteFilter => "HTTPRouteFilter",
             Kind::SecurityPolicy => "SecurityPolicy",
+            Kind::EgBackend => "Backend",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
             Kind::Ingress => "Ingress",
             Kind::IngressClass => "IngressClass",
@@ -142,9 +148,10 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Kind::Service | Kind::Namespace => "",
-            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter | Kind::SecurityPolicy => {
-                ENVOY_GATEWAY_GROUP
-            }
+            Kind::BackendTrafficPolicy
+            | Kind::HttpRouteFilter
+            | Kind::SecurityPolicy
+            | Kind::EgBackend => ENVOY_GATEWAY_GROUP,
             Kind::Ingress | Kind::IngressClass => NETWORKING_GROUP,
             _ => GATEWAY_GROUP,
         }
@@ -158,9 +165,10 @@ impl Kind {
             }
             Kind::GrpcRoute | Kind::Service | Kind::Namespace => &["v1"],
             Kind::Ingress | Kind::IngressClass => &["v1"],
-            Kind::BackendTrafficPolicy | Kind::HttpRouteFilter | Kind::SecurityPolicy => {
-                &["v1alpha1"]
-            }
+            Kind::BackendTrafficPolicy
+            | Kind::HttpRouteFilter
+            | Kind::SecurityPolicy
+            | Kind::EgBackend => &["v1alpha1"],
             Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
         }
     }
@@ -209,6 +217,8 @@ pub enum Body {
     HttpRouteFilter(HttpRouteFilterSpec),
     /// A SecurityPolicy.
     SecurityPolicy(SecurityPolicySpec),
+    /// An Envoy Gateway Backend.
+    EgBackend(EgBackendSpec),
     /// A BackendTLSPolicy's `spec`, untyped.
     BackendTlsPolicy(serde_json::Value),
     /// An Ingress.
@@ -231,6 +241,7 @@ impl Body {
             Body::BackendTrafficPolicy(_) => Kind::BackendTrafficPolicy,
             Body::HttpRouteFilter(_) => Kind::HttpRouteFilter,
             Body::SecurityPolicy(_) => Kind::SecurityPolicy,
+            Body::EgBackend(_) => Kind::EgBackend,
             Body::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
             Body::Ingress(_) => Kind::Ingress,
             Body::IngressClass(_) => Kind::IngressClass,

@@ -8,7 +8,7 @@ use crate::model::{
     Kind, LocalObjectReference, ReferenceGrantSpec, ENVOY_GATEWAY_GROUP, GATEWAY_GROUP,
 };
 use crate::quote::quote;
-use crate::valid::{BackendRef, HttpRouteFilter, Valid, Validated};
+use crate::valid::{BackendRef, EgBackend, HttpRouteFilter, Valid, Validated};
 use crate::warning::Warning;
 
 use super::Options;
@@ -68,6 +68,8 @@ pub struct Resolver<'v> {
     grants: Vec<&'v Valid<ReferenceGrantSpec>>,
     /// HTTPRouteFilters by namespace and name.
     route_filters: HashMap<(&'v str, &'v str), &'v HttpRouteFilter>,
+    /// Envoy Gateway Backends by namespace and name.
+    eg_backends: HashMap<(&'v str, &'v str), &'v EgBackend>,
     check_existence: bool,
     /// Cluster names are rendered with this template.
     pub template: ClusterTemplate,
@@ -112,6 +114,11 @@ impl<'v> Resolver<'v> {
                 .iter()
                 .map(|f| ((f.meta.namespace.as_str(), f.meta.name.as_str()), &f.spec))
                 .collect(),
+            eg_backends: input
+                .eg_backends
+                .iter()
+                .map(|b| ((b.meta.namespace.as_str(), b.meta.name.as_str()), &b.spec))
+                .collect(),
             check_existence: !options.assume_backends,
             template: options.cluster_template.clone(),
         }
@@ -132,11 +139,12 @@ impl<'v> Resolver<'v> {
 
     /// Resolves a reference made by a route of `kind` in namespace `from`.
     pub fn check(&self, kind: Kind, from: &str, r: &BackendRef) -> Result<BackendKey, RefProblem> {
-        if !r.is_service() {
+        let eg_backend = r.group == ENVOY_GATEWAY_GROUP && r.kind == Kind::EgBackend.name();
+        if !r.is_service() && !eg_backend {
             return Err(RefProblem {
                 warning: Warning::InvalidKind,
                 message: format!(
-                    "backendRef {} has kind {} in group {}: gatewasm forwards only to core Services",
+                    "backendRef {} has kind {} in group {}: gatewasm forwards only to core Services and Envoy Gateway Backends",
                     r.name,
                     quote(&r.kind),
                     quote(&r.group)
@@ -162,6 +170,9 @@ impl<'v> Resolver<'v> {
                 ),
             });
         }
+        if eg_backend {
+            return self.eg_backend(r);
+        }
         let Some(port) = r.port else {
             return Err(self.not_found(
                 r,
@@ -185,6 +196,41 @@ impl<'v> Resolver<'v> {
                 Some(_) => {}
             }
         }
+        Ok(BackendKey {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            port,
+        })
+    }
+
+    /// An Envoy Gateway Backend: it must be in the input (its endpoints make the cluster), and
+    /// no Service may share its name, since clusters are named by namespace, name and port.
+    fn eg_backend(&self, r: &BackendRef) -> Result<BackendKey, RefProblem> {
+        let key = (r.namespace.as_str(), r.name.as_str());
+        let Some(backend) = self.eg_backends.get(&key) else {
+            return Err(RefProblem {
+                warning: Warning::BackendNotFound,
+                message: format!("Backend {}/{} is not in the input", r.namespace, r.name),
+                help: format!(
+                    "add the Backend {}/{} manifest to the input; its share of requests answers 500 until then",
+                    r.namespace, r.name
+                ),
+            });
+        };
+        if self.services.contains_key(&key) {
+            return Err(RefProblem {
+                warning: Warning::InvalidKind,
+                message: format!(
+                    "Backend {}/{} has the name of a Service in its namespace: their clusters would share a name",
+                    r.namespace, r.name
+                ),
+                help: "rename the Backend".to_owned(),
+            });
+        }
+        let port = r
+            .port
+            .or_else(|| backend.endpoints.first().map(|(_, p)| *p))
+            .unwrap_or(0);
         Ok(BackendKey {
             namespace: r.namespace.clone(),
             name: r.name.clone(),
@@ -226,8 +272,8 @@ impl<'v> Resolver<'v> {
                     f.group == GATEWAY_GROUP && f.kind == kind.name() && f.namespace == from
                 })
                 && g.spec.to.iter().any(|t| {
-                    t.group.is_empty()
-                        && t.kind == "Service"
+                    t.group == r.group
+                        && t.kind == r.kind
                         && t.name.as_ref().is_none_or(|n| *n == r.name)
                 })
         })

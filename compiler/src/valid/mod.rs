@@ -7,6 +7,7 @@
 
 mod backend_tls_policy;
 mod backend_traffic_policy;
+mod eg_backend;
 mod gateway;
 mod grpc_route;
 mod http_route;
@@ -22,6 +23,7 @@ pub use self::backend_traffic_policy::{
     BackendTrafficPolicy, LocalCounting, PolicyTarget, RateLimitRule, RateLimitSelector,
     SelectorValue, TargetKind, TargetSelector,
 };
+pub use self::eg_backend::EgBackend;
 pub use self::gateway::{
     AllowedRoutes, Gateway, Listener, ListenerTls, RouteGroupKind, RouteNamespaces, SecretRef,
 };
@@ -102,6 +104,8 @@ pub struct Validated {
     pub http_route_filters: Vec<Valid<HttpRouteFilter>>,
     /// SecurityPolicies (their client-address authorization).
     pub security_policies: Vec<Valid<SecurityPolicy>>,
+    /// Envoy Gateway Backends, which backendRefs of kind Backend name.
+    pub eg_backends: Vec<Valid<EgBackend>>,
     /// BackendTLSPolicies (read by the Envoy bootstrap emitter).
     pub backend_tls_policies: Vec<Valid<BackendTlsPolicy>>,
     /// Notes and warnings from load and validate (never errors).

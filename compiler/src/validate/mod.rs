@@ -11,6 +11,7 @@ mod backend_tls_policy;
 mod backend_traffic_policy;
 pub use backend_traffic_policy::{BURST_ANNOTATION, STATUS_ANNOTATION};
 mod core;
+mod eg_backend;
 mod gateway;
 mod grpc_route;
 mod http_route;
@@ -90,6 +91,9 @@ pub fn validate_with(loaded: Loaded, limits: &RegexLimits) -> Result<Validated, 
                 object,
                 http_route_filter::http_route_filter(&mut ctx, spec),
             )),
+            Body::EgBackend(spec) => out
+                .eg_backends
+                .push(wrap(object, eg_backend::eg_backend(&mut ctx, spec))),
             Body::SecurityPolicy(spec) => out.security_policies.push(wrap(
                 object,
                 security_policy::security_policy(&mut ctx, spec),
