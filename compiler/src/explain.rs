@@ -164,9 +164,9 @@ struct Explanation<'r> {
     decision: Decision<'r>,
     /// `None` when no limit is consulted: no listener, or a CORS preflight.
     limits: Option<Limits<'r>>,
-    /// The SecurityPolicy authorization that governs the rule, which a client's address
-    /// may pass or not (403).
-    access: Option<&'r AccessPolicy>,
+    /// The SecurityPolicy authorization that governs the rule, and whether the `--source`
+    /// address passes it (`None` without one).
+    access: Option<(&'r AccessPolicy, Option<bool>)>,
 }
 
 /// Why the decision is what it is, beyond the engine's walk: what else held, how the rule
@@ -226,6 +226,10 @@ pub struct ExplainRequest {
     /// TLS SNI (default: the URL's host for https).
     #[arg(long)]
     pub sni: Option<String>,
+    /// The client's address, for SecurityPolicy authorization and sourceCIDR rate-limit
+    /// selectors (default: none, which no range holds).
+    #[arg(long, value_name = "ADDRESS")]
+    pub source: Option<String>,
 }
 
 /// What a request is explained against.
@@ -283,7 +287,7 @@ fn explained<T>(
 ) -> Result<T, String> {
     let u = parse_url(&r.url)?;
     let router = Router::from_blob(blob).map_err(|e| e.to_string())?;
-    let e = decide(&router, &r.method, &u, &r.headers, r.port, r.sni.clone())?;
+    let e = decide(&router, &u, r)?;
     let known = Known {
         table: router.table(),
         rule_sources: manifests.map_or(&[], |m| &m.rule_sources),
@@ -330,20 +334,24 @@ fn find<'a>(c: &Known<'a>, e: &Explanation<'_>) -> Findings<'a> {
 }
 
 /// Runs the request through the engine, recording every candidate that lost.
-fn decide<'r>(
-    router: &'r Router,
-    method: &str,
-    u: &Url,
-    headers: &[String],
-    port: Option<u16>,
-    sni: Option<String>,
-) -> Result<Explanation<'r>, String> {
-    let port = port
+fn decide<'r>(router: &'r Router, u: &Url, r: &ExplainRequest) -> Result<Explanation<'r>, String> {
+    let port = r
+        .port
         .or(u.port)
         .unwrap_or(if u.scheme == "https" { 443 } else { 80 });
-    let sni = sni.or_else(|| (u.scheme == "https").then(|| u.host.clone()));
-    let method = method.to_ascii_uppercase();
-    let owned = request_headers(&method, u, headers)?;
+    let sni = r
+        .sni
+        .clone()
+        .or_else(|| (u.scheme == "https").then(|| u.host.clone()));
+    let method = r.method.to_ascii_uppercase();
+    let owned = request_headers(&method, u, &r.headers)?;
+    let client = match &r.source {
+        Some(a) => Some(
+            ratelimit::parse_client(a)
+                .ok_or_else(|| format!("--source {} is not an IP address", quote(a)))?,
+        ),
+        None => None,
+    };
     let list = gatewasm_filter::engine::borrow_headers(&owned);
     let req = Request {
         port,
@@ -363,9 +371,10 @@ fn decide<'r>(
     );
     let holding = listener.map_or_else(Vec::new, |l| router.holding(l, &req));
     let governed = listener.zip(decision.limited_rule());
-    let limits = governed.map(|(l, rule)| rate_limits(router, l, rule, &req));
-    let access =
-        governed.and_then(|(l, rule)| gatewasm_filter::access::policy_for(router, l, rule));
+    let limits = governed.map(|(l, rule)| rate_limits(router, l, rule, &req, client.as_ref()));
+    let access = governed
+        .and_then(|(l, rule)| gatewasm_filter::access::policy_for(router, l, rule))
+        .map(|p| (p, client.as_ref().map(|c| p.allows(Some(&c.0)))));
     Ok(Explanation {
         method,
         host: request_host(&u.authority),
@@ -465,10 +474,15 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         ranked::tell_outranked(c, winner, &found.outranked, &mut out);
     }
     unattached::tell_unattached(&found.unattached, &e.host, &mut out);
-    if let Some(p) = e.access {
+    if let Some((p, verdict)) = e.access {
+        let verdict = match verdict {
+            Some(true) => "; the client passes",
+            Some(false) => "; the client is refused: 403",
+            None => "",
+        };
         let _ = writeln!(
             out,
-            "access:   SecurityPolicy {}/{} at {}: {}",
+            "access:   SecurityPolicy {}/{} at {}: {}{verdict}",
             p.namespace,
             p.name,
             p.source,
@@ -602,8 +616,9 @@ fn rate_limits<'r>(
     listener: ListenerId,
     rule: RuleId,
     req: &Request<'_>,
+    client: Option<&(Vec<u8>, String)>,
 ) -> Limits<'r> {
-    match ratelimit::plan_request(router, listener, rule, req, None) {
+    match ratelimit::plan_request(router, listener, rule, req, client) {
         Ok(Some(plan)) => counted(&plan),
         Ok(None) => Limits::Unlimited,
         Err(input) => Limits::OutOfBudget(Reply::new(ReplyReason::regex_budget(input), req)),
@@ -690,7 +705,7 @@ fn tell_limits(t: &RouteTable, limits: &Limits<'_>, out: &mut String) {
             .flat_map(|r| &r.selectors)
             .any(|s| matches!(s, gatewasm_filter::blob::Selector::SourceCidr { .. }));
         let why = if by_source {
-            " (explain has no client address for the sourceCIDR selectors)"
+            " (give the client's address with --source for the sourceCIDR selectors)"
         } else {
             ""
         };
@@ -757,10 +772,11 @@ fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         "candidates": candidates,
         "decision": decision,
         "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
-        "access": e.access.map(|p| json!({
+        "access": e.access.map(|(p, allowed)| json!({
             "policy": format!("{}/{}", p.namespace, p.name),
             "source": p.source,
             "rules": describe_access(p),
+            "allowed": allowed,
         })),
         "outranked": e.holding.first().map_or_else(Vec::new, |&w| ranked::outranked_data(c, w, &found.outranked)),
         "split": backends::shares_data(&found.shares),

@@ -551,6 +551,51 @@ fn status_prints_controller_conditions() {
 }
 
 #[test]
+fn explain_says_whether_a_client_address_passes_the_authorization() {
+    let run = |source: &str| {
+        let o = gatewasm(
+            &[
+                "explain",
+                "--source",
+                source,
+                "GET",
+                "http://api.example.com/admin/users",
+                "manifests/ingress-nginx",
+            ],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let policy = "access:   SecurityPolicy store/api-admin-source-range at ingress.yaml:";
+    let office = run("10.20.3.4");
+    assert!(office.contains(policy), "{office}");
+    assert!(
+        office.contains("Allow 10.20.0.0/16, else Deny (403); the client passes"),
+        "{office}"
+    );
+    let other = run("192.0.2.1");
+    assert!(other.contains("; the client is refused: 403"), "{other}");
+    let o = gatewasm(
+        &[
+            "explain",
+            "--source",
+            "office",
+            "GET",
+            "http://api.example.com/",
+            "manifests/ingress-nginx",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--source \"office\" is not an IP address"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
 fn explain_names_the_winner_and_the_losers() {
     let o = gatewasm(
         &[

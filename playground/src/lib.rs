@@ -78,6 +78,7 @@ impl Compilation {
             headers,
             port,
             sni,
+            source: None,
         };
         gatewasm::explain::explain(gatewasm::explain::Against::Manifests(compiled), &request)
             .map_err(|e| JsError::new(&e))
