@@ -195,6 +195,7 @@ struct Counts {
     backends: usize,
     rate_limit_policies: usize,
     rate_limit_rules: usize,
+    authorization_policies: usize,
 }
 
 impl Summary {
@@ -229,6 +230,7 @@ impl Summary {
                     .iter()
                     .map(|p| p.local.len() + p.global.len())
                     .sum(),
+                authorization_policies: t.access.policies.len(),
             },
             blob_bytes: d.blob.len(),
             blob_sha256: provenance::sha256_hex(&d.blob),
@@ -257,8 +259,8 @@ impl Summary {
         let c = &self.counts;
         let _ = writeln!(
             out,
-            "counts:    {} routes, {} rules, {} matches, {} backends, {} rate limit policies ({} rules)",
-            c.routes, c.rules, c.matches, c.backends, c.rate_limit_policies, c.rate_limit_rules
+            "counts:    {} routes, {} rules, {} matches, {} backends, {} rate limit policies ({} rules), {} authorization policies",
+            c.routes, c.rules, c.matches, c.backends, c.rate_limit_policies, c.rate_limit_rules, c.authorization_policies
         );
         let _ = writeln!(
             out,

@@ -1509,7 +1509,7 @@ fn inspect_shows_what_a_blob_and_its_configmap_hold() {
         "gateway:   edge/edge\n",
         "listeners: http (port 80, HTTP, hostname (any host))\n",
         "           https (port 443, HTTPS, hostname *.example.com)\n",
-        "counts:    4 routes, 8 rules, 8 matches, 8 backends, 0 rate limit policies (0 rules)\n",
+        "counts:    4 routes, 8 rules, 8 matches, 8 backends, 0 rate limit policies (0 rules), 0 authorization policies\n",
         &format!("sha256 {sha}\n"),
         "source:    not recorded in a bare blob",
     ] {
