@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::annotations::PREFIX;
 use super::settings::{unread, value};
-use super::Served;
+use super::{envoy_gateway, Served};
 use crate::diag::Diagnostics;
 use crate::model::Object;
 use crate::validate::{BURST_ANNOTATION, STATUS_ANNOTATION};
@@ -83,7 +83,10 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Limits> {
         .map(super::source_range::with_prefix)
         .collect();
     if let Some(name) = allow_name {
-        if let Some(bad) = allowlist.iter().find(|e| !super::source_range::cidr(e)) {
+        if let Some(bad) = allowlist
+            .iter()
+            .find(|e| crate::validate::parse_cidr(e).is_none())
+        {
             warn(name, format!("{PREFIX}{name} has {bad}, which is not an address or a CIDR: ingress-nginx refuses the whole Ingress; gatewasm serves it without limits"));
             return None;
         }
@@ -111,7 +114,6 @@ impl Limits {
     /// The BackendTrafficPolicy `name` limiting the HTTPRoutes `routes`, in the namespace of
     /// `served`.
     pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[(String, String)]) -> Value {
-        let meta = &served.object.meta;
         let mut rules = Vec::new();
         for &(requests, unit) in &self.rates {
             for family in ["0.0.0.0/0", "::/0"] {
@@ -128,25 +130,14 @@ impl Limits {
                 }));
             }
         }
-        json!({
-            "apiVersion": "gateway.envoyproxy.io/v1alpha1",
-            "kind": "BackendTrafficPolicy",
-            "metadata": {
-                "name": name,
-                "namespace": meta.namespace,
-                "annotations": {
-                    super::routes::SOURCE_ANNOTATION: format!("{}/{}", meta.namespace, meta.name),
-                    BURST_ANNOTATION: self.multiplier.to_string(),
-                    STATUS_ANNOTATION: STATUS.to_string(),
-                },
-            },
-            "spec": {
-                "targetRefs": routes
-                    .iter()
-                    .map(|(kind, r)| json!({"group": "gateway.networking.k8s.io", "kind": kind, "name": r}))
-                    .collect::<Vec<_>>(),
-                "rateLimit": {"local": {"rules": rules}},
-            },
-        })
+        let spec = json!({
+            "targetRefs": envoy_gateway::target_refs(routes),
+            "rateLimit": {"local": {"rules": rules}},
+        });
+        let mut policy = envoy_gateway::object(served, "BackendTrafficPolicy", name, spec);
+        let annotations = &mut policy["metadata"]["annotations"];
+        annotations[BURST_ANNOTATION] = json!(self.multiplier.to_string());
+        annotations[STATUS_ANNOTATION] = json!(STATUS.to_string());
+        policy
     }
 }

@@ -40,7 +40,7 @@ impl Redirect {
             "statusCode": self.status,
             "header": {"set": [{"name": "Location", "value": self.location}]},
         }});
-        super::route_filter::manifest(served, name, spec)
+        super::envoy_gateway::object(served, "HTTPRouteFilter", name, spec)
     }
 }
 

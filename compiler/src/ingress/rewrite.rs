@@ -25,13 +25,10 @@ pub struct Rewrite {
     forwarded_prefix: Option<String>,
 }
 
-/// Whether ingress-nginx reads `target` at all: a value outside its `RegexPathWithCapture`
-/// (`^/?[-._~a-zA-Z0-9/:$]*$`) is taken as unset there, regex mode included.
-pub fn nginx_reads(target: &str) -> bool {
-    with_capture(target)
-}
-
-fn with_capture(v: &str) -> bool {
+/// Whether ingress-nginx reads a rewrite value at all: one outside its
+/// `RegexPathWithCapture` (`^/?[-._~a-zA-Z0-9/:$]*$`) is taken as unset there, regex mode
+/// included.
+pub fn nginx_reads(v: &str) -> bool {
     v.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-._~/:$".contains(c))
 }
@@ -42,7 +39,7 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Rewrite> {
     let mut warn = |name: &str, message: String| diagnostics.push(unread(object, name, message));
     let target = value(object, "rewrite-target")?;
     let name = "nginx.ingress.kubernetes.io/rewrite-target";
-    if !with_capture(target) {
+    if !nginx_reads(target) {
         warn("rewrite-target", format!("{name} {target} has characters ingress-nginx refuses: the paths are not rewritten, as there"));
         return None;
     }
@@ -55,7 +52,7 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Rewrite> {
         return None;
     }
     let forwarded_prefix = match value(object, "x-forwarded-prefix") {
-        Some(v) if !with_capture(v) => {
+        Some(v) if !nginx_reads(v) => {
             warn("x-forwarded-prefix", format!("{v} has characters ingress-nginx refuses: no X-Forwarded-Prefix is sent, as there"));
             None
         }
@@ -102,8 +99,8 @@ impl Rewrite {
             "type": "ReplaceRegexMatch",
             "replaceRegexMatch": {"pattern": pattern, "substitution": substitution(&self.target, groups)},
         }}});
-        let filter = super::route_filter::manifest(served, name, spec);
-        let mut filters = vec![super::route_filter::extension_ref(name)];
+        let filter = super::envoy_gateway::object(served, "HTTPRouteFilter", name, spec);
+        let mut filters = vec![super::envoy_gateway::extension_ref(name)];
         if let Some(prefix) = &self.forwarded_prefix {
             filters.push(
                 json!({"type": "RequestHeaderModifier", "requestHeaderModifier": {
@@ -147,7 +144,7 @@ mod tests {
         assert!(variable("/$host"));
         assert!(variable("/a$"));
         assert!(!variable("/$1x"));
-        assert!(with_capture("/$1:~._-"));
-        assert!(!with_capture("/a?b=1"));
+        assert!(nginx_reads("/$1:~._-"));
+        assert!(!nginx_reads("/a?b=1"));
     }
 }

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 
 use super::canary::{self, Canaries};
 use super::cors;
+use super::envoy_gateway;
 use super::gateway::HTTP_LISTENER;
 use super::grpc;
 use super::limits;
 use super::redirect::{self, Redirect};
 use super::rewrite;
-use super::route_filter;
 use super::settings;
 use super::source_range;
 use super::upstream_tls;
@@ -193,7 +193,7 @@ fn annotation_field(short: &str) -> String {
 /// location carries the creating Ingress's annotations.
 fn redirect_paths(served: &Served<'_>, class: &ClassHosts<'_>, r: &Redirect, host: &mut Host<'_>) {
     let name = format!("{}-redirect", served.object.meta.name);
-    let answer = json!([route_filter::extension_ref(&name)]);
+    let answer = json!([envoy_gateway::extension_ref(&name)]);
     let mut answers_root = false;
     for (rule, origin) in host.rules.iter_mut().zip(&host.origins) {
         if let Some(rule) = rule
@@ -225,7 +225,7 @@ fn answer_root(served: &Served<'_>, r: &Redirect, host: &mut Host<'_>) {
         0,
         json!({
             "matches": [{"path": {"type": "Exact", "value": "/"}}],
-            "filters": [route_filter::extension_ref(&name)],
+            "filters": [envoy_gateway::extension_ref(&name)],
         }),
     );
     host.origins.insert(0, annotation_field("app-root"));

@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 
 use super::annotations::PREFIX;
 use super::settings::{unread, value};
-use super::Served;
+use super::{envoy_gateway, Served};
 use crate::diag::Diagnostics;
 use crate::model::Object;
+use crate::validate::parse_cidr;
 
 /// The annotations read here, without the prefix: carried out, so not warned about.
 pub const ANNOTATIONS: [&str; 3] = [
@@ -55,7 +56,7 @@ pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Ranges> {
             .filter(|e| !e.is_empty())
             .map(with_prefix)
             .collect();
-        if let Some(bad) = entries.iter().find(|e| !cidr(e)) {
+        if let Some(bad) = entries.iter().find(|e| parse_cidr(e).is_none()) {
             diagnostics.push(unread(object, name, format!("{PREFIX}{name} has {bad}, which is not an address or a CIDR: ingress-nginx answers 503 on every path of this Ingress; gatewasm refuses every client (403)")));
             broken = true;
         }
@@ -89,24 +90,10 @@ pub fn with_prefix(entry: &str) -> String {
     }
 }
 
-/// An address or a CIDR, as ingress-nginx's parser takes them (`10.0.0.1/8` included).
-pub fn cidr(text: &str) -> bool {
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
-        return false;
-    };
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= max))
-}
-
 impl Ranges {
     /// The SecurityPolicy `name` applying these lists to the HTTPRoutes `routes`, in the
     /// namespace of `served`.
     pub fn policy(&self, served: &Served<'_>, name: &str, routes: &[(String, String)]) -> Value {
-        let meta = &served.object.meta;
         let mut rules = Vec::new();
         if !self.deny.is_empty() {
             rules.push(json!({"name": "denylist", "action": "Deny", "principal": {"clientCIDRs": self.deny}}));
@@ -115,21 +102,10 @@ impl Ranges {
             rules.push(json!({"name": "allowlist", "action": "Allow", "principal": {"clientCIDRs": self.allow}}));
         }
         let default = if self.refuse_rest { "Deny" } else { "Allow" };
-        json!({
-            "apiVersion": "gateway.envoyproxy.io/v1alpha1",
-            "kind": "SecurityPolicy",
-            "metadata": {
-                "name": name,
-                "namespace": meta.namespace,
-                "annotations": {super::routes::SOURCE_ANNOTATION: format!("{}/{}", meta.namespace, meta.name)},
-            },
-            "spec": {
-                "targetRefs": routes
-                    .iter()
-                    .map(|(kind, r)| json!({"group": "gateway.networking.k8s.io", "kind": kind, "name": r}))
-                    .collect::<Vec<_>>(),
-                "authorization": {"defaultAction": default, "rules": rules},
-            },
-        })
+        let spec = json!({
+            "targetRefs": envoy_gateway::target_refs(routes),
+            "authorization": {"defaultAction": default, "rules": rules},
+        });
+        envoy_gateway::object(served, "SecurityPolicy", name, spec)
     }
 }

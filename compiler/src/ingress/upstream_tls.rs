@@ -43,19 +43,11 @@ pub fn reroute(
         backend_ref["kind"] = json!("Backend");
         backend_ref["name"] = json!(name);
         backends.entry(name.clone()).or_insert_with(|| {
-            json!({
-                "apiVersion": "gateway.envoyproxy.io/v1alpha1",
-                "kind": "Backend",
-                "metadata": {
-                    "name": name,
-                    "namespace": ns,
-                    "annotations": {super::routes::SOURCE_ANNOTATION: format!("{ns}/{}", served.object.meta.name)},
-                },
-                "spec": {
-                    "endpoints": [{"fqdn": {"hostname": format!("{service}.{ns}.svc.cluster.local"), "port": port}}],
-                    "tls": {"insecureSkipVerify": true},
-                },
-            })
+            let spec = json!({
+                "endpoints": [{"fqdn": {"hostname": format!("{service}.{ns}.svc.cluster.local"), "port": port}}],
+                "tls": {"insecureSkipVerify": true},
+            });
+            super::envoy_gateway::object(served, "Backend", &name, spec)
         });
     }
     if !backends.is_empty() {
