@@ -33,9 +33,9 @@ pub(super) fn backend_traffic_policy(
     spec: &BackendTrafficPolicySpec,
 ) -> BackendTrafficPolicy {
     for field in spec.other.keys() {
-        ctx.error_help(
+        ctx.not_compiled(
             &format!("spec.{field}"),
-            format!("{} is not compiled: gatewasm only compiles `rateLimit` from a BackendTrafficPolicy", code(field)),
+            "gatewasm only compiles `rateLimit` from a BackendTrafficPolicy",
             "move this setting into a separate BackendTrafficPolicy applied by Envoy Gateway, or remove it",
         );
     }
@@ -594,7 +594,7 @@ fn value(ctx: &mut Ctx, at: &str, v: &ValueSelector) -> Option<(SelectorValue, b
 }
 
 /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
-pub(super) fn parse_cidr(text: &str) -> Option<Cidr> {
+pub fn parse_cidr(text: &str) -> Option<Cidr> {
     let (addr, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
         None => (text, None),

@@ -3,7 +3,7 @@
 
 use super::{syntax, Ctx};
 use crate::model::EgBackendSpec;
-use crate::quote::{code, quote};
+use crate::quote::quote;
 use crate::valid::EgBackend;
 
 const H2C: &str = "gateway.envoyproxy.io/h2c";
@@ -11,10 +11,9 @@ const H2C: &str = "gateway.envoyproxy.io/h2c";
 /// Validates an Envoy Gateway Backend.
 pub(super) fn eg_backend(ctx: &mut Ctx, spec: &EgBackendSpec) -> EgBackend {
     let not_compiled = |ctx: &mut Ctx, field: String| {
-        let name = field.rsplit('.').next().unwrap_or_default().to_owned();
-        ctx.error_help(
+        ctx.not_compiled(
             &field,
-            format!("{} is not compiled: gatewasm compiles a Backend's FQDN and IP endpoints, h2c, and TLS with insecureSkipVerify", code(&name)),
+            "gatewasm compiles a Backend's FQDN and IP endpoints, h2c, and TLS with insecureSkipVerify",
             "remove it, or keep this Backend for routes Envoy Gateway serves",
         );
     };

@@ -18,13 +18,9 @@ pub(super) fn http_route_filter(ctx: &mut Ctx, spec: &HttpRouteFilterSpec) -> Ht
         .into_iter()
         .flat_map(|r| r.other.keys().map(|k| format!("spec.urlRewrite.{k}")));
     for field in others.chain(rewrite_others) {
-        let name = field.rsplit('.').next().unwrap_or_default().to_owned();
-        ctx.error_help(
+        ctx.not_compiled(
             &field,
-            format!(
-                "{} is not compiled: gatewasm only compiles `urlRewrite.path` from an HTTPRouteFilter",
-                code(&name)
-            ),
+            "gatewasm only compiles `urlRewrite.path` and a `directResponse` that redirects from an HTTPRouteFilter",
             "remove it, or keep this filter for routes Envoy Gateway serves",
         );
     }

@@ -9,7 +9,7 @@
 
 mod backend_tls_policy;
 mod backend_traffic_policy;
-pub use backend_traffic_policy::{BURST_ANNOTATION, STATUS_ANNOTATION};
+pub use backend_traffic_policy::{parse_cidr, BURST_ANNOTATION, STATUS_ANNOTATION};
 mod core;
 mod eg_backend;
 mod gateway;
@@ -234,6 +234,14 @@ impl Ctx<'_> {
                 ),
             );
         }
+    }
+
+    /// Reports a field of an Envoy Gateway object that gatewasm does not compile, named by
+    /// the last part of its path, with what gatewasm does compile (`compiled`).
+    fn not_compiled(&mut self, field: &str, compiled: &str, help: &str) {
+        let name = field.rsplit('.').next().unwrap_or_default();
+        let message = format!("{} is not compiled: {compiled}", crate::quote::code(name));
+        self.error_help(field, message, help);
     }
 
     /// Reports the message of a failed syntax check at `field`.

@@ -6,15 +6,15 @@
 use super::backend_traffic_policy::{parse_cidr, targets};
 use super::Ctx;
 use crate::model::{AuthorizationRule, SecurityPolicySpec};
-use crate::quote::{code, quote};
+use crate::quote::quote;
 use crate::valid::{AccessRule, SecurityPolicy};
 
 /// Validates and defaults a SecurityPolicy.
 pub(super) fn security_policy(ctx: &mut Ctx, spec: &SecurityPolicySpec) -> SecurityPolicy {
     for field in spec.other.keys() {
-        ctx.error_help(
+        ctx.not_compiled(
             &format!("spec.{field}"),
-            format!("{} is not compiled: gatewasm only compiles `authorization` on clientCIDRs from a SecurityPolicy", code(field)),
+            "gatewasm only compiles `authorization` on clientCIDRs from a SecurityPolicy",
             "move this setting into a SecurityPolicy applied by Envoy Gateway, or remove it",
         );
     }
@@ -73,10 +73,9 @@ fn rule(ctx: &mut Ctx, at: &str, r: &AuthorizationRule) -> Option<AccessRule> {
         .map(|k| format!("{at}.principal.{k}"));
     let mut refused = false;
     for field in others.chain(principal_others) {
-        let name = field.rsplit('.').next().unwrap_or_default().to_owned();
-        ctx.error_help(
+        ctx.not_compiled(
             &field,
-            format!("{} is not compiled: gatewasm authorizes only on principal.clientCIDRs", code(&name)),
+            "gatewasm authorizes only on principal.clientCIDRs",
             "a rule gatewasm ran without it would match more requests than written; remove it, or keep this policy for routes Envoy Gateway serves",
         );
         refused = true;
