@@ -10,11 +10,8 @@ use crate::host::{Host, HostError};
 /// The policy that governs `rule` when it is reached through `listener`.
 pub fn policy_for(router: &Router, listener: ListenerId, rule: RuleId) -> Option<&AccessPolicy> {
     let access = &router.table().access;
-    let i = access
-        .bindings
-        .binary_search_by(|b| (b.listener, b.rule).cmp(&(listener, rule)))
-        .ok()?;
-    access.policies.get(access.bindings.get(i)?.policy as usize)
+    let policy = crate::blob::bound(&access.bindings, listener, rule)?;
+    access.policies.get(policy as usize)
 }
 
 /// The 403 for a client the policy governing `rule` does not allow; `None` to go on.

@@ -478,7 +478,7 @@ fn the_format_3_appendix_round_trips() {
             rules: vec![],
             default_allow: false,
         }],
-        bindings: vec![blob::AccessBinding {
+        bindings: vec![blob::Binding {
             listener: first(0),
             rule: RuleId::from_index(0).unwrap(),
             policy: 0,

@@ -3,7 +3,7 @@
 //! form.
 
 use gatewasm_filter::blob::{
-    self, LocalStyle, PathCondition, RegexId, RlBinding, RlPolicy, RlRule, Selector, ValueMatch,
+    self, LocalStyle, PathCondition, RegexId, RlPolicy, RlRule, Selector, ValueMatch,
 };
 
 use super::ids::TooMany;
@@ -35,7 +35,7 @@ pub fn build(
     let regexes = &mut resolved.regexes;
     // Policies are numbered in the order they are converted.
     let mut styles = Vec::new();
-    let bindings = targets::numbered(best, &mut out.policies, "rate limit policies", |pi| {
+    out.bindings = targets::numbered(best, &mut out.policies, "rate limit policies", |pi| {
         styles.push(policies[pi].spec.style);
         policy_blob(&policies[pi], regexes)
     })?;
@@ -48,14 +48,6 @@ pub fn build(
                 burst_multiplier: style?.burst_multiplier,
                 status: style?.status,
             })
-        })
-        .collect();
-    out.bindings = bindings
-        .into_iter()
-        .map(|(listener, rule, policy)| RlBinding {
-            listener,
-            rule,
-            policy,
         })
         .collect();
     resolved.rate_limits = out;

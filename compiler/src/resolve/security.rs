@@ -2,7 +2,7 @@
 //! rule on each listener ([`super::targets`], the precedence every Envoy Gateway policy has),
 //! and the policy's rules in the blob's form.
 
-use gatewasm_filter::blob::{self, Access, AccessBinding, AccessPolicy};
+use gatewasm_filter::blob::{self, Access, AccessPolicy};
 
 use super::ids::TooMany;
 use super::targets::{self, Policy};
@@ -34,17 +34,9 @@ pub fn build(
     let policies = &input.security_policies;
     let best = targets::bind(input, policies, gateway, resolved, diagnostics);
     let mut out = Access::default();
-    let bindings = targets::numbered(best, &mut out.policies, "authorization policies", |pi| {
+    out.bindings = targets::numbered(best, &mut out.policies, "authorization policies", |pi| {
         Ok(policy_blob(&policies[pi]))
     })?;
-    out.bindings = bindings
-        .into_iter()
-        .map(|(listener, rule, policy)| AccessBinding {
-            listener,
-            rule,
-            policy,
-        })
-        .collect();
     resolved.access = out;
     Ok(())
 }

@@ -11,7 +11,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use gatewasm_filter::blob::{ListenerId, RouteKind, RuleId};
+use gatewasm_filter::blob::{Binding, ListenerId, RouteKind, RuleId};
 
 use super::attach::selector_matches;
 use super::ids::{self, TooMany};
@@ -81,8 +81,8 @@ pub fn bind<T: Policy>(
     best
 }
 
-/// The bindings of `best` as (listener, rule, policy number in `out`), each policy put in
-/// `out` once, as `convert` makes it from its input position, when a binding first names it.
+/// The bindings of `best`, each policy put in `out` once, as `convert` makes it from its
+/// input position, when a binding first names it.
 ///
 /// # Errors
 /// More rules or policies than the blob can number.
@@ -91,7 +91,7 @@ pub fn numbered<B>(
     out: &mut Vec<B>,
     what: &'static str,
     mut convert: impl FnMut(usize) -> Result<B, TooMany>,
-) -> Result<Vec<(ListenerId, RuleId, u32)>, TooMany> {
+) -> Result<Vec<Binding>, TooMany> {
     let mut index: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
     let mut bindings = Vec::with_capacity(best.len());
     for ((listener, rule), (_, pi)) in best {
@@ -104,7 +104,11 @@ pub fn numbered<B>(
             }
         };
         let rule = RuleId::from_index(rule).ok_or(TooMany("rules"))?;
-        bindings.push((listener, rule, policy));
+        bindings.push(Binding {
+            listener,
+            rule,
+            policy,
+        });
     }
     Ok(bindings)
 }

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ListenerId, RuleId};
+use super::binding::Binding;
 use super::ratelimit::Cidr;
 use super::wire::DecodeError;
 
@@ -20,7 +20,7 @@ pub struct Access {
     /// Policies, in the order the compiler found them.
     pub policies: Vec<AccessPolicy>,
     /// Which policy governs a rule on a listener, sorted by (listener, rule).
-    pub bindings: Vec<AccessBinding>,
+    pub bindings: Vec<Binding>,
 }
 
 impl Access {
@@ -67,35 +67,10 @@ pub struct AccessRule {
     pub cidrs: Vec<Cidr>,
 }
 
-/// Which policy governs a rule when it is reached through a listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AccessBinding {
-    /// The listener the request came in on.
-    pub listener: ListenerId,
-    /// The route rule that matched.
-    pub rule: RuleId,
-    /// Index into [`Access::policies`].
-    pub policy: u32,
-}
-
 /// Checks what the types cannot say; `listeners` and `rules` are the table's sizes.
 pub(super) fn validate(access: &Access, listeners: usize, rules: usize) -> Result<(), DecodeError> {
-    for (i, b) in access.bindings.iter().enumerate() {
-        if b.listener.index() >= listeners
-            || b.rule.index() >= rules
-            || b.policy as usize >= access.policies.len()
-        {
-            return Err(DecodeError::new(format!(
-                "access.bindings[{i}] refers outside the table"
-            )));
-        }
-        let previous = i.checked_sub(1).and_then(|p| access.bindings.get(p));
-        if previous.is_some_and(|p| p >= b) {
-            return Err(DecodeError::new(format!(
-                "access.bindings[{i}] is out of order"
-            )));
-        }
-    }
+    let policies = access.policies.len();
+    super::binding::validate("access", &access.bindings, listeners, rules, policies)?;
     for (p, policy) in access.policies.iter().enumerate() {
         let cidrs = policy.rules.iter().flat_map(|r| &r.cidrs);
         if let Some(c) = cidrs

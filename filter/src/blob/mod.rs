@@ -24,6 +24,7 @@
 //! makes it panic.
 
 mod access;
+mod binding;
 mod ids;
 mod model;
 mod ratelimit;
@@ -32,12 +33,13 @@ mod substitution;
 mod validate;
 mod wire;
 
-pub use access::{Access, AccessBinding, AccessPolicy, AccessRule};
+pub use access::{Access, AccessPolicy, AccessRule};
+pub use binding::{bound, Binding};
 pub use ids::{BackendId, HostGroupId, ListenerId, Lookup, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
 pub use ratelimit::{
-    Cidr, LocalStyle, PathCondition, RateLimits, RlBinding, RlPolicy, RlRule, Selector, Unit,
-    ValueMatch, MAX_SLOTS,
+    Cidr, LocalStyle, PathCondition, RateLimits, RlPolicy, RlRule, Selector, Unit, ValueMatch,
+    MAX_SLOTS,
 };
 pub use substitution::substitution_error;
 pub use validate::anchored;

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ListenerId, RegexId, RuleId};
+use super::binding::Binding;
+use super::ids::RegexId;
 use super::wire::DecodeError;
 
 /// Every rate-limit policy of the compiled Gateway and where each applies.
@@ -20,7 +21,7 @@ pub struct RateLimits {
     /// Policies, in the order the compiler found them.
     pub policies: Vec<RlPolicy>,
     /// Which policy governs a rule on a listener, sorted by (listener, rule).
-    pub bindings: Vec<RlBinding>,
+    pub bindings: Vec<Binding>,
     /// The policies whose local rules count as ingress-nginx's `limit_req` does, sorted by
     /// policy. Not part of the table's own encoding: format 3 appends it ([`super::wire`]).
     #[serde(skip)]
@@ -72,17 +73,6 @@ pub struct RlPolicy {
     pub local: Vec<RlRule>,
     /// `rateLimit.global.rules`, counted by the rate limit service.
     pub global: Vec<RlRule>,
-}
-
-/// Which policy governs a rule when it is reached through a listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RlBinding {
-    /// The listener the request came in on.
-    pub listener: ListenerId,
-    /// The route rule that matched.
-    pub rule: RuleId,
-    /// Index into [`RateLimits::policies`].
-    pub policy: u32,
 }
 
 /// One rate-limit rule.
@@ -280,20 +270,8 @@ pub(super) fn validate(
     regexes: usize,
 ) -> Result<(), DecodeError> {
     let err = |m: String| Err(DecodeError::new(m));
-    for (i, b) in rl.bindings.iter().enumerate() {
-        if b.listener.index() >= listeners
-            || b.rule.index() >= rules
-            || b.policy as usize >= rl.policies.len()
-        {
-            return err(format!(
-                "rate_limits.bindings[{i}] refers outside the table"
-            ));
-        }
-        let previous = i.checked_sub(1).and_then(|p| rl.bindings.get(p));
-        if previous.is_some_and(|p| p >= b) {
-            return err(format!("rate_limits.bindings[{i}] is out of order"));
-        }
-    }
+    let policies = rl.policies.len();
+    super::binding::validate("rate_limits", &rl.bindings, listeners, rules, policies)?;
     for (p, policy) in rl.policies.iter().enumerate() {
         for (kind, list) in [("local", &policy.local), ("global", &policy.global)] {
             for (r, rule) in list.iter().enumerate() {

@@ -103,11 +103,7 @@ fn governing(
     rule: RuleId,
 ) -> Option<(&RlPolicy, Option<&LocalStyle>)> {
     let rl = &router.table().rate_limits;
-    let i = rl
-        .bindings
-        .binary_search_by(|b| (b.listener, b.rule).cmp(&(listener, rule)))
-        .ok()?;
-    let index = rl.bindings.get(i)?.policy;
+    let index = crate::blob::bound(&rl.bindings, listener, rule)?;
     Some((rl.policies.get(index as usize)?, rl.style(index)))
 }
 
