@@ -55,6 +55,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         regexes,
         rate_limits,
         access,
+        idle,
         attachments,
         ..
     } = resolved;
@@ -65,6 +66,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         regexes: regexes.into_list(),
         rate_limits,
         access,
+        idle,
         ..RouteTable::default()
     };
     let mut created = Vec::with_capacity(routes.len());

@@ -40,6 +40,9 @@ pub struct PluginConfig {
     pub cluster_header: String,
     /// One header per mirror slot the table needs ([`mirror_headers`]).
     pub mirror_headers: Vec<String>,
+    /// The header naming a rule's idle timeout ([`crate::blob::idle_header`]), only when
+    /// some rule has one: other tables cost no host call for it.
+    pub idle_header: Option<String>,
     /// What to do when the filter cannot do its job for a request (host call failure):
     /// `true` passes the request on untouched, `false` answers 503.
     pub fail_open: bool,
@@ -278,10 +281,13 @@ fn with_blob(blob: Vec<u8>, settings: Settings) -> Result<PluginConfig, ConfigEr
     drop(blob);
     let router = Router::new(table);
     let mirror_headers = mirror_headers(&settings.cluster_header, router.table().mirror_slots());
+    let idle_header = (!router.table().idle.is_empty())
+        .then(|| crate::blob::idle_header(&settings.cluster_header));
     Ok(PluginConfig {
         router,
         cluster_header: settings.cluster_header,
         mirror_headers,
+        idle_header,
         fail_open: settings.fail_open,
         engine: settings.engine,
         rate_limit: settings.rate_limit,

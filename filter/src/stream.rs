@@ -172,7 +172,9 @@ impl Stream {
             return Ok(Verdict::Stop);
         }
         self.limit_headers = admission.headers;
-        let then = self.carry_out(config, decision, host)?;
+        let table = config.router.table();
+        let idle_ms = governed.and_then(|(l, r)| table.idle.governing(l, r));
+        let then = self.carry_out(config, decision, idle_ms, host)?;
         match (admission.global, then) {
             (Some(call), then) => Ok(self.call_service(config, call, then, host)),
             (None, Then::Reply(reply)) => {
@@ -189,12 +191,13 @@ impl Stream {
         &mut self,
         config: &PluginConfig,
         decision: Decision<'_>,
+        idle_ms: Option<u64>,
         host: &mut impl Host,
     ) -> Result<Then, HostError> {
         match decision {
             Decision::Reply(reply) => Ok(Then::Reply(reply)),
             Decision::Forward(fwd) => {
-                apply_forward(config, &fwd, host)?;
+                apply_forward(config, &fwd, idle_ms, host)?;
                 self.response = Some(ResponseEdits {
                     rule: fwd.rule,
                     backend: fwd.backend_index,
@@ -325,7 +328,10 @@ fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
 /// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
 /// bootstrap does).
 fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
-    for name in std::iter::once(&config.cluster_header).chain(&config.mirror_headers) {
+    let names = std::iter::once(&config.cluster_header)
+        .chain(&config.mirror_headers)
+        .chain(&config.idle_header);
+    for name in names {
         let r = host.remove_header(Side::Request, name);
         report(host, r, "a client-sent cluster header may remain");
     }
@@ -377,6 +383,7 @@ fn admit(
 fn apply_forward(
     config: &PluginConfig,
     fwd: &Forward<'_>,
+    idle_ms: Option<u64>,
     host: &mut impl Host,
 ) -> Result<(), HostError> {
     for edit in fwd.request_edits() {
@@ -388,6 +395,14 @@ fn apply_forward(
     for (slot, name) in config.mirror_headers.iter().enumerate() {
         match fwd.mirrors.get(slot) {
             Some(cluster) => host.set_header(Side::Request, name, cluster.as_bytes())?,
+            None => host.remove_header(Side::Request, name)?,
+        }
+    }
+    // Envoy picks the route carrying the timeout by this header; a rule without one must
+    // not keep a value the client sent, which would choose another rule's timeout.
+    if let Some(name) = &config.idle_header {
+        match idle_ms {
+            Some(ms) => host.set_header(Side::Request, name, ms.to_string().as_bytes())?,
             None => host.remove_header(Side::Request, name)?,
         }
     }

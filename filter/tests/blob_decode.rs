@@ -68,6 +68,7 @@ fn sample() -> RouteTable {
         regexes: vec!["prod|staging".into()],
         rate_limits: Default::default(),
         access: Default::default(),
+        idle: Default::default(),
     }
 }
 
@@ -127,12 +128,12 @@ fn refuses_newer_versions_with_advice() {
     bytes[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     assert_eq!(
         err(&bytes),
-        "blob format version 4 is not supported (this filter reads versions 2 to 3); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
+        "blob format version 5 is not supported (this filter reads versions 2 to 4); it was compiled by a newer gatewasm: upgrade the filter .wasm first"
     );
     bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
     assert_eq!(
         err(&bytes),
-        "blob format version 1 is not supported (this filter reads versions 2 to 3)"
+        "blob format version 1 is not supported (this filter reads versions 2 to 4)"
     );
 }
 
@@ -490,4 +491,33 @@ fn the_format_3_appendix_round_trips() {
     let mut older = bytes.clone();
     older[4..6].copy_from_slice(&2u16.to_le_bytes());
     assert!(err(&older).contains("trailing bytes after the route table"));
+}
+
+/// Format 4's section (stream idle timeouts) follows format 3's, which is written even when
+/// empty so the sections keep their places; a format 3 header is refused with it.
+#[test]
+fn the_format_4_section_round_trips() {
+    let idle = blob::IdleTimeouts {
+        policies: vec![blob::IdlePolicy {
+            namespace: "default".into(),
+            name: "slow".into(),
+            source: "t.yaml:1".into(),
+            idle_ms: 300_000,
+        }],
+        bindings: vec![blob::Binding {
+            listener: blob::ListenerId::from_index(0).unwrap(),
+            rule: RuleId::from_index(0).unwrap(),
+            policy: 0,
+        }],
+    };
+    let mut t = sample();
+    t.idle = idle;
+    let bytes = blob::encode(&t).expect("encodes");
+    assert_eq!(bytes[4..6], 4u16.to_le_bytes());
+    assert_eq!(blob::decode(&bytes).expect("decodes"), t);
+    let mut older = bytes.clone();
+    older[4..6].copy_from_slice(&3u16.to_le_bytes());
+    assert!(err(&reseal(older)).contains("trailing bytes after the route table"));
+    t.idle.bindings[0].policy = 1;
+    assert!(err(&blob::encode(&t).expect("encodes")).contains("idle.bindings[0] refers outside the table"));
 }

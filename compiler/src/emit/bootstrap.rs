@@ -8,8 +8,8 @@
 //!
 //! Every chain runs the same HTTP filters: gatewasm, delivered by ECDS from a watched file
 //! (so `kubectl apply` of a new routes ConfigMap swaps the table live), then the router with
-//! one catch-all route that forwards on the cluster the filter wrote into
-//! `x-gatewasm-cluster`. A separate listener exposes only `/stats/prometheus` and `/ready`;
+//! the routes that forward on the cluster the filter wrote into `x-gatewasm-cluster`,
+//! delivered by RDS from the same ConfigMap (they change with the idle timeouts rules use). A separate listener exposes only `/stats/prometheus` and `/ready`;
 //! admin itself stays on loopback. The readiness listener runs the filter alone: it answers
 //! 200 only while it holds a route table, so a pod started with a refused one is not Ready.
 
@@ -17,10 +17,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{forward, gateway_name, layout, listener_certificates, plugin, EmitOptions};
+use super::{gateway_name, layout, listener_certificates, plugin, EmitOptions};
 use crate::compile::Compiled;
 use crate::model::ProtocolType;
 use crate::valid::{Listener, Valid};
+use gatewasm_filter::blob::idle_header;
 use gatewasm_filter::config::{mirror_headers, DEFAULT_CLUSTER_HEADER};
 
 /// The bootstrap document.
@@ -170,13 +171,9 @@ fn http_connection_manager(stat_prefix: &str, mirror_slots: usize) -> Value {
             // send a request to a cluster of its choosing, internal ones included.
             "early_header_mutation_extensions": [early_header_removal(mirror_slots)],
             "access_log": [access_log()],
-            "route_config": {
-                "name": layout::FILTER_NAME,
-                "virtual_hosts": [{
-                    "name": "all",
-                    "domains": ["*"],
-                    "routes": [forward::route(mirror_slots)],
-                }],
+            "rds": {
+                "route_config_name": layout::ROUTE_TABLE,
+                "config_source": watched_file(layout::RDS_KEY),
             },
             "http_filters": [gatewasm_filter(), router()],
         },
@@ -228,7 +225,8 @@ fn readiness_listener() -> Value {
 
 fn early_header_removal(mirror_slots: usize) -> Value {
     let names = std::iter::once(DEFAULT_CLUSTER_HEADER.to_owned())
-        .chain(mirror_headers(DEFAULT_CLUSTER_HEADER, mirror_slots));
+        .chain(mirror_headers(DEFAULT_CLUSTER_HEADER, mirror_slots))
+        .chain([idle_header(DEFAULT_CLUSTER_HEADER)]);
     let mutations: Vec<Value> = names.map(|n| json!({"remove": n})).collect();
     json!({
         "name": "gatewasm-client-cluster-headers",

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{clusters, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
+use super::{clusters, forward, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
 use crate::compile::Compiled;
 use crate::provenance;
 
@@ -51,6 +51,10 @@ fn routes(compiled: &Compiled, options: &EmitOptions) -> Result<Value, String> {
     data.insert(
         layout::CDS_KEY.to_owned(),
         Value::String(yaml(&cds(compiled))?),
+    );
+    data.insert(
+        layout::RDS_KEY.to_owned(),
+        Value::String(yaml(&rds(compiled))?),
     );
     for cert in gateway_certificates(compiled.gateway()) {
         data.insert(
@@ -103,6 +107,24 @@ fn cds(compiled: &Compiled) -> Value {
         "version_info": plugin::blob_version(compiled),
         "type_url": CLUSTER_TYPE,
         "resources": resources,
+    })
+}
+
+/// The RDS file: the route table every Gateway listener forwards with.
+fn rds(compiled: &Compiled) -> Value {
+    const ROUTE_TYPE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    json!({
+        "version_info": plugin::blob_version(compiled),
+        "type_url": ROUTE_TYPE,
+        "resources": [{
+            "@type": ROUTE_TYPE,
+            "name": layout::ROUTE_TABLE,
+            "virtual_hosts": [{
+                "name": "all",
+                "domains": ["*"],
+                "routes": forward::routes(&compiled.table),
+            }],
+        }],
     })
 }
 

@@ -79,7 +79,7 @@ fn patch_policy(compiled: &Compiled) -> Value {
         "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
     const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
     let (namespace, name) = gateway_name(compiled);
-    let route = forward::first_route(compiled.table.mirror_slots());
+    let routes = forward::first_routes(&compiled.table);
     // Envoy Gateway names a listener's route table `<namespace>/<gateway>/<listener>`.
     let mut patches: Vec<Value> = compiled
         .gateway()
@@ -87,16 +87,18 @@ fn patch_policy(compiled: &Compiled) -> Value {
         .listeners
         .iter()
         .filter(|l| matches!(l.protocol, ProtocolType::Http | ProtocolType::Https))
-        .map(|l| {
-            json!({
-                "type": ROUTE_CONFIGURATION,
-                "name": format!("{namespace}/{name}/{}", l.name),
-                "operation": {
-                    "op": "add",
-                    "jsonPath": "..virtual_hosts[*]",
-                    "path": "routes/0",
-                    "value": route,
-                },
+        .flat_map(|l| {
+            routes.iter().enumerate().map(move |(i, route)| {
+                json!({
+                    "type": ROUTE_CONFIGURATION,
+                    "name": format!("{namespace}/{name}/{}", l.name),
+                    "operation": {
+                        "op": "add",
+                        "jsonPath": "..virtual_hosts[*]",
+                        "path": format!("routes/{i}"),
+                        "value": route,
+                    },
+                })
             })
         })
         .collect();

@@ -55,20 +55,25 @@ pub fn wasm_plugin(compiled: &Compiled, options: &EmitOptions) -> Result<String,
 /// virtual host of the Gateway's Envoy. Istio already has a cluster per Service port.
 fn envoy_filter(compiled: &Compiled) -> Value {
     let (_, name) = gateway_name(compiled);
+    // Each INSERT_FIRST goes before the ones already applied: the last route goes in first.
+    let patches: Vec<Value> = forward::first_routes(&compiled.table)
+        .into_iter()
+        .rev()
+        .map(|route| {
+            json!({
+                "applyTo": "HTTP_ROUTE",
+                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {}}},
+                "patch": {"operation": "INSERT_FIRST", "value": route},
+            })
+        })
+        .collect();
     json!({
         "apiVersion": "networking.istio.io/v1alpha3",
         "kind": "EnvoyFilter",
         "metadata": plugin::policy_metadata(compiled),
         "spec": {
             "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": name}],
-            "configPatches": [{
-                "applyTo": "HTTP_ROUTE",
-                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {}}},
-                "patch": {
-                    "operation": "INSERT_FIRST",
-                    "value": forward::first_route(compiled.table.mirror_slots()),
-                },
-            }],
+            "configPatches": patches,
         },
     })
 }

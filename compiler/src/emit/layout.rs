@@ -16,6 +16,13 @@ pub const ECDS_KEY: &str = "gatewasm.yaml";
 /// routes so one ConfigMap update brings both.
 pub const CDS_KEY: &str = "clusters.yaml";
 
+/// The RDS file's name inside [`ROUTES_DIR`]: the forwarding routes, one per stream idle
+/// timeout the rules use, so a new timeout arrives with the table that uses it.
+pub const RDS_KEY: &str = "routes.yaml";
+
+/// The name of the route table every Gateway listener's connection manager asks RDS for.
+pub const ROUTE_TABLE: &str = "gatewasm";
+
 /// Listener certificates: the TLS Secret `ns/name` is mounted on `CERTS_DIR/ns/name`, with
 /// the kubernetes.io/tls keys `tls.crt` and `tls.key`.
 pub const CERTS_DIR: &str = "/etc/gatewasm/certs";

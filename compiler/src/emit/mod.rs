@@ -32,6 +32,11 @@ use crate::compile::Compiled;
 use crate::model::{ProtocolType, TlsModeType};
 use crate::valid::{Gateway, Listener, SecretRef, Valid};
 
+/// Milliseconds as a protobuf JSON Duration.
+fn duration(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
 /// What `--emit` can produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EmitKind {

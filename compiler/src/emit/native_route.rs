@@ -13,6 +13,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::duration;
 use super::native_routes::Warnings;
 use gatewasm_filter::blob::{
     Filters, HeaderModifier, Match, MatchId, Mirror, PathMatch, PathModifier, Redirect, RegexId,
@@ -318,11 +319,6 @@ fn timeouts_and_retries(out: &mut Map<String, Value>, rule: &Rule) {
     if !retry.is_empty() {
         out.insert("retry_policy".into(), Value::Object(retry));
     }
-}
-
-/// Milliseconds as a protobuf JSON Duration.
-fn duration(ms: u64) -> String {
-    format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
 fn redirect_action(cx: &Context<'_>, r: &Redirect) -> Result<Value, String> {

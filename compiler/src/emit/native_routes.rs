@@ -140,6 +140,9 @@ pub fn nativize_bootstrap(bootstrap: &mut Value, route_configs: &Value) -> Resul
             .ok_or_else(|| format!("listener {name} has no filter chains"))?;
         for chain in chains {
             let hcm = &mut chain["filters"][0]["typed_config"];
+            if let Some(fields) = hcm.as_object_mut() {
+                fields.remove("rds");
+            }
             hcm["route_config"] = routes.clone();
             hcm["strip_any_host_port"] = json!(true);
             if let Some(filters) = hcm["http_filters"].as_array_mut() {

@@ -103,6 +103,20 @@ fn cds_clusters(c: &Compiled) -> Vec<Value> {
     cds["resources"].as_array().expect("clusters").clone()
 }
 
+/// The forwarding routes: the RDS file of the routes ConfigMap.
+fn rds_routes(c: &Compiled) -> Vec<Value> {
+    let cm = &documents(&render(EmitKind::ConfigMap, c, &EmitOptions::default()))[0];
+    let rds: Value =
+        serde_saphyr::from_str(cm["data"]["routes.yaml"].as_str().expect("RDS file"))
+            .expect("parses");
+    let table = &rds["resources"][0];
+    assert_eq!(table["name"], "gatewasm");
+    table["virtual_hosts"][0]["routes"]
+        .as_array()
+        .expect("routes")
+        .clone()
+}
+
 fn blob_of(config: &Value) -> Vec<u8> {
     let b64 = config["blob"].as_str().expect("blob is a string");
     base64::engine::general_purpose::STANDARD
@@ -190,7 +204,17 @@ fn bootstrap_routes_on_the_cluster_header_to_every_backend_cluster() {
     let doc = &documents(&render(EmitKind::Envoy, &c, &EmitOptions::default()))[0];
     let hcm =
         &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
-    let route = &hcm["route_config"]["virtual_hosts"][0]["routes"][0];
+    // The forwarding routes come by RDS from the routes ConfigMap.
+    let rds = &hcm["rds"];
+    assert_eq!(rds["route_config_name"], "gatewasm");
+    assert_eq!(
+        rds["config_source"]["path_config_source"]["path"],
+        "/etc/gatewasm/routes/routes.yaml"
+    );
+    let routes = rds_routes(&c);
+    assert_eq!(routes.len(), 1);
+    let route = &routes[0];
+    assert_eq!(route["match"]["prefix"], "/");
     assert_eq!(route["route"]["cluster_header"], "x-gatewasm-cluster");
     assert_eq!(route["request_headers_to_remove"][0], "x-gatewasm-cluster");
     assert_eq!(hcm["http_filters"][0]["name"], "gatewasm");
@@ -278,6 +302,7 @@ fn configmap_carries_the_blob_by_ecds_and_the_certificates_by_sds() {
         [
             "gatewasm.yaml",
             "clusters.yaml",
+            "routes.yaml",
             "sds.edge.a-tls.yaml",
             "sds.edge.b-tls.yaml"
         ]
@@ -545,4 +570,62 @@ spec: {{ports: [{{name: app, port: 7000}}, {{name: dns, port: 53, protocol: UDP}
         "UDP ports carry no HTTP: {names:?}"
     );
     assert_eq!(names.len(), c.table.backends.len() + 1);
+}
+
+/// Each stream idle timeout a rule uses gets a forwarding route of its own, before the
+/// catch-all, taken on the header the filter sets; controllers get the routes in that order.
+#[test]
+fn each_idle_timeout_gets_a_forwarding_route() {
+    let input = format!(
+        "{INPUT}---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {{name: slow, namespace: app}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}}]
+  timeout: {{http: {{streamIdleTimeout: 1h}}}}
+"
+    );
+    let loaded = load::load_str("t.yaml", &input).expect("loads");
+    let c = compile(loaded, &Options::default()).expect("compiles");
+    assert_eq!(c.table.format_version(), 4);
+    let routes = rds_routes(&c);
+    assert_eq!(routes.len(), 2);
+    let idle = &routes[0];
+    assert_eq!(idle["route"]["idle_timeout"], "3600.000s");
+    assert_eq!(idle["route"]["cluster_header"], "x-gatewasm-cluster");
+    let header = &idle["match"]["headers"][0];
+    assert_eq!(header["name"], "x-gatewasm-cluster-idle-timeout");
+    assert_eq!(header["string_match"]["exact"], "3600000");
+    assert_eq!(
+        idle["request_headers_to_remove"],
+        serde_json::json!(["x-gatewasm-cluster", "x-gatewasm-cluster-idle-timeout"])
+    );
+    assert!(routes[1]["match"].get("headers").is_none());
+
+    let eg = documents(&render(EmitKind::EnvoyGateway, &c, &EmitOptions::default()));
+    let patches = eg[1]["spec"]["jsonPatches"].as_array().expect("patches");
+    let first: Vec<(&str, &str)> = patches
+        .iter()
+        .filter(|p| p["name"] == "edge/gw/http")
+        .map(|p| {
+            let op = &p["operation"];
+            (
+                op["path"].as_str().unwrap_or_default(),
+                op["value"]["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [("routes/0", "gatewasm-idle-3600000ms"), ("routes/1", "gatewasm")]
+    );
+    let istio = documents(&render(EmitKind::Istio, &c, &EmitOptions::default()));
+    let inserted: Vec<&str> = istio[1]["spec"]["configPatches"]
+        .as_array()
+        .expect("patches")
+        .iter()
+        .map(|p| p["patch"]["value"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(inserted, ["gatewasm", "gatewasm-idle-3600000ms"]);
 }

@@ -1,5 +1,5 @@
 //! Envoy Gateway's BackendTrafficPolicy as written (`api/v1alpha1/backendtrafficpolicy_types.go`
-//! and `ratelimit_types.go`, v1.9). gatewasm compiles its `rateLimit`; every other feature of
+//! and `ratelimit_types.go`, v1.9). gatewasm compiles its `rateLimit` and `timeout.http.streamIdleTimeout`; every other feature of
 //! the policy is kept aside in [`BackendTrafficPolicySpec::other`] so validation can say that
 //! it is not compiled instead of dropping it.
 
@@ -26,7 +26,34 @@ pub struct BackendTrafficPolicySpec {
     /// Rate limits.
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
+    /// Timeouts.
+    #[serde(default)]
+    pub timeout: Option<TimeoutSpec>,
     /// Every other field (`mergeType`, `retry`, `loadBalancer`, ...): not compiled.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `timeout`: gatewasm compiles `http.streamIdleTimeout`; the rest is kept to be reported.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeoutSpec {
+    /// HTTP timeouts.
+    #[serde(default)]
+    pub http: Option<HttpTimeoutSpec>,
+    /// `tcp` and anything newer: not compiled.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `timeout.http`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpTimeoutSpec {
+    /// How long a stream may go without activity in either direction.
+    #[serde(default)]
+    pub stream_idle_timeout: Option<String>,
+    /// `requestTimeout`, `connectionIdleTimeout`, ...: not compiled.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }

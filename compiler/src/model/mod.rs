@@ -25,7 +25,7 @@ mod security_policy;
 pub use self::backend_traffic_policy::{
     BackendTrafficPolicySpec, MethodSelector, PathSelector, PolicyTargetReference, RateLimitCost,
     RateLimitCostSpecifier, RateLimitRule, RateLimitRules, RateLimitSelectCondition, RateLimitSpec,
-    RateLimitValue, SourceSelector, TargetSelector, ValueSelector,
+    RateLimitValue, SourceSelector, TargetSelector, TimeoutSpec, ValueSelector,
 };
 pub use self::core::{
     IntOrString, NamespaceSpec, ServicePort, ServiceProtocol, ServiceSpec, ServiceType,

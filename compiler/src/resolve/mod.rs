@@ -146,6 +146,8 @@ pub struct Resolved {
     pub rate_limits: blob::RateLimits,
     /// SecurityPolicy authorization and the rules it governs.
     pub access: blob::Access,
+    /// BackendTrafficPolicy stream idle timeouts and the rules they govern.
+    pub idle: blob::IdleTimeouts,
     /// Which routes serve which listener hostnames.
     pub attachments: Vec<Attachment>,
     /// Status of everything in the input.

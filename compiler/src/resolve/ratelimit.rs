@@ -1,9 +1,9 @@
 //! BackendTrafficPolicy rate limits → the blob's [`RateLimits`]: which policy governs each
 //! attached rule on each listener ([`super::targets`]), and the policy's rules in the blob's
-//! form.
+//! form; the governing policy's stream idle timeout → the blob's idle timeouts.
 
 use gatewasm_filter::blob::{
-    self, LocalStyle, PathCondition, RegexId, RlPolicy, RlRule, Selector, ValueMatch,
+    self, IdlePolicy, LocalStyle, PathCondition, RegexId, RlPolicy, RlRule, Selector, ValueMatch,
 };
 
 use super::ids::TooMany;
@@ -28,6 +28,22 @@ pub fn build(
 ) -> Result<(), TooMany> {
     let policies = &input.backend_traffic_policies;
     let best = targets::bind(input, policies, gateway, resolved, diagnostics);
+    // The policy that governs a rule governs all of it, timeouts included, as in Envoy
+    // Gateway: a rule's idle timeout comes from the same policy as its limits.
+    let timed = best
+        .iter()
+        .filter(|(_, (_, pi))| policies[*pi].spec.idle.is_some())
+        .map(|(&on, &governing)| (on, governing))
+        .collect();
+    resolved.idle.bindings = targets::numbered(timed, &mut resolved.idle.policies, "idle timeout policies", |pi| {
+        let p = &policies[pi];
+        Ok(IdlePolicy {
+            namespace: p.meta.namespace.clone(),
+            name: p.meta.name.clone(),
+            source: format!("{}:{}", p.source.file.blob_name, p.source.line()),
+            idle_ms: p.spec.idle.map_or(0, |d| d.as_millis() as u64),
+        })
+    })?;
     let mut out = blob::RateLimits {
         domain: DOMAIN.to_owned(),
         ..blob::RateLimits::default()
@@ -70,7 +86,14 @@ impl Policy for BackendTrafficPolicy {
             .chain(&self.global)
             .map(describe_rule)
             .collect();
-        format!("its limits {}", limits.join("; "))
+        let mut what = Vec::new();
+        if !limits.is_empty() {
+            what.push(format!("its limits {}", limits.join("; ")));
+        }
+        if let Some(idle) = self.idle {
+            what.push(format!("its stream idle timeout of {} ms", idle.as_millis()));
+        }
+        what.join(" and ")
     }
 }
 

@@ -69,6 +69,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             regexes: super::Regexes::default(),
             rate_limits: blob::RateLimits::default(),
             access: blob::Access::default(),
+            idle: blob::IdleTimeouts::default(),
             attachments: Vec::new(),
             status: crate::status::StatusReport::default(),
             diagnostics: Diagnostics::new(),

@@ -30,6 +30,8 @@ pub struct SentRequest {
     pub headers: Vec<(String, String)>,
     /// Headers the backend adds to its response.
     pub upstream_response_headers: Vec<(String, String)>,
+    /// How long the backend waits before it answers.
+    pub upstream_delay: Option<std::time::Duration>,
     /// `HTTP/2` or `h2c` when the case asks for it (gRPC always goes over HTTP/2).
     pub protocol: Option<String>,
     /// The request body.
@@ -75,9 +77,31 @@ impl SentRequest {
             worker: 0,
             headers,
             upstream_response_headers: upstream_response_headers.to_vec(),
+            upstream_delay: None,
             protocol: req.protocol.clone(),
             body: req.body.clone().unwrap_or_default().into_bytes(),
         }
+    }
+
+    /// Whether Envoy's router gives up on the backend before it answers, as the drivers that
+    /// model the router decide it: the backend's delay is longer than the request timeout,
+    /// the per-try timeout or the stream idle timeout the forwarded request carries (`header`
+    /// reads it; `idle_header` names the filter's idle timeout header). Zero disables each.
+    pub fn times_out(
+        &self,
+        header: impl Fn(&str) -> Option<String>,
+        idle_header: Option<&str>,
+    ) -> bool {
+        let Some(delay) = self.upstream_delay else {
+            return false;
+        };
+        let names = ["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms"];
+        names
+            .into_iter()
+            .chain(idle_header)
+            .filter_map(|name| header(name)?.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .any(|ms| delay > std::time::Duration::from_millis(ms))
     }
 
     /// True for gRPC calls.

@@ -116,6 +116,10 @@ pub struct Case {
     /// Headers the backend adds to its response.
     #[serde(default)]
     pub upstream_response_headers: BTreeMap<String, String>,
+    /// How long the backend waits before it answers, e.g. `3s` (gatewasm extension, for
+    /// timeouts): a request or idle timeout shorter than this gets Envoy's 504.
+    #[serde(default)]
+    pub upstream_delay: Option<String>,
     /// True for cases derived from status facts rather than asserted upstream.
     #[serde(default)]
     pub derived: bool,

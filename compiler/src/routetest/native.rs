@@ -242,6 +242,9 @@ fn take_local_reply(reply: &Reply, grpc: bool, host: &mut MemoryHost<'_>, seen: 
         .collect();
 }
 
+/// The gRPC status Envoy gives a local reply of 504 (its HTTP to gRPC mapping).
+const GRPC_UNAVAILABLE: u32 = 14;
+
 /// Envoy's router after the filter: the `cluster_header` route to the cluster the filter
 /// named, copies to the mirror slots, and the echoing backend's response.
 fn route_upstream(
@@ -266,6 +269,14 @@ fn route_upstream(
         .filter_map(|name| host.request.iter().find(|(n, _)| n == name))
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         .collect();
+    let request = text(&host.request);
+    let header = |name: &str| {
+        request
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let timed_out = req.times_out(header, config.idle_header.as_deref());
     match cluster.and_then(|c| backends.get(&c)) {
         Some(backend) => {
             seen.status = 200;
@@ -294,6 +305,12 @@ fn route_upstream(
                 .iter()
                 .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
                 .collect();
+            if timed_out {
+                // The backend got the request, but Envoy answers before it does.
+                seen.status = 504;
+                seen.grpc_status = req.is_grpc().then_some(GRPC_UNAVAILABLE);
+                host.response.clear();
+            }
         }
         // Envoy's cluster_header route answers 503 when the cluster is missing.
         None => seen.status = 503,

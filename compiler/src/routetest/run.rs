@@ -654,6 +654,11 @@ fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<CaseOutcome, String>
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut req = SentRequest::from_case(&case.request, &upstream);
+    if let Some(delay) = &case.upstream_delay {
+        req.upstream_delay = Some(parse_duration(delay).ok_or_else(|| {
+            format!("upstreamDelay {delay:?} is not a duration like 3s or 1500ms")
+        })?);
+    }
     req.source = case.source_address.as_ref().map(|a| {
         if a.contains(':') {
             format!("[{a}]:40000")

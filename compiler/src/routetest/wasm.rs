@@ -21,6 +21,8 @@ pub struct Wasm {
     backends: BackendNames,
     /// Set when the filter called the rate limit service and the run has none.
     missing_service: Arc<AtomicBool>,
+    /// The header naming a rule's idle timeout, when the table has any.
+    idle_header: Option<String>,
 }
 
 /// The plugin configuration: the raw blob, or JSON with the blob and a rate limit service
@@ -88,6 +90,8 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
             envoy,
             backends: BackendNames::of(c.table),
             missing_service,
+            idle_header: (!c.table.idle.is_empty())
+                .then(|| gatewasm_filter::blob::idle_header(DEFAULT_CLUSTER_HEADER)),
         }) as Box<dyn Driver>)
     }))
 }
@@ -146,6 +150,12 @@ impl Driver for Wasm {
             ..Observed::default()
         };
         if let Some(up) = &ex.upstream {
+            if req.times_out(|name| up.header(name), self.idle_header.as_deref()) {
+                // The backend got the request, but Envoy answers before it does.
+                seen.status = 504;
+                seen.grpc_status = req.is_grpc().then_some(14);
+                seen.response_headers.clear();
+            }
             seen.backend = Some(self.backends.name(&up.cluster));
             seen.backend_path = Some(up.path());
             seen.backend_host = Some(up.authority());

@@ -21,6 +21,8 @@ pub struct BackendTrafficPolicy {
     /// How local rules count, when the annotations `gatewasm.io/ratelimit-burst-multiplier`
     /// or `gatewasm.io/ratelimit-status` ask for more than Envoy's windows.
     pub style: Option<LocalCounting>,
+    /// `timeout.http.streamIdleTimeout` (zero disables it, as in Envoy).
+    pub idle: Option<std::time::Duration>,
 }
 
 /// ingress-nginx's way of counting local rules.

@@ -6,7 +6,7 @@ use gatewasm_filter::blob::{Cidr, Unit, MAX_SLOTS};
 
 use super::{syntax, Ctx};
 use crate::model::{
-    BackendTrafficPolicySpec, MethodSelector, ObjectMeta, PathSelector, PolicyTargetReference,
+    BackendTrafficPolicySpec, MethodSelector, ObjectMeta, PathSelector, PolicyTargetReference, TimeoutSpec,
     RateLimitCost, RateLimitRule as RawRule, RateLimitSelectCondition, SourceSelector,
     ValueSelector, GATEWAY_GROUP,
 };
@@ -35,7 +35,7 @@ pub(super) fn backend_traffic_policy(
     for field in spec.other.keys() {
         ctx.not_compiled(
             &format!("spec.{field}"),
-            "gatewasm only compiles `rateLimit` from a BackendTrafficPolicy",
+            "gatewasm only compiles `rateLimit` and `timeout.http.streamIdleTimeout` from a BackendTrafficPolicy",
             "move this setting into a separate BackendTrafficPolicy applied by Envoy Gateway, or remove it",
         );
     }
@@ -57,12 +57,13 @@ pub(super) fn backend_traffic_policy(
         global: Vec::new(),
         slots,
         style,
+        idle: spec.timeout.as_ref().and_then(|t| idle_timeout(ctx, t)),
     };
     let Some(rl) = &spec.rate_limit else {
-        if spec.other.is_empty() {
+        if spec.other.is_empty() && spec.timeout.is_none() {
             ctx.error(
                 "spec.rateLimit",
-                "the policy has no `rateLimit`: nothing to compile",
+                "the policy has no `rateLimit` or `timeout`: nothing to compile",
             );
         }
         return policy;
@@ -71,7 +72,21 @@ pub(super) fn backend_traffic_policy(
     policy
 }
 
-/// The `targetSelectors`, those of a kind gatewasm targets.
+/// `timeout.http.streamIdleTimeout`, reporting every other timeout.
+fn idle_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Duration> {
+    const COMPILED: &str = "gatewasm compiles only `timeout.http.streamIdleTimeout`";
+    const HELP: &str = "apply this setting with Envoy Gateway, or remove it";
+    for field in timeout.other.keys() {
+        ctx.not_compiled(&format!("spec.timeout.{field}"), COMPILED, HELP);
+    }
+    let http = timeout.http.as_ref()?;
+    for field in http.other.keys() {
+        ctx.not_compiled(&format!("spec.timeout.http.{field}"), COMPILED, HELP);
+    }
+    let value = http.stream_idle_timeout.as_deref()?;
+    Some(ctx.duration("spec.timeout.http.streamIdleTimeout", value))
+}
+
 /// An Envoy Gateway policy's targets: by name (`targetRef`, `targetRefs`) and by label
 /// (`targetSelectors`), each checked.
 pub(super) fn targets(

@@ -25,6 +25,7 @@
 
 mod access;
 mod binding;
+mod idle;
 mod ids;
 mod model;
 mod ratelimit;
@@ -35,6 +36,7 @@ mod wire;
 
 pub use access::{Access, AccessPolicy, AccessRule};
 pub use binding::{bound, Binding};
+pub use idle::{idle_header, IdlePolicy, IdleTimeouts};
 pub use ids::{BackendId, HostGroupId, ListenerId, Lookup, MatchId, RegexId, RouteId, RuleId};
 pub use model::*;
 pub use ratelimit::{

@@ -42,6 +42,10 @@ pub struct RouteTable {
     /// the table's own encoding: format 3 appends it ([`super::wire`]).
     #[serde(skip)]
     pub access: super::access::Access,
+    /// BackendTrafficPolicy stream idle timeouts and the rules they govern. Format 4 appends
+    /// it ([`super::wire`]).
+    #[serde(skip)]
+    pub idle: super::idle::IdleTimeouts,
 }
 
 impl RouteTable {
@@ -394,7 +398,9 @@ impl RouteTable {
                         || f.redirect.as_ref().is_some_and(|d| regex(&d.path))
                 })
         });
-        if uses_regex_paths || !self.access.is_empty() || !self.rate_limits.styles.is_empty() {
+        if !self.idle.is_empty() {
+            4
+        } else if uses_regex_paths || !self.access.is_empty() || !self.rate_limits.styles.is_empty() {
             3
         } else {
             2

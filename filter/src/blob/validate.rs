@@ -84,6 +84,7 @@ pub(super) fn validate(table: &RouteTable) -> Result<(), DecodeError> {
         table.regexes.len(),
     )?;
     super::access::validate(&table.access, table.listeners.len(), table.rules.len())?;
+    super::idle::validate(&table.idle, table.listeners.len(), table.rules.len())?;
     Ok(())
 }
 

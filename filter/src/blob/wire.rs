@@ -5,6 +5,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::access::Access;
+use super::idle::IdleTimeouts;
 use super::model::RouteTable;
 use super::ratelimit::LocalStyle;
 use super::validate::validate;
@@ -14,9 +15,9 @@ pub const MAGIC: [u8; 4] = *b"GWSM";
 /// The newest payload format this build reads. It writes the oldest that can carry a table
 /// ([`RouteTable::format_version`]), so tables that use nothing new stay readable by
 /// filters that predate it.
-pub const FORMAT_VERSION: u16 = 3;
-/// The oldest payload format this build reads. Version 3 only added enum variants at the
-/// end, which leaves every version 2 payload a valid version 3 one.
+pub const FORMAT_VERSION: u16 = 4;
+/// The oldest payload format this build reads. Versions 3 and 4 only added enum variants at
+/// the end and sections after the table, which leaves every older payload a valid newer one.
 pub const MIN_FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
@@ -63,8 +64,12 @@ pub fn encode(table: &RouteTable) -> Result<Vec<u8>, DecodeError> {
         access: table.access.clone(),
         styles: table.rate_limits.styles.clone(),
     };
-    if appendix != Appendix::default() {
+    // Format 4's section follows format 3's, which must then be there even when empty.
+    if appendix != Appendix::default() || !table.idle.is_empty() {
         payload.extend(postcard::to_allocvec(&appendix).map_err(cannot)?);
+    }
+    if !table.idle.is_empty() {
+        payload.extend(postcard::to_allocvec(&table.idle).map_err(cannot)?);
     }
     let len = u32::try_from(payload.len())
         .map_err(|_| DecodeError::new("route table larger than 4 GiB"))?;
@@ -95,6 +100,11 @@ pub fn decode(bytes: &[u8]) -> Result<RouteTable, DecodeError> {
         })?;
         table.access = appendix.access;
         table.rate_limits.styles = appendix.styles;
+    }
+    if version >= 4 && !rest.is_empty() {
+        (table.idle, rest) = postcard::take_from_bytes::<IdleTimeouts>(rest).map_err(|e| {
+            DecodeError::new(format!("payload's format 4 section is not valid: {e}"))
+        })?;
     }
     if !rest.is_empty() {
         return Err(DecodeError::new(format!(

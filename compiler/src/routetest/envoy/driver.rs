@@ -20,8 +20,14 @@ use crate::routetest::driver::{
 };
 
 /// For each routes ConfigMap file, Envoy's counters of its updates applied and refused: the
-/// filter's ECDS resource and the backend clusters' CDS.
-const UPDATES: [(&str, &str, &str); 2] = [
+/// filter's ECDS resource, the backend clusters' CDS and the forwarding routes' RDS (counted
+/// under each connection manager that shares it).
+const UPDATES: [(&str, &str, &str); 3] = [
+    (
+        layout::RDS_KEY,
+        "rds.gatewasm.update_success",
+        "rds.gatewasm.update_rejected",
+    ),
     (
         layout::ECDS_KEY,
         "extension_config_discovery.http_filter.gatewasm.config_reload",
@@ -442,6 +448,9 @@ impl Driver for EnvoyDriver {
         if !req.upstream_response_headers.is_empty() {
             self.upstream
                 .set_response_headers(&id, req.upstream_response_headers.clone());
+        }
+        if let Some(delay) = req.upstream_delay {
+            self.upstream.set_delay(&id, delay);
         }
         let out = self.outgoing(req, &id)?;
         let got = match self.rt.block_on(self.client.send(&out)) {

@@ -200,12 +200,15 @@ impl Envoy {
         name: &str,
     ) -> Result<u64, String> {
         let (_, text) = self.admin(rt, client, &format!("/stats?filter={name}"))?;
+        // A connection manager's stats carry its prefix (`http.<prefix>.rds...`): a name
+        // also counts under every prefix, summed.
+        let dotted = format!(".{name}");
         Ok(text
             .lines()
             .filter_map(|l| l.split_once(": "))
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .unwrap_or(0))
+            .filter(|(n, _)| *n == name || n.ends_with(&dotted))
+            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+            .sum())
     }
 
     /// An admin GET: status and body.

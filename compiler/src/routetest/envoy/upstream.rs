@@ -52,6 +52,7 @@ struct Records {
 struct Shared {
     records: Mutex<Records>,
     response_headers: Mutex<HashMap<String, Vec<(String, String)>>>,
+    delays: Mutex<HashMap<String, std::time::Duration>>,
     in_flight: AtomicUsize,
 }
 
@@ -131,6 +132,11 @@ impl EchoUpstream {
     /// Response headers added to every answer to requests carrying `x-gatewasm-test-id: <id>`.
     pub fn set_response_headers(&self, id: &str, headers: Vec<(String, String)>) {
         lock(&self.shared.response_headers).insert(id.to_string(), headers);
+    }
+
+    /// How long to wait before answering requests carrying `x-gatewasm-test-id: <id>`.
+    pub fn set_delay(&self, id: &str, delay: std::time::Duration) {
+        lock(&self.shared.delays).insert(id.to_string(), delay);
     }
 
     /// Removes and returns every request received so far with `x-gatewasm-test-id: <id>`
@@ -254,6 +260,10 @@ async fn handle(
         .get(&id)
         .cloned()
         .unwrap_or_default();
+    let delay = lock(&shared.delays).get(&id).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     Ok(echo_response(grpc, seq, &cluster, &extra))
 }
 
