@@ -24,7 +24,7 @@ const NEVER: [(&str, &str); 6] = [
 ];
 
 /// Why gatewasm does not carry out an annotation it could one day, by name.
-const NOT_YET: [(&str, &str); 8] = [
+const NOT_YET: [(&str, &str); 6] = [
     (
         "backend-protocol",
         "AUTO_HTTP and FCGI have no Gateway API form (HTTP, HTTPS, GRPC and GRPCS are carried out)",
@@ -32,14 +32,6 @@ const NOT_YET: [(&str, &str); 8] = [
     (
         "proxy-connect-timeout",
         "a cluster's connect timeout, which gatewasm sets per Service, not per route",
-    ),
-    (
-        "proxy-read-timeout",
-        "the most time between two reads from the backend; Gateway API timeouts are totals, and Envoy's idle timeout cannot be set per route from the filter",
-    ),
-    (
-        "proxy-send-timeout",
-        "the most time between two writes to the backend; Gateway API timeouts are totals, and Envoy's idle timeout cannot be set per route from the filter",
     ),
     (
         "custom-http-errors",
@@ -106,6 +98,7 @@ fn outcome(object: &Object, short: &str) -> Outcome {
         &super::cors::ANNOTATIONS,
         &super::source_range::ANNOTATIONS,
         &super::limits::ANNOTATIONS,
+        &super::timeouts::ANNOTATIONS,
     ];
     if read.iter().any(|names| names.contains(&short))
         || (short == "backend-protocol"

@@ -22,6 +22,7 @@ mod rewrite;
 mod routes;
 mod settings;
 mod source_range;
+mod timeouts;
 mod upstream_tls;
 
 use std::collections::BTreeMap;

@@ -13,6 +13,7 @@ use super::envoy_gateway;
 use super::gateway::HTTP_LISTENER;
 use super::grpc;
 use super::limits;
+use super::timeouts;
 use super::redirect::{self, Redirect};
 use super::rewrite;
 use super::settings;
@@ -157,11 +158,30 @@ fn policies(
         let name = format!("{}-source-range", served.object.meta.name);
         policies.push((ranges.policy(served, &name, &names), ranges.annotation));
     }
-    let limits = limits::read(served.object, diagnostics);
-    if let Some(limits) = limits.filter(|_| !names.is_empty()) {
-        let name = format!("{}-limits", served.object.meta.name);
-        policies.push((limits.policy(served, &name, &names), limits.annotation()));
+    if names.is_empty() {
+        return policies;
     }
+    // Envoy Gateway applies one BackendTrafficPolicy to a route: limits and timeouts share it.
+    let limits = limits::read(served.object, diagnostics);
+    let idle = timeouts::read(served.object, diagnostics);
+    let ingress = &served.object.meta.name;
+    let mut traffic = match (&limits, idle) {
+        (Some(limits), _) => {
+            let name = format!("{ingress}-limits");
+            (limits.policy(served, &name, &names), limits.annotation())
+        }
+        (None, Some(idle)) => {
+            let name = format!("{ingress}-timeouts");
+            let spec = json!({"targetRefs": envoy_gateway::target_refs(&names)});
+            let policy = envoy_gateway::object(served, "BackendTrafficPolicy", &name, spec);
+            (policy, idle.annotation())
+        }
+        (None, None) => return policies,
+    };
+    if let Some(idle) = idle {
+        traffic.0["spec"]["timeout"] = idle.timeout();
+    }
+    policies.push(traffic);
     policies
 }
 
