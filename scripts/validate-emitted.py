@@ -60,6 +60,7 @@ CONFIGMAP_LIMIT = 1 << 20
 TEC_TYPE = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ROUTE_TABLE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 
 # ObjectMeta as the API server accepts it; CRD schemas leave `metadata` untyped.
 OBJECT_META = {
@@ -165,7 +166,7 @@ def check_plugin_config(cfg, what):
 
 
 def check_discovery_response(doc, what):
-    """An ECDS, CDS or SDS file: a DiscoveryResponse whose resources are ours."""
+    """An ECDS, CDS, RDS or SDS file: a DiscoveryResponse whose resources are ours."""
     response = parse_proto(doc, discovery_pb2.DiscoveryResponse(), what)
     checked = []
     for any_ in response.resources:
@@ -195,6 +196,13 @@ def check_discovery_response(doc, what):
             if not cluster.load_assignment.endpoints:
                 raise Problem(f"{what}: Cluster {cluster.name}: no endpoints")
             checked.append(f"Cluster {cluster.name}")
+        elif any_.type_url == ROUTE_TABLE_TYPE:
+            table = route_pb2.RouteConfiguration()
+            any_.Unpack(table)
+            routes = [r for vh in table.virtual_hosts for r in vh.routes]
+            if not routes or any(not r.route.cluster_header for r in routes):
+                raise Problem(f"{what}: RouteConfiguration {table.name}: every route must forward on a cluster header")
+            checked.append(f"RouteConfiguration {table.name} ({len(routes)} routes)")
         else:
             raise Problem(f"{what}: unexpected resource type {any_.type_url}")
     return ", ".join(checked)
@@ -238,7 +246,7 @@ def check_kubernetes(doc, schemas, what):
             value, at = p["operation"].get("value"), f"{what}: spec.jsonPatches[{i}].operation.value"
             if p["type"] == CLUSTER_TYPE:
                 parse_proto(value, cluster_pb2.Cluster(), at)
-            elif p["type"].endswith("RouteConfiguration") and p["operation"].get("path") == "routes/0":
+            elif p["type"].endswith("RouteConfiguration") and p["operation"].get("path", "").startswith("routes/"):
                 parse_proto(value, route_components_pb2.Route(), at)
             else:
                 raise Problem(f"{at}: no check for a {p['type']} patch at {p['operation'].get('path')}")

@@ -38,6 +38,8 @@ pub struct Compiled {
     /// clusters are emitted too, so a later routes update that first routes to one of them
     /// finds its cluster warm instead of racing its arrival.
     pub standby: Vec<Backend>,
+    /// The clusters that carry a BackendTrafficPolicy connect timeout: name → milliseconds.
+    pub connect_timeouts: std::collections::BTreeMap<String, u64>,
 }
 
 /// Compiles loaded objects for the Gateway `options` selects.
@@ -58,6 +60,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         rule_sources,
         created,
         warnings,
+        connect_timeouts,
     } = lower::lower(resolved).map_err(TooMany::diagnostics)?;
     diagnostics.append(warnings);
     let blob = blob::encode(&table).map_err(|e| {
@@ -79,6 +82,7 @@ pub fn compile(loaded: Loaded, options: &Options) -> Result<Compiled, Diagnostic
         validated,
         gateway,
         standby,
+        connect_timeouts,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Lowered {
     pub created: Vec<Option<String>>,
     /// A warning for every rule that no request can reach.
     pub warnings: Diagnostics,
+    /// The clusters that carry a connect timeout: name → milliseconds.
+    pub connect_timeouts: std::collections::BTreeMap<String, u64>,
 }
 
 /// Builds the table of `resolved` with every listener's matches in precedence order.
@@ -56,6 +58,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         rate_limits,
         access,
         idle,
+        connect_timeouts,
         attachments,
         ..
     } = resolved;
@@ -92,6 +95,7 @@ pub fn lower(resolved: Resolved) -> Result<Lowered, TooMany> {
         rule_sources,
         created,
         warnings,
+        connect_timeouts,
     })
 }
 

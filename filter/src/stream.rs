@@ -172,8 +172,7 @@ impl Stream {
             return Ok(Verdict::Stop);
         }
         self.limit_headers = admission.headers;
-        let table = config.router.table();
-        let idle_ms = governed.and_then(|(l, r)| table.idle.governing(l, r));
+        let idle_ms = governed.and_then(|(l, r)| config.router.table().idle.governing(l, r));
         let then = self.carry_out(config, decision, idle_ms, host)?;
         match (admission.global, then) {
             (Some(call), then) => Ok(self.call_service(config, call, then, host)),

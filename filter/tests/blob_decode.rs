@@ -519,5 +519,6 @@ fn the_format_4_section_round_trips() {
     older[4..6].copy_from_slice(&3u16.to_le_bytes());
     assert!(err(&reseal(older)).contains("trailing bytes after the route table"));
     t.idle.bindings[0].policy = 1;
-    assert!(err(&blob::encode(&t).expect("encodes")).contains("idle.bindings[0] refers outside the table"));
+    assert!(err(&blob::encode(&t).expect("encodes"))
+        .contains("idle.bindings[0] refers outside the table"));
 }

@@ -4,7 +4,9 @@
 //! choose.
 //!
 //! A cluster resolves the Service's DNS name (`STRICT_DNS`), speaks HTTP/2 to gRPC backends,
-//! and wraps the connection in TLS when a BackendTLSPolicy covers the port.
+//! and wraps the connection in TLS when a BackendTLSPolicy covers the port. The copies that
+//! rules with a BackendTrafficPolicy connect timeout send to carry that timeout
+//! ([`crate::resolve`]'s `connect`).
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -28,7 +30,11 @@ pub fn clusters(compiled: &Compiled) -> Vec<Value> {
         if !seen.insert(backend.cluster.as_str()) {
             continue;
         }
-        out.push(cluster(compiled, backend, grpc.contains(&index)));
+        let mut c = cluster(compiled, backend, grpc.contains(&index));
+        if let Some(&ms) = compiled.connect_timeouts.get(&backend.cluster) {
+            c["connect_timeout"] = json!(super::duration(ms));
+        }
+        out.push(c);
     }
     for backend in &compiled.standby {
         if seen.insert(backend.cluster.as_str()) {

@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{clusters, forward, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions};
+use super::{
+    clusters, forward, gateway_certificates, gateway_name, layout, plugin, yaml, EmitOptions,
+};
 use crate::compile::Compiled;
 use crate::provenance;
 

@@ -106,9 +106,8 @@ fn cds_clusters(c: &Compiled) -> Vec<Value> {
 /// The forwarding routes: the RDS file of the routes ConfigMap.
 fn rds_routes(c: &Compiled) -> Vec<Value> {
     let cm = &documents(&render(EmitKind::ConfigMap, c, &EmitOptions::default()))[0];
-    let rds: Value =
-        serde_saphyr::from_str(cm["data"]["routes.yaml"].as_str().expect("RDS file"))
-            .expect("parses");
+    let rds: Value = serde_saphyr::from_str(cm["data"]["routes.yaml"].as_str().expect("RDS file"))
+        .expect("parses");
     let table = &rds["resources"][0];
     assert_eq!(table["name"], "gatewasm");
     table["virtual_hosts"][0]["routes"]
@@ -618,7 +617,10 @@ spec:
         .collect();
     assert_eq!(
         first,
-        [("routes/0", "gatewasm-idle-3600000ms"), ("routes/1", "gatewasm")]
+        [
+            ("routes/0", "gatewasm-idle-3600000ms"),
+            ("routes/1", "gatewasm")
+        ]
     );
     let istio = documents(&render(EmitKind::Istio, &c, &EmitOptions::default()));
     let inserted: Vec<&str> = istio[1]["spec"]["configPatches"]
@@ -628,4 +630,65 @@ spec:
         .map(|p| p["patch"]["value"]["name"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(inserted, ["gatewasm", "gatewasm-idle-3600000ms"]);
+}
+
+/// A rule governed by a connect timeout sends to a copy of its Service's cluster carrying the
+/// timeout; other rules keep the shared cluster. With Istio's cluster names nothing is copied.
+#[test]
+fn a_connect_timeout_gets_its_rules_a_cluster_of_their_own() {
+    let input = format!(
+        "{INPUT}---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {{name: quick, namespace: app}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}}]
+  timeout: {{tcp: {{connectTimeout: 5s}}}}
+"
+    );
+    let loaded = load::load_str("t.yaml", &input).expect("loads");
+    let c = compile(loaded.clone(), &Options::default()).expect("compiles");
+    let cluster_of = |c: &Compiled, route: &str| -> Vec<String> {
+        let table = &c.table;
+        table
+            .rules
+            .iter()
+            .filter(|r| table.routes[r.route.index()].name == route)
+            .flat_map(|r| &r.backends)
+            .filter_map(|b| b.backend)
+            .map(|b| table.backends[b.index()].cluster.clone())
+            .collect()
+    };
+    assert_eq!(
+        cluster_of(&c, "web"),
+        [
+            "app/web:8080~connect-5000ms",
+            "app/vault:8443~connect-5000ms"
+        ]
+    );
+    assert_eq!(cluster_of(&c, "rpc"), ["app/rpc:9000"]);
+    let clusters = cds_clusters(&c);
+    let timeout = |name: &str| {
+        clusters
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["connect_timeout"].clone())
+    };
+    assert_eq!(
+        timeout("app/web:8080~connect-5000ms"),
+        Some("5.000s".into())
+    );
+    assert_eq!(timeout("app/rpc:9000"), Some("2s".into()));
+
+    let istio = Options {
+        cluster_template: crate::resolve::ClusterTemplate(
+            crate::resolve::ClusterTemplate::ISTIO.to_owned(),
+        ),
+        ..Options::default()
+    };
+    let c = compile(loaded, &istio).expect("compiles");
+    assert!(c.connect_timeouts.is_empty());
+    assert!(c.diagnostics.iter().any(|d| d
+        .message
+        .contains("with Istio's cluster names the clusters are Istio's")));
 }

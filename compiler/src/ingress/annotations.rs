@@ -24,14 +24,10 @@ const NEVER: [(&str, &str); 6] = [
 ];
 
 /// Why gatewasm does not carry out an annotation it could one day, by name.
-const NOT_YET: [(&str, &str); 6] = [
+const NOT_YET: [(&str, &str); 5] = [
     (
         "backend-protocol",
         "AUTO_HTTP and FCGI have no Gateway API form (HTTP, HTTPS, GRPC and GRPCS are carried out)",
-    ),
-    (
-        "proxy-connect-timeout",
-        "a cluster's connect timeout, which gatewasm sets per Service, not per route",
     ),
     (
         "custom-http-errors",

@@ -13,11 +13,11 @@ use super::envoy_gateway;
 use super::gateway::HTTP_LISTENER;
 use super::grpc;
 use super::limits;
-use super::timeouts;
 use super::redirect::{self, Redirect};
 use super::rewrite;
 use super::settings;
 use super::source_range;
+use super::timeouts;
 use super::upstream_tls;
 use super::{at, Origin, Served, GATEWAY_NAMESPACE};
 use crate::diag::{Diagnostics, Severity};
@@ -163,23 +163,23 @@ fn policies(
     }
     // Envoy Gateway applies one BackendTrafficPolicy to a route: limits and timeouts share it.
     let limits = limits::read(served.object, diagnostics);
-    let idle = timeouts::read(served.object, diagnostics);
+    let timeouts = timeouts::read(served.object, diagnostics);
     let ingress = &served.object.meta.name;
-    let mut traffic = match (&limits, idle) {
+    let mut traffic = match (&limits, timeouts) {
         (Some(limits), _) => {
             let name = format!("{ingress}-limits");
             (limits.policy(served, &name, &names), limits.annotation())
         }
-        (None, Some(idle)) => {
+        (None, Some(timeouts)) => {
             let name = format!("{ingress}-timeouts");
             let spec = json!({"targetRefs": envoy_gateway::target_refs(&names)});
             let policy = envoy_gateway::object(served, "BackendTrafficPolicy", &name, spec);
-            (policy, idle.annotation())
+            (policy, timeouts.annotation())
         }
         (None, None) => return policies,
     };
-    if let Some(idle) = idle {
-        traffic.0["spec"]["timeout"] = idle.timeout();
+    if let Some(timeouts) = timeouts {
+        traffic.0["spec"]["timeout"] = timeouts.timeout();
     }
     policies.push(traffic);
     policies

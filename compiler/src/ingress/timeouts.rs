@@ -1,3 +1,7 @@
+//! `proxy-connect-timeout`: how long a connection to the backend may take to set up, in whole
+//! seconds, which an Envoy Gateway BackendTrafficPolicy sets with `timeout.tcp.
+//! connectTimeout` (nginx caps it at 75 s, and so does gatewasm).
+//!
 //! `proxy-read-timeout` and `proxy-send-timeout`: the longest pause, in whole seconds, between
 //! two reads from the backend and between two writes to it, after which nginx gives up (504
 //! when nothing was answered yet; docs/ingress-nginx-behaviour.md §12.1). Envoy has one such
@@ -12,63 +16,93 @@
 use serde_json::{json, Value};
 
 use super::annotations::PREFIX;
-use super::settings::{unread, value};
 use super::at;
+use super::settings::{unread, value};
 use crate::diag::{Diagnostics, Severity};
-use crate::source::join_key;
 use crate::model::Object;
+use crate::source::join_key;
 
 /// The annotations read here, without the prefix: carried out, so not warned about.
-pub const ANNOTATIONS: [&str; 2] = ["proxy-read-timeout", "proxy-send-timeout"];
+pub const ANNOTATIONS: [&str; 3] = [
+    "proxy-read-timeout",
+    "proxy-send-timeout",
+    "proxy-connect-timeout",
+];
 
-/// An Ingress's idle timeout: seconds, and the annotation it comes from.
+/// nginx's longest connect timeout, in seconds.
+const MAX_CONNECT: u32 = 75;
+
+/// A timeout in seconds and the annotation it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Idle {
+struct Timeout {
     seconds: u32,
     annotation: &'static str,
 }
 
-/// The idle timeout `object` asks for, if any. A value that is not a positive whole number
-/// of seconds is a warning, as ingress-nginx falls back to its default for it.
-pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Idle> {
-    let mut longest: Option<Idle> = None;
-    for annotation in ANNOTATIONS {
-        let Some(text) = value(object, annotation) else {
-            continue;
-        };
+/// An Ingress's timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    idle: Option<Timeout>,
+    connect: Option<Timeout>,
+}
+
+/// The timeouts `object` asks for, if any. A value that is not a positive whole number of
+/// seconds is a warning, as ingress-nginx falls back to its default for it.
+pub fn read(object: &Object, diagnostics: &mut Diagnostics) -> Option<Timeouts> {
+    let mut seconds = |annotation: &'static str| {
+        let text = value(object, annotation)?;
         match text.parse::<u32>() {
-            Ok(seconds) if seconds > 0 => {
-                if longest.is_none_or(|l| seconds > l.seconds) {
-                    longest = Some(Idle {
-                        seconds,
-                        annotation,
-                    });
-                }
+            Ok(seconds) if seconds > 0 => Some(Timeout {
+                seconds,
+                annotation,
+            }),
+            _ => {
+                diagnostics.push(unread(object, annotation, format!(
+                    "{PREFIX}{annotation} {text} is not a whole number of seconds above 0: ingress-nginx uses its default instead; gatewasm sets no timeout for it"
+                )));
+                None
             }
-            _ => diagnostics.push(unread(object, annotation, format!(
-                "{PREFIX}{annotation} {text} is not a whole number of seconds above 0: ingress-nginx uses its default (60) instead; gatewasm sets no timeout for it"
-            ))),
         }
-    }
-    if let Some(idle) = longest {
-        let field = join_key("metadata.annotations", &format!("{PREFIX}{}", idle.annotation));
+    };
+    let read = seconds("proxy-read-timeout");
+    let send = seconds("proxy-send-timeout");
+    let connect = seconds("proxy-connect-timeout").map(|t| Timeout {
+        seconds: t.seconds.min(MAX_CONNECT),
+        ..t
+    });
+    let idle = match (read, send) {
+        (Some(r), Some(s)) if s.seconds > r.seconds => Some(s),
+        (r, s) => r.or(s),
+    };
+    if let Some(idle) = idle {
+        let field = join_key(
+            "metadata.annotations",
+            &format!("{PREFIX}{}", idle.annotation),
+        );
         diagnostics.push(at(object, Severity::Note, &field, format!(
             "carried out as a stream idle timeout of {} s: Envoy has one for both directions, the client's side included, where nginx times reads and writes to the backend apart",
             idle.seconds
         )));
     }
-    longest
+    (idle.is_some() || connect.is_some()).then_some(Timeouts { idle, connect })
 }
 
-impl Idle {
-    /// The annotation the timeout stands for, without the prefix.
+impl Timeouts {
+    /// The annotation the timeouts stand for, without the prefix.
     pub fn annotation(&self) -> &'static str {
-        self.annotation
+        self.idle.or(self.connect).map_or("", |t| t.annotation)
     }
 
-    /// The BackendTrafficPolicy `timeout` that carries it.
+    /// The BackendTrafficPolicy `timeout` that carries them.
     pub fn timeout(&self) -> Value {
-        json!({"http": {"streamIdleTimeout": format!("{}s", self.seconds)}})
+        let mut timeout = json!({});
+        if let Some(idle) = self.idle {
+            timeout["http"] = json!({"streamIdleTimeout": format!("{}s", idle.seconds)});
+        }
+        if let Some(connect) = self.connect {
+            timeout["tcp"] = json!({"connectTimeout": format!("{}s", connect.seconds)});
+        }
+        timeout
     }
 }
 
@@ -94,9 +128,18 @@ mod tests {
         let both = ingress(&[("proxy-read-timeout", "300"), ("proxy-send-timeout", "120")]);
         let idle = read(&both, &mut d).expect("a timeout");
         assert_eq!(idle.annotation(), "proxy-read-timeout");
-        assert_eq!(idle.timeout(), json!({"http": {"streamIdleTimeout": "300s"}}));
+        assert_eq!(
+            idle.timeout(),
+            json!({"http": {"streamIdleTimeout": "300s"}})
+        );
+        let connect = ingress(&[("proxy-connect-timeout", "90")]);
+        let capped = read(&connect, &mut d).expect("a timeout");
+        assert_eq!(capped.timeout(), json!({"tcp": {"connectTimeout": "75s"}}));
         let send = ingress(&[("proxy-send-timeout", "90")]);
-        assert_eq!(read(&send, &mut d).map(|i| i.annotation()), Some("proxy-send-timeout"));
+        assert_eq!(
+            read(&send, &mut d).map(|i| i.annotation()),
+            Some("proxy-send-timeout")
+        );
         // One note each, on what changes meaning.
         assert_eq!(d.len(), 2);
     }
@@ -105,7 +148,11 @@ mod tests {
     fn a_value_nginx_refuses_is_a_warning_and_no_timeout() {
         for bad in ["5s", "0", "-1", "1.5"] {
             let mut d = Diagnostics::new();
-            assert_eq!(read(&ingress(&[("proxy-read-timeout", bad)]), &mut d), None, "{bad}");
+            assert_eq!(
+                read(&ingress(&[("proxy-read-timeout", bad)]), &mut d),
+                None,
+                "{bad}"
+            );
             assert_eq!(d.len(), 1, "{bad}");
         }
     }

@@ -1,5 +1,6 @@
 //! Envoy Gateway's BackendTrafficPolicy as written (`api/v1alpha1/backendtrafficpolicy_types.go`
-//! and `ratelimit_types.go`, v1.9). gatewasm compiles its `rateLimit` and `timeout.http.streamIdleTimeout`; every other feature of
+//! and `ratelimit_types.go`, v1.9). gatewasm compiles its `rateLimit`, `timeout.http.streamIdleTimeout` and
+//! `timeout.tcp.connectTimeout`; every other feature of
 //! the policy is kept aside in [`BackendTrafficPolicySpec::other`] so validation can say that
 //! it is not compiled instead of dropping it.
 
@@ -34,14 +35,30 @@ pub struct BackendTrafficPolicySpec {
     pub other: BTreeMap<String, serde_json::Value>,
 }
 
-/// `timeout`: gatewasm compiles `http.streamIdleTimeout`; the rest is kept to be reported.
+/// `timeout`: gatewasm compiles `http.streamIdleTimeout` and `tcp.connectTimeout`; the rest is
+/// kept to be reported.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimeoutSpec {
     /// HTTP timeouts.
     #[serde(default)]
     pub http: Option<HttpTimeoutSpec>,
-    /// `tcp` and anything newer: not compiled.
+    /// TCP timeouts.
+    #[serde(default)]
+    pub tcp: Option<TcpTimeoutSpec>,
+    /// Anything newer: not compiled.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `timeout.tcp`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TcpTimeoutSpec {
+    /// How long a connection to a backend may take to set up.
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// Anything newer: not compiled.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }

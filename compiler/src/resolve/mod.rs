@@ -15,6 +15,7 @@
 
 mod attach;
 mod backends;
+mod connect;
 mod gateway_checks;
 pub(crate) mod hostnames;
 pub mod ids;
@@ -148,6 +149,8 @@ pub struct Resolved {
     pub access: blob::Access,
     /// BackendTrafficPolicy stream idle timeouts and the rules they govern.
     pub idle: blob::IdleTimeouts,
+    /// The clusters that carry a BackendTrafficPolicy connect timeout: name → milliseconds.
+    pub connect_timeouts: std::collections::BTreeMap<String, u64>,
     /// Which routes serve which listener hostnames.
     pub attachments: Vec<Attachment>,
     /// Status of everything in the input.
@@ -199,7 +202,7 @@ fn table(
         builder.add_route(route, hosts_by_listener, diagnostics)?;
     }
     let mut resolved = builder.finish();
-    ratelimit::build(input, gateway, &mut resolved, diagnostics)?;
+    ratelimit::build(input, gateway, &refs.template, &mut resolved, diagnostics)?;
     security::build(input, gateway, &mut resolved, diagnostics)?;
     Ok(resolved)
 }

@@ -23,11 +23,13 @@ pub const DOMAIN: &str = "gatewasm";
 pub fn build(
     input: &Validated,
     gateway: &Valid<Gateway>,
+    template: &super::backends::ClusterTemplate,
     resolved: &mut Resolved,
     diagnostics: &mut Diagnostics,
 ) -> Result<(), TooMany> {
     let policies = &input.backend_traffic_policies;
     let best = targets::bind(input, policies, gateway, resolved, diagnostics);
+    super::connect::apply(&best, policies, template, resolved, diagnostics)?;
     // The policy that governs a rule governs all of it, timeouts included, as in Envoy
     // Gateway: a rule's idle timeout comes from the same policy as its limits.
     let timed = best
@@ -35,15 +37,20 @@ pub fn build(
         .filter(|(_, (_, pi))| policies[*pi].spec.idle.is_some())
         .map(|(&on, &governing)| (on, governing))
         .collect();
-    resolved.idle.bindings = targets::numbered(timed, &mut resolved.idle.policies, "idle timeout policies", |pi| {
-        let p = &policies[pi];
-        Ok(IdlePolicy {
-            namespace: p.meta.namespace.clone(),
-            name: p.meta.name.clone(),
-            source: format!("{}:{}", p.source.file.blob_name, p.source.line()),
-            idle_ms: p.spec.idle.map_or(0, |d| d.as_millis() as u64),
-        })
-    })?;
+    resolved.idle.bindings = targets::numbered(
+        timed,
+        &mut resolved.idle.policies,
+        "idle timeout policies",
+        |pi| {
+            let p = &policies[pi];
+            Ok(IdlePolicy {
+                namespace: p.meta.namespace.clone(),
+                name: p.meta.name.clone(),
+                source: format!("{}:{}", p.source.file.blob_name, p.source.line()),
+                idle_ms: p.spec.idle.map_or(0, |d| d.as_millis() as u64),
+            })
+        },
+    )?;
     let mut out = blob::RateLimits {
         domain: DOMAIN.to_owned(),
         ..blob::RateLimits::default()
@@ -91,7 +98,10 @@ impl Policy for BackendTrafficPolicy {
             what.push(format!("its limits {}", limits.join("; ")));
         }
         if let Some(idle) = self.idle {
-            what.push(format!("its stream idle timeout of {} ms", idle.as_millis()));
+            what.push(format!(
+                "its stream idle timeout of {} ms",
+                idle.as_millis()
+            ));
         }
         what.join(" and ")
     }

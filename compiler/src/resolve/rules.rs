@@ -70,6 +70,7 @@ impl<'r, 'v> TableBuilder<'r, 'v> {
             rate_limits: blob::RateLimits::default(),
             access: blob::Access::default(),
             idle: blob::IdleTimeouts::default(),
+            connect_timeouts: std::collections::BTreeMap::new(),
             attachments: Vec::new(),
             status: crate::status::StatusReport::default(),
             diagnostics: Diagnostics::new(),

@@ -95,7 +95,10 @@ impl SentRequest {
         let Some(delay) = self.upstream_delay else {
             return false;
         };
-        let names = ["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms"];
+        let names = [
+            "x-envoy-upstream-rq-timeout-ms",
+            "x-envoy-upstream-rq-per-try-timeout-ms",
+        ];
         names
             .into_iter()
             .chain(idle_header)

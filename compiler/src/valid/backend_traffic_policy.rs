@@ -23,6 +23,8 @@ pub struct BackendTrafficPolicy {
     pub style: Option<LocalCounting>,
     /// `timeout.http.streamIdleTimeout` (zero disables it, as in Envoy).
     pub idle: Option<std::time::Duration>,
+    /// `timeout.tcp.connectTimeout`.
+    pub connect: Option<std::time::Duration>,
 }
 
 /// ingress-nginx's way of counting local rules.

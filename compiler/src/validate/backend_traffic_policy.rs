@@ -6,8 +6,8 @@ use gatewasm_filter::blob::{Cidr, Unit, MAX_SLOTS};
 
 use super::{syntax, Ctx};
 use crate::model::{
-    BackendTrafficPolicySpec, MethodSelector, ObjectMeta, PathSelector, PolicyTargetReference, TimeoutSpec,
-    RateLimitCost, RateLimitRule as RawRule, RateLimitSelectCondition, SourceSelector,
+    BackendTrafficPolicySpec, MethodSelector, ObjectMeta, PathSelector, PolicyTargetReference,
+    RateLimitCost, RateLimitRule as RawRule, RateLimitSelectCondition, SourceSelector, TimeoutSpec,
     ValueSelector, GATEWAY_GROUP,
 };
 use crate::quote::{clean, code, quote, SHOWN};
@@ -58,6 +58,7 @@ pub(super) fn backend_traffic_policy(
         slots,
         style,
         idle: spec.timeout.as_ref().and_then(|t| idle_timeout(ctx, t)),
+        connect: spec.timeout.as_ref().and_then(|t| connect_timeout(ctx, t)),
     };
     let Some(rl) = &spec.rate_limit else {
         if spec.other.is_empty() && spec.timeout.is_none() {
@@ -72,19 +73,50 @@ pub(super) fn backend_traffic_policy(
     policy
 }
 
+const TIMEOUTS_COMPILED: &str =
+    "gatewasm compiles only `timeout.http.streamIdleTimeout` and `timeout.tcp.connectTimeout`";
+const TIMEOUTS_HELP: &str = "apply this setting with Envoy Gateway, or remove it";
+
 /// `timeout.http.streamIdleTimeout`, reporting every other timeout.
 fn idle_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Duration> {
-    const COMPILED: &str = "gatewasm compiles only `timeout.http.streamIdleTimeout`";
-    const HELP: &str = "apply this setting with Envoy Gateway, or remove it";
     for field in timeout.other.keys() {
-        ctx.not_compiled(&format!("spec.timeout.{field}"), COMPILED, HELP);
+        ctx.not_compiled(
+            &format!("spec.timeout.{field}"),
+            TIMEOUTS_COMPILED,
+            TIMEOUTS_HELP,
+        );
     }
     let http = timeout.http.as_ref()?;
     for field in http.other.keys() {
-        ctx.not_compiled(&format!("spec.timeout.http.{field}"), COMPILED, HELP);
+        ctx.not_compiled(
+            &format!("spec.timeout.http.{field}"),
+            TIMEOUTS_COMPILED,
+            TIMEOUTS_HELP,
+        );
     }
     let value = http.stream_idle_timeout.as_deref()?;
     Some(ctx.duration("spec.timeout.http.streamIdleTimeout", value))
+}
+
+/// `timeout.tcp.connectTimeout`, reporting the rest of `tcp`. Zero would leave Envoy's
+/// default in place, so it is refused rather than read as "no timeout".
+fn connect_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Duration> {
+    let tcp = timeout.tcp.as_ref()?;
+    for field in tcp.other.keys() {
+        ctx.not_compiled(
+            &format!("spec.timeout.tcp.{field}"),
+            TIMEOUTS_COMPILED,
+            TIMEOUTS_HELP,
+        );
+    }
+    const FIELD: &str = "spec.timeout.tcp.connectTimeout";
+    let text = tcp.connect_timeout.as_deref()?;
+    match super::syntax::duration(text) {
+        Ok(d) if d.is_zero() => ctx.error(FIELD, "a connect timeout must be longer than 0"),
+        Ok(d) => return Some(d),
+        Err(message) => ctx.error(FIELD, message),
+    }
+    None
 }
 
 /// An Envoy Gateway policy's targets: by name (`targetRef`, `targetRefs`) and by label

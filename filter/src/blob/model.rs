@@ -400,7 +400,8 @@ impl RouteTable {
         });
         if !self.idle.is_empty() {
             4
-        } else if uses_regex_paths || !self.access.is_empty() || !self.rate_limits.styles.is_empty() {
+        } else if uses_regex_paths || !self.access.is_empty() || !self.rate_limits.styles.is_empty()
+        {
             3
         } else {
             2
