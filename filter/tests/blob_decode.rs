@@ -137,13 +137,19 @@ fn refuses_newer_versions_with_advice() {
     );
 }
 
-/// Blobs as `gatewasm compile` wrote them when this test was added: the examples (format 2)
-/// and `manifests/tests/route-filter-rewrite.yaml` (format 3, for its regex rewrites). They
-/// must stay readable, and a table that uses nothing of format 3 must still be written as
-/// format 2, byte for byte, so filters older than format 3 keep reading it.
+/// Blobs as `gatewasm compile` wrote them when each format was added: the examples (format
+/// 2), `manifests/tests/route-filter-rewrite.yaml` (format 3, for its regex rewrites) and
+/// `manifests/tests/timeouts.yaml` (format 4, for its idle timeouts). They must stay
+/// readable, and a table that uses nothing newer must still be written in its old format,
+/// byte for byte, so filters that predate the newer one keep reading it.
 #[test]
 fn reads_and_writes_each_format_as_before() {
-    for (file, version) in [("format-2.blob", 2u16), ("format-3.blob", 3)] {
+    let fixtures = [
+        ("format-2.blob", 2u16),
+        ("format-3.blob", 3),
+        ("format-4.blob", 4),
+    ];
+    for (file, version) in fixtures {
         let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).expect("fixture");
         assert_eq!(bytes[4..6], version.to_le_bytes(), "{file}");
