@@ -14,9 +14,10 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use gatewasm_filter::blob::{
-    AccessPolicy, HostGroupId, HostPattern, ListenerId, LocalStyle, Match, MatchId, PathMatch,
-    RlPolicy, RlRule, RouteTable, RuleId, StringMatch,
+    idle_header, AccessPolicy, HostGroupId, HostPattern, IdlePolicy, ListenerId, LocalStyle, Match,
+    MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId, StringMatch,
 };
+use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
 use gatewasm_filter::engine::{
     request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
     RequestEdit, Router, Strategy,
@@ -167,6 +168,8 @@ struct Explanation<'r> {
     /// The SecurityPolicy authorization that governs the rule, and whether the `--source`
     /// address passes it (`None` without one).
     access: Option<(&'r AccessPolicy, Option<bool>)>,
+    /// The stream idle timeout a forwarded request gets (`None` without one).
+    idle: Option<&'r IdlePolicy>,
 }
 
 /// Why the decision is what it is, beyond the engine's walk: what else held, how the rule
@@ -375,6 +378,9 @@ fn decide<'r>(router: &'r Router, u: &Url, r: &ExplainRequest) -> Result<Explana
     let access = governed
         .and_then(|(l, rule)| gatewasm_filter::access::policy_for(router, l, rule))
         .map(|p| (p, client.as_ref().map(|c| p.allows(Some(&c.0)))));
+    let idle = governed
+        .filter(|_| matches!(decision, Decision::Forward(_)))
+        .and_then(|(l, rule)| router.table().idle.policy_for(l, rule));
     Ok(Explanation {
         method,
         host: request_host(&u.authority),
@@ -387,6 +393,7 @@ fn decide<'r>(router: &'r Router, u: &Url, r: &ExplainRequest) -> Result<Explana
         decision,
         limits,
         access,
+        idle,
     })
 }
 
@@ -487,6 +494,18 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
             p.name,
             p.source,
             describe_access(p)
+        );
+    }
+    if let Some(p) = e.idle {
+        let _ = writeln!(
+            out,
+            "timeout:  stream idle {} ms, BackendTrafficPolicy {}/{} at {}\n          Envoy's forwarding route for it, chosen by router header {}: {}",
+            p.idle_ms,
+            p.namespace,
+            p.name,
+            p.source,
+            idle_header(DEFAULT_CLUSTER_HEADER),
+            p.idle_ms
         );
     }
     if let Some(limits) = &e.limits {
@@ -619,6 +638,10 @@ fn rate_limits<'r>(
     client: Option<&(Vec<u8>, String)>,
 ) -> Limits<'r> {
     match ratelimit::plan_request(router, listener, rule, req, client) {
+        // A policy that governs the rule for its timeouts alone sets no limits.
+        Ok(Some(plan)) if plan.policy.local.is_empty() && plan.policy.global.is_empty() => {
+            Limits::Unlimited
+        }
         Ok(Some(plan)) => counted(&plan),
         Ok(None) => Limits::Unlimited,
         Err(input) => Limits::OutOfBudget(Reply::new(ReplyReason::regex_budget(input), req)),
@@ -772,6 +795,11 @@ fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         "candidates": candidates,
         "decision": decision,
         "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
+        "idleTimeout": e.idle.map(|p| json!({
+            "ms": p.idle_ms,
+            "policy": format!("{}/{}", p.namespace, p.name),
+            "source": p.source,
+        })),
         "access": e.access.map(|(p, allowed)| json!({
             "policy": format!("{}/{}", p.namespace, p.name),
             "source": p.source,

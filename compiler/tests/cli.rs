@@ -596,6 +596,40 @@ fn explain_says_whether_a_client_address_passes_the_authorization() {
 }
 
 #[test]
+fn explain_names_the_idle_timeout_and_the_route_that_carries_it() {
+    let explain = |url: &str| {
+        let o = gatewasm(
+            &["explain", "GET", url, "manifests/tests/timeouts.yaml"],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let slow = explain("http://api.example.com/slow");
+    assert!(
+        slow.contains(
+            "timeout:  stream idle 1000 ms, BackendTrafficPolicy app/api-idle at timeouts.yaml:"
+        ),
+        "{slow}"
+    );
+    assert!(
+        slow.contains("chosen by router header x-gatewasm-cluster-idle-timeout: 1000"),
+        "{slow}"
+    );
+    // The policy sets no rate limits, so none is named.
+    assert!(
+        slow.contains("limits:   no BackendTrafficPolicy rate limit applies"),
+        "{slow}"
+    );
+    let reports = explain("http://api.example.com/reports/daily");
+    assert!(
+        reports.contains("stream idle 60000 ms, BackendTrafficPolicy app/reports-idle"),
+        "{reports}"
+    );
+    assert!(!explain("http://www.example.com/").contains("timeout:"));
+}
+
+#[test]
 fn explain_names_the_winner_and_the_losers() {
     let o = gatewasm(
         &[

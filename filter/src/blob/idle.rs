@@ -29,10 +29,15 @@ impl IdleTimeouts {
         self.bindings.is_empty()
     }
 
+    /// The policy governing `rule` on `listener`.
+    pub fn policy_for(&self, listener: ListenerId, rule: RuleId) -> Option<&IdlePolicy> {
+        let policy = super::binding::bound(&self.bindings, listener, rule)?;
+        self.policies.get(policy as usize)
+    }
+
     /// The timeout governing `rule` on `listener`, in milliseconds.
     pub fn governing(&self, listener: ListenerId, rule: RuleId) -> Option<u64> {
-        let policy = super::binding::bound(&self.bindings, listener, rule)?;
-        self.policies.get(policy as usize).map(|p| p.idle_ms)
+        self.policy_for(listener, rule).map(|p| p.idle_ms)
     }
 
     /// The distinct timeouts some rule uses, in milliseconds, ascending: one Envoy route each.
