@@ -481,21 +481,7 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         ranked::tell_outranked(c, winner, &found.outranked, &mut out);
     }
     unattached::tell_unattached(&found.unattached, &e.host, &mut out);
-    if let Some((p, verdict)) = e.access {
-        let verdict = match verdict {
-            Some(true) => "; the client passes",
-            Some(false) => "; the client is refused: 403",
-            None => "",
-        };
-        let _ = writeln!(
-            out,
-            "access:   SecurityPolicy {}/{} at {}: {}{verdict}",
-            p.namespace,
-            p.name,
-            p.source,
-            describe_access(p)
-        );
-    }
+    tell_access(e.access, &mut out);
     if let Some(p) = e.idle {
         let _ = writeln!(
             out,
@@ -512,6 +498,26 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         tell_limits(t, limits, &mut out);
     }
     out
+}
+
+/// The SecurityPolicy that governs the rule, and whether the `--source` address passes it.
+fn tell_access(access: Option<(&AccessPolicy, Option<bool>)>, out: &mut String) {
+    let Some((p, verdict)) = access else {
+        return;
+    };
+    let verdict = match verdict {
+        Some(true) => "; the client passes",
+        Some(false) => "; the client is refused: 403",
+        None => "",
+    };
+    let _ = writeln!(
+        out,
+        "access:   SecurityPolicy {}/{} at {}: {}{verdict}",
+        p.namespace,
+        p.name,
+        p.source,
+        describe_access(p)
+    );
 }
 
 /// A policy's rules in order, then its default: `Deny 10.0.0.9/32, Allow 10.0.0.0/8, else

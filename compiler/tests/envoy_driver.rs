@@ -275,11 +275,12 @@ fn global_rate_limits_run_through_envoy_without_a_service_of_their_own() {
 /// The route-test files whose routes Envoy's own router can express whole (not the rate
 /// limits, nor the engine's regex budget): through the bootstrap with `--emit envoy-routes`
 /// in place of the filter, every case must get what the engine decides for it.
-const NATIVE_FILES: [&str; 4] = [
+const NATIVE_FILES: [&str; 5] = [
     "example-shop.yaml",
     "hot-swap.yaml",
     "mirror-body.yaml",
     "regex-nesting.yaml",
+    "timeouts.yaml",
 ];
 
 #[test]

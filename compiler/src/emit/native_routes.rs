@@ -209,7 +209,13 @@ fn route_config(compiled: &Compiled, port: u16, warnings: &mut Warnings) -> Resu
             let group = &table.host_groups[g];
             if group.host.as_ref().is_none_or(|h| h.matches(&probe)) {
                 for &m in &group.matches {
-                    routes.push(native_route::route(&cx, m, warnings)?);
+                    let mut route = native_route::route(&cx, m, warnings)?;
+                    // A rule's idle timeout is its listener's: the owner's serves the host.
+                    let idle = table.idle.governing(owner, table.matches[m].rule);
+                    if let (Some(ms), Some(action)) = (idle, route.get_mut("route")) {
+                        action["idle_timeout"] = json!(super::duration(ms));
+                    }
+                    routes.push(route);
                 }
             }
         }

@@ -571,22 +571,30 @@ spec: {{ports: [{{name: app, port: 7000}}, {{name: dns, port: 53, protocol: UDP}
     assert_eq!(names.len(), c.table.backends.len() + 1);
 }
 
-/// Each stream idle timeout a rule uses gets a forwarding route of its own, before the
-/// catch-all, taken on the header the filter sets; controllers get the routes in that order.
-#[test]
-fn each_idle_timeout_gets_a_forwarding_route() {
+/// The test Gateway with a BackendTrafficPolicy `timeout` on the route `web`.
+fn with_timeout(timeout: &str) -> load::Loaded {
     let input = format!(
         "{INPUT}---
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
-metadata: {{name: slow, namespace: app}}
+metadata: {{name: timeouts, namespace: app}}
 spec:
   targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}}]
-  timeout: {{http: {{streamIdleTimeout: 1h}}}}
+  timeout: {timeout}
 "
     );
-    let loaded = load::load_str("t.yaml", &input).expect("loads");
-    let c = compile(loaded, &Options::default()).expect("compiles");
+    load::load_str("t.yaml", &input).expect("loads")
+}
+
+/// Each stream idle timeout a rule uses gets a forwarding route of its own, before the
+/// catch-all, taken on the header the filter sets; controllers get the routes in that order.
+#[test]
+fn each_idle_timeout_gets_a_forwarding_route() {
+    let c = compile(
+        with_timeout("{http: {streamIdleTimeout: 1h}}"),
+        &Options::default(),
+    )
+    .expect("compiles");
     assert_eq!(c.table.format_version(), 4);
     let routes = rds_routes(&c);
     assert_eq!(routes.len(), 2);
@@ -636,17 +644,7 @@ spec:
 /// timeout; other rules keep the shared cluster. With Istio's cluster names nothing is copied.
 #[test]
 fn a_connect_timeout_gets_its_rules_a_cluster_of_their_own() {
-    let input = format!(
-        "{INPUT}---
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: BackendTrafficPolicy
-metadata: {{name: quick, namespace: app}}
-spec:
-  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}}]
-  timeout: {{tcp: {{connectTimeout: 5s}}}}
-"
-    );
-    let loaded = load::load_str("t.yaml", &input).expect("loads");
+    let loaded = with_timeout("{tcp: {connectTimeout: 5s}}");
     let c = compile(loaded.clone(), &Options::default()).expect("compiles");
     let cluster_of = |c: &Compiled, route: &str| -> Vec<String> {
         let table = &c.table;

@@ -2,6 +2,8 @@
 //! Distinct without value or invert, at least one condition per client selector), and an
 //! error for every field gatewasm cannot honour, so nothing is silently dropped.
 
+use std::collections::BTreeMap;
+
 use gatewasm_filter::blob::{Cidr, Unit, MAX_SLOTS};
 
 use super::{syntax, Ctx};
@@ -73,27 +75,22 @@ pub(super) fn backend_traffic_policy(
     policy
 }
 
-const TIMEOUTS_COMPILED: &str =
-    "gatewasm compiles only `timeout.http.streamIdleTimeout` and `timeout.tcp.connectTimeout`";
-const TIMEOUTS_HELP: &str = "apply this setting with Envoy Gateway, or remove it";
+/// Reports each field of `other` (under `at`) as a timeout gatewasm does not compile.
+fn timeouts_not_compiled(ctx: &mut Ctx, at: &str, other: &BTreeMap<String, serde_json::Value>) {
+    for field in other.keys() {
+        ctx.not_compiled(
+            &format!("{at}.{field}"),
+            "gatewasm compiles only `timeout.http.streamIdleTimeout` and `timeout.tcp.connectTimeout`",
+            "apply this setting with Envoy Gateway, or remove it",
+        );
+    }
+}
 
 /// `timeout.http.streamIdleTimeout`, reporting every other timeout.
 fn idle_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Duration> {
-    for field in timeout.other.keys() {
-        ctx.not_compiled(
-            &format!("spec.timeout.{field}"),
-            TIMEOUTS_COMPILED,
-            TIMEOUTS_HELP,
-        );
-    }
+    timeouts_not_compiled(ctx, "spec.timeout", &timeout.other);
     let http = timeout.http.as_ref()?;
-    for field in http.other.keys() {
-        ctx.not_compiled(
-            &format!("spec.timeout.http.{field}"),
-            TIMEOUTS_COMPILED,
-            TIMEOUTS_HELP,
-        );
-    }
+    timeouts_not_compiled(ctx, "spec.timeout.http", &http.other);
     let value = http.stream_idle_timeout.as_deref()?;
     Some(ctx.duration("spec.timeout.http.streamIdleTimeout", value))
 }
@@ -101,15 +98,9 @@ fn idle_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Durat
 /// `timeout.tcp.connectTimeout`, reporting the rest of `tcp`. Zero would leave Envoy's
 /// default in place, so it is refused rather than read as "no timeout".
 fn connect_timeout(ctx: &mut Ctx, timeout: &TimeoutSpec) -> Option<std::time::Duration> {
-    let tcp = timeout.tcp.as_ref()?;
-    for field in tcp.other.keys() {
-        ctx.not_compiled(
-            &format!("spec.timeout.tcp.{field}"),
-            TIMEOUTS_COMPILED,
-            TIMEOUTS_HELP,
-        );
-    }
     const FIELD: &str = "spec.timeout.tcp.connectTimeout";
+    let tcp = timeout.tcp.as_ref()?;
+    timeouts_not_compiled(ctx, "spec.timeout.tcp", &tcp.other);
     let text = tcp.connect_timeout.as_deref()?;
     match super::syntax::duration(text) {
         Ok(d) if d.is_zero() => ctx.error(FIELD, "a connect timeout must be longer than 0"),
@@ -717,6 +708,18 @@ mod tests {
             (
                 "  rateLimit:\n    local: {rules: [{clientSelectors: [{sourceCIDR: {value: 10.0.0.0/40}}], limit: {requests: 1, unit: Second}}]}\n",
                 "sourceCIDR.value: invalid CIDR `10.0.0.0/40`",
+            ),
+            (
+                "  timeout: {http: {requestTimeout: 5s, streamIdleTimeout: 1m}}\n",
+                "spec.timeout.http.requestTimeout: `requestTimeout` is not compiled",
+            ),
+            (
+                "  timeout: {tcp: {connectTimeout: 0s}}\n",
+                "spec.timeout.tcp.connectTimeout: a connect timeout must be longer than 0",
+            ),
+            (
+                "  timeout: {http: {streamIdleTimeout: 5 minutes}}\n",
+                "spec.timeout.http.streamIdleTimeout: invalid duration",
             ),
         ];
         for (spec, want) in cases {
