@@ -49,6 +49,7 @@ fn run_file_with(wasm: &Path, file: &Path, setting: Setting) -> FileReport {
 
 /// The routes of every HTTP connection manager in the bootstrap.
 fn routes(bootstrap: &mut Value) -> Vec<&mut Value> {
+    inline_routes(bootstrap);
     let mut out = Vec::new();
     for listener in bootstrap["static_resources"]["listeners"]
         .as_array_mut()
@@ -66,6 +67,32 @@ fn routes(bootstrap: &mut Value) -> Vec<&mut Value> {
         }
     }
     out
+}
+
+/// Puts the forwarding routes the bootstrap reads by RDS into it, from the laid-out routes
+/// file, so a test can change them where the connection managers hold them.
+fn inline_routes(bootstrap: &mut Value) {
+    for listener in bootstrap["static_resources"]["listeners"]
+        .as_array_mut()
+        .expect("listeners")
+    {
+        for chain in listener["filter_chains"].as_array_mut().expect("chains") {
+            for filter in chain["filters"].as_array_mut().expect("filters") {
+                let config = filter["typed_config"].as_object_mut().expect("config");
+                let Some(rds) = config.remove("rds") else {
+                    continue;
+                };
+                let path = rds["config_source"]["path_config_source"]["path"]
+                    .as_str()
+                    .expect("the RDS file");
+                let file: Value =
+                    serde_json::from_slice(&std::fs::read(path).expect("read RDS")).expect("JSON");
+                let mut table = file["resources"][0].clone();
+                table.as_object_mut().expect("table").remove("@type");
+                config.insert("route_config".into(), table);
+            }
+        }
+    }
 }
 
 #[test]
