@@ -236,18 +236,23 @@ fn no_filter(c: &Compiled, d: &Deployment<'_>) -> Result<Value, String> {
         if let Some(filters) = manager["http_filters"].as_array_mut() {
             filters.retain(|f| f["name"] != layout::FILTER_NAME);
         }
-        // The cluster arrives by CDS after the listeners.
-        manager["route_config"]["validate_clusters"] = json!(false);
-        for host in manager["route_config"]["virtual_hosts"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            host["routes"] = json!([{
-                "match": {"prefix": "/"},
-                "route": {"cluster": cluster, "timeout": "0s"},
-            }]);
+        // The Gateway listeners' routes come by RDS; the readiness and stats listeners' are
+        // inline. Either way, one route table with the one route replaces them.
+        if let Some(m) = manager.as_object_mut() {
+            m.remove("rds");
         }
+        manager["route_config"] = json!({
+            // The cluster arrives by CDS after the listeners.
+            "validate_clusters": false,
+            "virtual_hosts": [{
+                "name": "all",
+                "domains": ["*"],
+                "routes": [{
+                    "match": {"prefix": "/"},
+                    "route": {"cluster": cluster, "timeout": "0s"},
+                }],
+            }],
+        });
     }
     Ok(bootstrap)
 }

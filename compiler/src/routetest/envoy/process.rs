@@ -189,7 +189,8 @@ impl Envoy {
             .sum())
     }
 
-    /// The value of one counter from `/stats`, 0 before Envoy defines it.
+    /// The value of one counter from `/stats`, 0 before Envoy defines it (`*` in `name`: the
+    /// sum of those it matches).
     ///
     /// # Errors
     /// The admin interface did not answer.
@@ -200,15 +201,35 @@ impl Envoy {
         name: &str,
     ) -> Result<u64, String> {
         let (_, text) = self.admin(rt, client, &format!("/stats?filter={name}"))?;
-        // A connection manager's stats carry its prefix (`http.<prefix>.rds...`): a name
-        // also counts under every prefix, summed.
-        let dotted = format!(".{name}");
+        // A `*` stands for one or more name parts (a connection manager's prefix in
+        // `http.*.rds.gatewasm.update_success`); every counter it matches is summed.
+        let matches = |n: &str| match name.split_once('*') {
+            Some((head, tail)) => {
+                n.len() > head.len() + tail.len() && n.starts_with(head) && n.ends_with(tail)
+            }
+            None => n == name,
+        };
         Ok(text
             .lines()
             .filter_map(|l| l.split_once(": "))
-            .filter(|(n, _)| *n == name || n.ends_with(&dotted))
+            .filter(|(n, _)| matches(n))
             .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
             .sum())
+    }
+
+    /// Envoy's `/stats/prometheus`.
+    ///
+    /// # Errors
+    /// The admin interface did not answer 200.
+    pub fn prometheus(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        client: &mut Client,
+    ) -> Result<String, String> {
+        match self.admin(rt, client, "/stats/prometheus")? {
+            (200, text) => Ok(text),
+            (status, _) => Err(format!("/stats/prometheus answered {status}")),
+        }
     }
 
     /// An admin GET: status and body.
@@ -261,6 +282,23 @@ impl Envoy {
 
     /// Access log lines that break what the bootstrap promises operators: every answer
     /// says why (`details`), and an answer of the filter's own is charged to no cluster.
+    /// The access log line of the request with test id `id`, once Envoy has written it.
+    pub fn access_entry(&self, id: &str) -> Option<serde_json::Value> {
+        // Envoy writes the access log every 50 ms (--file-flush-interval-msec).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let text = std::fs::read_to_string(&self.access).unwrap_or_default();
+            let found = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|e| e[super::deploy::TEST_ID_FIELD] == id);
+            if found.is_some() || std::time::Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn access_log_problems(&self) -> Vec<String> {
         // Envoy writes the access log every 50 ms (--file-flush-interval-msec).
         std::thread::sleep(std::time::Duration::from_millis(150));
