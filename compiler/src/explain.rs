@@ -18,6 +18,7 @@ use gatewasm_filter::blob::{
     MatchId, PathMatch, RlPolicy, RlRule, RouteTable, RuleId, StringMatch,
 };
 use gatewasm_filter::config::DEFAULT_CLUSTER_HEADER;
+use gatewasm_filter::decision_log;
 use gatewasm_filter::engine::{
     request_host, Decision, Dice, Forward, HeaderEdit, Miss, Reply, ReplyReason, Request,
     RequestEdit, Router, Strategy,
@@ -482,22 +483,48 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
     }
     unattached::tell_unattached(&found.unattached, &e.host, &mut out);
     tell_access(e.access, &mut out);
-    if let Some(p) = e.idle {
-        let _ = writeln!(
-            out,
-            "timeout:  stream idle {} ms, BackendTrafficPolicy {}/{} at {}\n          Envoy's forwarding route for it, chosen by router header {}: {}",
-            p.idle_ms,
-            p.namespace,
-            p.name,
-            p.source,
-            idle_header(DEFAULT_CLUSTER_HEADER),
-            p.idle_ms
-        );
-    }
+    tell_idle(e.idle, &mut out);
     if let Some(limits) = &e.limits {
         tell_limits(t, limits, &mut out);
     }
+    let log: Vec<String> = log_fields(t, e)
+        .into_iter()
+        .map(|(key, value)| format!("{key}={}", quote(&value)))
+        .collect();
+    let _ = if log.is_empty() {
+        writeln!(
+            out,
+            "log:      gatewasm fields all null: no listener took the request"
+        )
+    } else {
+        writeln!(out, "log:      gatewasm {}", log.join(" "))
+    };
     out
+}
+
+/// The decision's fields as the filter keeps them for the access log's `gatewasm` object.
+fn log_fields(t: &RouteTable, e: &Explanation<'_>) -> Vec<(&'static str, String)> {
+    decision_log::fields(t, e.listener, e.decision.rule())
+        .into_iter()
+        .map(|(state, value)| (decision_log::log_key(state), value))
+        .collect()
+}
+
+/// The stream idle timeout a forwarded request gets, and the header that chooses its route.
+fn tell_idle(idle: Option<&IdlePolicy>, out: &mut String) {
+    let Some(p) = idle else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "timeout:  stream idle {} ms, BackendTrafficPolicy {}/{} at {}\n          Envoy's forwarding route for it, chosen by router header {}: {}",
+        p.idle_ms,
+        p.namespace,
+        p.name,
+        p.source,
+        idle_header(DEFAULT_CLUSTER_HEADER),
+        p.idle_ms
+    );
 }
 
 /// The SecurityPolicy that governs the rule, and whether the `--source` address passes it.
@@ -801,6 +828,10 @@ fn data(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
         "candidates": candidates,
         "decision": decision,
         "limits": e.limits.as_ref().map(|l| limits_data(t, l)),
+        "log": log_fields(t, e)
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Value::String(value)))
+            .collect::<serde_json::Map<String, Value>>(),
         "idleTimeout": e.idle.map(|p| json!({
             "ms": p.idle_ms,
             "policy": format!("{}/{}", p.namespace, p.name),

@@ -630,6 +630,46 @@ fn explain_names_the_idle_timeout_and_the_route_that_carries_it() {
 }
 
 #[test]
+fn explain_names_the_access_log_fields_of_the_decision() {
+    let explain = |url: &str| {
+        let o = gatewasm(
+            &["explain", "GET", url, "manifests/tests/access-log.yaml"],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let checkout = explain("http://shop.example.com/checkout");
+    assert!(
+        checkout.contains(
+            "log:      gatewasm listener=\"web\" route=\"shop/store\" rule=\"1\" rule_name=\"checkout\""
+        ),
+        "{checkout}"
+    );
+    let missing = explain("http://shop.example.com/nowhere");
+    assert!(
+        missing.contains("log:      gatewasm listener=\"web\"\n"),
+        "{missing}"
+    );
+    let o = gatewasm(
+        &[
+            "explain",
+            "--format",
+            "json",
+            "GET",
+            "http://shop.example.com/cart",
+            "manifests/tests/access-log.yaml",
+        ],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(
+        doc["log"],
+        serde_json::json!({"listener": "web", "route": "shop/store", "rule": "0"})
+    );
+}
+
+#[test]
 fn explain_names_the_winner_and_the_losers() {
     let o = gatewasm(
         &[

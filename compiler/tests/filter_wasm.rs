@@ -216,7 +216,8 @@ fn a_refused_plugin_keeps_its_failure_mode() {
 /// routing decision, so a forwarded request makes few: Envoy calls only the callbacks the
 /// module exports (no `on_log`, `on_done`, body or trailer callbacks), and the module reads
 /// the header map once, the listener's port (here from the socket, as the host has no
-/// listener metadata), the server name of a TLS listener, and writes its edits.
+/// listener metadata), the server name of a TLS listener, writes what decided the request for
+/// the access log, counts it, and writes its edits.
 #[test]
 fn a_forwarded_request_crosses_into_the_module_and_back_few_times() {
     let shop = shop();
@@ -264,17 +265,25 @@ fn a_forwarded_request_crosses_into_the_module_and_back_few_times() {
         ]
     );
     let edit = "proxy_replace_header_map_value";
-    assert_eq!(
-        calls,
-        [
-            "proxy_get_property",
-            "proxy_get_property",
-            "proxy_get_header_map_pairs",
-            "proxy_get_property",
-            edit,
-            edit
-        ]
-    );
+    // The decision for the access log (listener, route, rule, and this rule's name) and the
+    // rule's request count; the counter is defined on its first use only.
+    let record = [
+        "proxy_set_property",
+        "proxy_set_property",
+        "proxy_set_property",
+        "proxy_set_property",
+        "proxy_define_metric",
+        "proxy_increment_metric",
+    ];
+    let mut expected = vec![
+        "proxy_get_property",
+        "proxy_get_property",
+        "proxy_get_header_map_pairs",
+        "proxy_get_property",
+    ];
+    expected.extend(record);
+    expected.extend([edit, edit]);
+    assert_eq!(calls, expected);
 }
 
 /// `gatewasm test --blob --wasm`: the example shop's cases against the blob of an emitted

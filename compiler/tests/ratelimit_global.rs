@@ -107,11 +107,11 @@ fn the_service_admits_exactly_the_limit_across_workers() {
     let rest = statuses(&mut envoy, 800, 4, None);
     assert_eq!((count(&rest, 200), count(&rest, 429)), (779, 21));
     assert_eq!(
-        envoy.counter("gatewasm.ratelimit.default.exact.global.rule_0.limited"),
+        envoy.counter("gatewasm.ratelimit.default/exact.global.rule_0.limited"),
         Some(21)
     );
     assert_eq!(
-        envoy.counter("gatewasm.ratelimit.default.exact.global.rule_1.limited"),
+        envoy.counter("gatewasm.ratelimit.default/exact.global.rule_1.limited"),
         Some(21)
     );
 }
@@ -162,7 +162,7 @@ fn a_service_that_is_down_fails_open_by_default_and_closed_when_asked() {
     let mut open = envoy(&c, 1, &down, "");
     assert_eq!(statuses(&mut open, 3, 1, Some("k")), [200, 200, 200]);
     assert_eq!(
-        open.counter("gatewasm.ratelimit.default.down.global.service_error"),
+        open.counter("gatewasm.ratelimit.default/down.global.service_error"),
         Some(3)
     );
     let mut closed = envoy(&c, 1, &down, r#", "failClosed": true"#);
@@ -192,7 +192,7 @@ fn a_service_that_never_answers_times_out_and_fails_open() {
     let ex = envoy.send(get(Some("k")));
     assert_eq!(ex.response.status, 200, "fail open on DEADLINE_EXCEEDED");
     assert_eq!(
-        envoy.counter("gatewasm.ratelimit.default.silent.global.service_error"),
+        envoy.counter("gatewasm.ratelimit.default/silent.global.service_error"),
         Some(1)
     );
     drop(hold);

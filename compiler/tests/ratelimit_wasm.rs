@@ -89,11 +89,11 @@ fn admits_exactly_the_limit_then_refills_after_the_window() {
     let refilled = statuses(&mut envoy, 12, 1, |_| get());
     assert_eq!((count(&refilled, 200), count(&refilled, 429)), (10, 2));
     assert_eq!(
-        envoy.counter("gatewasm.ratelimit.default.limits.local.rule_0.allowed"),
+        envoy.counter("gatewasm.ratelimit.default/limits.local.rule_0.allowed"),
         Some(20)
     );
     assert_eq!(
-        envoy.counter("gatewasm.ratelimit.default.limits.local.rule_0.limited"),
+        envoy.counter("gatewasm.ratelimit.default/limits.local.rule_0.limited"),
         Some(8)
     );
 }
@@ -199,7 +199,7 @@ fn a_flood_of_distinct_keys_stays_within_the_slot_table() {
     // another; a full table evicts the oldest bucket instead, and counts it.
     assert_eq!(admitted, keys, "first requests denied");
     let evicted = envoy
-        .counter("gatewasm.ratelimit.default.limits.local.rule_0.evicted")
+        .counter("gatewasm.ratelimit.default/limits.local.rule_0.evicted")
         .unwrap_or(0);
     assert!(
         evicted as usize >= keys.saturating_sub(4096),

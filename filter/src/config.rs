@@ -40,6 +40,10 @@ pub struct PluginConfig {
     pub cluster_header: String,
     /// One header per mirror slot the table needs ([`mirror_headers`]).
     pub mirror_headers: Vec<String>,
+    /// The CRC-32 of the table's payload, as the blob's header gives it.
+    pub table_crc: u32,
+    /// The counter of each rule's requests, by rule ([`crate::metrics::rule_requests`]).
+    pub rule_metrics: Vec<String>,
     /// The header naming a rule's idle timeout ([`crate::blob::idle_header`]), only when
     /// some rule has one: other tables cost no host call for it.
     pub idle_header: Option<String>,
@@ -278,12 +282,20 @@ fn with_blob(blob: Vec<u8>, settings: Settings) -> Result<PluginConfig, ConfigEr
         fail_open: Some(settings.fail_open),
     };
     let table = blob::decode(&blob).map_err(refused)?;
+    // `decode` checked the header, whose last four bytes are the payload's CRC-32.
+    let table_crc = blob
+        .get(12..16)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_le_bytes);
     drop(blob);
     let router = Router::new(table);
     let mirror_headers = mirror_headers(&settings.cluster_header, router.table().mirror_slots());
     let idle_header = (!router.table().idle.is_empty())
         .then(|| crate::blob::idle_header(&settings.cluster_header));
+    let rule_metrics = crate::metrics::rule_requests(router.table());
     Ok(PluginConfig {
+        table_crc,
+        rule_metrics,
         router,
         cluster_header: settings.cluster_header,
         mirror_headers,

@@ -82,6 +82,9 @@ pub trait Host {
     ) -> Result<(), HostError>;
     /// Adds 1 to the counter `name` (defined on first use).
     fn count(&mut self, name: &str) -> Result<(), HostError>;
+    /// Keeps `value` under `name` in the request's filter state, where Envoy's access log
+    /// reads it (`%FILTER_STATE(wasm.<name>:PLAIN)%`).
+    fn set_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError>;
     /// Writes one line to the proxy's log at error level (a failed host call; nothing to
     /// report if this fails too).
     fn log_error(&mut self, message: &str);

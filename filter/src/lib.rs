@@ -26,8 +26,10 @@
 pub mod access;
 pub mod blob;
 pub mod config;
+pub mod decision_log;
 pub mod engine;
 pub mod host;
+pub mod metrics;
 pub mod pairs;
 pub mod quote;
 pub mod ratelimit;

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use crate::config::{self, PluginConfig};
 use crate::engine::{Dice, Reply};
 use crate::host::{Host, HostError, ListenerRole, Side};
+use crate::metrics;
 use crate::pairs;
 use crate::stream::{self, Stream, Verdict};
 
@@ -70,6 +72,7 @@ impl RootContext for Root {
                         t.backends.len()
                     ),
                 );
+                count_configuration(metrics::CONFIG_ACCEPTED, Some(cfg.table_crc));
                 self.state = State::Ready(Rc::new(cfg));
                 true
             }
@@ -89,6 +92,7 @@ impl RootContext for Root {
                         }
                     ),
                 );
+                count_configuration(metrics::CONFIG_REFUSED, None);
                 self.state = State::Refused;
                 false
             }
@@ -320,29 +324,44 @@ impl Host for SdkHost {
         .map_err(host_err("rate limit service call"))
     }
 
+    fn set_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_property(vec![name], Some(value)).map_err(host_err(name))
+    }
+
     fn count(&mut self, name: &str) -> Result<(), HostError> {
-        let known = METRICS.with(|m| {
-            m.borrow()
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, id)| *id)
-        });
-        let id = match known {
-            Some(id) => id,
-            None => {
-                let id =
-                    hostcalls::define_metric(MetricType::Counter, name).map_err(host_err(name))?;
-                METRICS.with(|m| m.borrow_mut().push((name.to_owned(), id)));
-                id
-            }
-        };
+        let id = metric(MetricType::Counter, name)?;
         hostcalls::increment_metric(id, 1).map_err(host_err(name))
     }
 }
 
+/// The id of the metric `name`: `proxy_define_metric` once per name and VM.
+fn metric(kind: MetricType, name: &str) -> Result<u32, HostError> {
+    if let Some(id) = METRICS.with(|m| m.borrow().get(name).copied()) {
+        return Ok(id);
+    }
+    let id = hostcalls::define_metric(kind, name).map_err(host_err(name))?;
+    METRICS.with(|m| m.borrow_mut().insert(name.to_owned(), id));
+    Ok(id)
+}
+
+/// Counts a configuration accepted or refused, and sets the gauge of the loaded table. A
+/// refusal leaves the gauge alone: Envoy keeps serving the previous table.
+fn count_configuration(counter: &str, table_crc: Option<u32>) {
+    // Nothing to tell a request about: a metric the host refuses only goes missing.
+    if let Ok(id) = metric(MetricType::Counter, counter) {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+    let Some(crc) = table_crc else {
+        return;
+    };
+    if let Ok(id) = metric(MetricType::Gauge, metrics::CONFIG_TABLE) {
+        let _ = hostcalls::record_metric(id, u64::from(crc));
+    }
+}
+
 thread_local! {
-    /// Counter ids by name: `proxy_define_metric` once per name and VM.
-    static METRICS: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
+    /// Metric ids by name, so each name is defined once per VM whatever the table's size.
+    static METRICS: RefCell<BTreeMap<String, u32>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 #[link(wasm_import_module = "env")]

@@ -14,10 +14,12 @@
 use crate::access;
 use crate::blob::HeaderModifier;
 use crate::config::{EngineMode, PluginConfig, DEFAULT_CLUSTER_HEADER};
+use crate::decision_log;
 use crate::engine::{
     grpc_code, Decision, Dice, Forward, HeaderEdit, Reply, ReplyReason, Request, Strategy,
 };
 use crate::host::{Host, HostError, ListenerRole, Side};
+use crate::metrics;
 use crate::ratelimit;
 
 /// Logs a failed host call once, with what the filter does about it: a fail-closed 503 or a
@@ -92,6 +94,8 @@ impl Stream {
             Err(e) if config.fail_open => {
                 log_failure(host, &e, "fail-open: passing the request on undecided");
                 clear_cluster_headers(config, host);
+                let r = host.count(metrics::FAIL_OPEN);
+                report(host, r, "the request goes on uncounted");
                 Verdict::Continue
             }
             Err(e) => {
@@ -154,15 +158,8 @@ impl Stream {
             config
                 .router
                 .evaluate_with(strategy, &req, dice, &mut |_, _| {});
+        record(config, listener, decision.rule(), host);
         let governed = listener.zip(decision.limited_rule());
-        // Envoy Gateway's RBAC filter runs before its rate limit filters: a denied client
-        // spends no tokens.
-        if let Some((listener, rule)) = governed {
-            if let Some(reply) = access::authorize(&config.router, listener, rule, &req, host)? {
-                answer(&config.cluster_header, host, &reply)?;
-                return Ok(Verdict::Stop);
-            }
-        }
         let admission = match governed {
             Some((listener, rule)) => admit(config, listener, rule, &req, host)?,
             None => ratelimit::Admission::default(),
@@ -260,6 +257,8 @@ impl Stream {
             // forwarded request is the filter's own, and a reply is answered.
             Err(e) if config.fail_open => {
                 log_failure(host, &e, "fail-open: admitting the request");
+                let r = host.count(metrics::FAIL_OPEN);
+                report(host, r, "the request goes on uncounted");
                 go_on(config, then, host)
             }
             Err(e) => {
@@ -326,6 +325,22 @@ fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
 /// Passing a request on undecided must not let the client pick a cluster or a mirror itself
 /// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
 /// bootstrap does).
+/// Keeps what decided the request for the access log, and counts it for its rule. Neither
+/// changes what happens to the request, so a failed host call is only logged.
+fn record(
+    config: &PluginConfig,
+    listener: Option<crate::blob::ListenerId>,
+    rule: Option<crate::blob::RuleId>,
+    host: &mut impl Host,
+) {
+    let r = decision_log::record(host, config.router.table(), listener, rule);
+    report(host, r, "the access log lacks the decision");
+    if let Some(name) = rule.and_then(|r| config.rule_metrics.get(r.index())) {
+        let r = host.count(name);
+        report(host, r, "the rule's request goes uncounted");
+    }
+}
+
 fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
     let names = std::iter::once(&config.cluster_header)
         .chain(&config.mirror_headers)
@@ -339,6 +354,8 @@ fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
 /// Sends a local reply. The client's own cluster header goes first: Envoy charges a local
 /// reply to whatever cluster that header names (`%UPSTREAM_CLUSTER%` in the access log).
 fn answer(cluster_header: &str, host: &mut impl Host, reply: &Reply) -> Result<(), HostError> {
+    let r = host.count(&metrics::reply(reply.reason));
+    report(host, r, "the reply goes uncounted");
     let r = host.remove_header(Side::Request, cluster_header);
     report(
         host,
@@ -348,7 +365,8 @@ fn answer(cluster_header: &str, host: &mut impl Host, reply: &Reply) -> Result<(
     host.send_reply(reply)
 }
 
-/// Runs the local rate limits of the policy governing `rule` and prepares its global call.
+/// Authorizes the client for `rule` (a refusal is the denial), then runs the local rate limits
+/// of the policy governing it and prepares its global call.
 fn admit(
     config: &PluginConfig,
     listener: crate::blob::ListenerId,
@@ -356,6 +374,14 @@ fn admit(
     req: &Request<'_>,
     host: &mut impl Host,
 ) -> Result<ratelimit::Admission, HostError> {
+    // Envoy Gateway's RBAC filter runs before its rate limit filters: a denied client
+    // spends no tokens.
+    if let Some(reply) = access::authorize(&config.router, listener, rule, req, host)? {
+        return Ok(ratelimit::Admission {
+            denied: Some(reply),
+            ..ratelimit::Admission::default()
+        });
+    }
     let Some(policy) = ratelimit::policy_for(&config.router, listener, rule) else {
         return Ok(ratelimit::Admission::default());
     };
@@ -393,7 +419,11 @@ fn apply_forward(
     // a value the client sent.
     for (slot, name) in config.mirror_headers.iter().enumerate() {
         match fwd.mirrors.get(slot) {
-            Some(cluster) => host.set_header(Side::Request, name, cluster.as_bytes())?,
+            Some(cluster) => {
+                host.set_header(Side::Request, name, cluster.as_bytes())?;
+                let r = host.count(metrics::MIRRORED);
+                report(host, r, "the mirror goes uncounted");
+            }
             None => host.remove_header(Side::Request, name)?,
         }
     }
@@ -483,6 +513,9 @@ mod tests {
         fn count(&mut self, _: &str) -> Result<(), HostError> {
             broken("count")
         }
+        fn set_state(&mut self, _: &str, _: &[u8]) -> Result<(), HostError> {
+            broken("set_state")
+        }
         fn log_error(&mut self, message: &str) {
             self.logged.push(message.to_owned());
         }
@@ -506,6 +539,7 @@ mod tests {
             host.logged,
             [
                 "gatewasm: host call failed: xds.listener_metadata: InternalFailure; fail-closed: answering 503",
+                "gatewasm: host call failed: count: InternalFailure; the reply goes uncounted",
                 "gatewasm: host call failed: x-gatewasm-cluster: InternalFailure; the access log may charge the reply to a client-named cluster",
             ]
         );
@@ -519,9 +553,16 @@ mod tests {
             host.logged[0],
             "gatewasm: host call failed: xds.listener_metadata: InternalFailure; fail-open: passing the request on undecided"
         );
-        assert!(host.logged[1..]
+        let (last, headers) = host.logged[1..]
+            .split_last()
+            .unwrap_or_else(|| panic!("logged"));
+        assert!(headers
             .iter()
             .all(|l| l.ends_with("a client-sent cluster header may remain")));
+        assert_eq!(
+            last,
+            "gatewasm: host call failed: count: InternalFailure; the request goes on uncounted"
+        );
     }
 
     #[test]
@@ -531,7 +572,10 @@ mod tests {
         assert_eq!(host.replies, [503]);
         assert_eq!(
             host.logged,
-            ["gatewasm: host call failed: x-gatewasm-cluster: InternalFailure; the access log may charge the reply to a client-named cluster"]
+            [
+                "gatewasm: host call failed: count: InternalFailure; the reply goes uncounted",
+                "gatewasm: host call failed: x-gatewasm-cluster: InternalFailure; the access log may charge the reply to a client-named cluster",
+            ]
         );
     }
 }

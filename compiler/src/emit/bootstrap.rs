@@ -45,8 +45,15 @@ pub fn bootstrap(compiled: &Compiled, options: &EmitOptions) -> Result<Value, St
     if let Some((name, service)) = options.rate_limit_service(compiled)? {
         clusters.push(rate_limit_cluster(name, &service.address)?);
     }
+    // The filter's counters name their route, rule, policy or reason; these make labels of
+    // them, as Envoy's own stats have.
+    let tags: Vec<Value> = gatewasm_filter::metrics::TAGS
+        .iter()
+        .map(|(tag, regex)| json!({"tag_name": tag, "regex": regex}))
+        .collect();
     Ok(json!({
         "node": {"id": format!("{namespace}/{name}"), "cluster": "gatewasm"},
+        "stats_config": {"stats_tags": tags},
         "static_resources": {"listeners": listeners, "clusters": clusters},
         "dynamic_resources": {"cds_config": watched_file(layout::CDS_KEY)},
         "admin": {"address": socket_address("127.0.0.1", layout::ADMIN_PORT)},
@@ -254,9 +261,21 @@ fn access_log() -> Value {
                 "cluster": "%UPSTREAM_CLUSTER%",
                 "duration_ms": "%DURATION%",
                 "request_id": "%REQ(X-REQUEST-ID)%",
+                "gatewasm": decision_fields(),
             }},
         },
     })
+}
+
+/// What decided the request, from the filter state the filter keeps
+/// ([`gatewasm_filter::decision_log`]): each field is null when the decision has none.
+fn decision_fields() -> Value {
+    use gatewasm_filter::decision_log::{log_key, FIELDS};
+    let fields = FIELDS.iter().map(|state| {
+        let value = json!(format!("%FILTER_STATE(wasm.{state}:PLAIN)%"));
+        (log_key(state).to_owned(), value)
+    });
+    Value::Object(fields.collect())
 }
 
 fn router() -> Value {

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use gatewasm_filter::decision_log;
+
 use super::format::{CaseRequest, Expect, RedirectExpect};
 
 /// What one request observably did: what the client got, and what the backend and mirrors
@@ -28,6 +30,8 @@ pub struct Observed {
     pub mirrors: Vec<Mirrored>,
     /// The filter called the rate limit service but the run has none.
     pub needs_rate_limit_service: bool,
+    /// The decision's fields as the access log prints them (`route` → `shop/app`).
+    pub log: BTreeMap<String, String>,
 }
 
 /// A copy of the request that a mirror received.
@@ -79,6 +83,9 @@ pub fn single(
     destination(req, expect, seen, &mut fail);
     request_headers(req, expect, seen, headers_named, &mut fail);
     response_headers(expect, seen, &mut fail);
+    if let Some(want) = &expect.log {
+        log(want, seen, &mut fail);
+    }
     if let Some(want) = &expect.redirect {
         redirect(want, req, seen, &mut fail);
     }
@@ -194,6 +201,37 @@ fn request_headers(
             ));
         }
     }
+}
+
+/// The decision's fields in the access log; a `null` field must be absent.
+fn log(want: &BTreeMap<String, serde_json::Value>, seen: &Observed, fail: &mut impl FnMut(String)) {
+    for (field, value) in want {
+        let want = match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        let got = seen.log.get(field);
+        if got != want.as_ref() {
+            fail(format!("log {field}: expected {want:?}, got {got:?}"));
+        }
+    }
+}
+
+/// The decision's fields as the access log names them, from the filter state the filter
+/// wrote (`gatewasm_route` → `route`).
+pub fn log_fields<'a>(
+    state: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> BTreeMap<String, String> {
+    state
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let name = std::str::from_utf8(name).ok()?;
+            let state = decision_log::FIELDS.into_iter().find(|f| *f == name)?;
+            let value = String::from_utf8_lossy(value).into_owned();
+            Some((decision_log::log_key(state).to_owned(), value))
+        })
+        .collect()
 }
 
 /// The response headers the client got.

@@ -32,6 +32,8 @@ pub struct SentRequest {
     pub upstream_response_headers: Vec<(String, String)>,
     /// How long the backend waits before it answers.
     pub upstream_delay: Option<std::time::Duration>,
+    /// The case checks the access log, which a driver that writes one must then read.
+    pub wants_log: bool,
     /// `HTTP/2` or `h2c` when the case asks for it (gRPC always goes over HTTP/2).
     pub protocol: Option<String>,
     /// The request body.
@@ -78,6 +80,7 @@ impl SentRequest {
             headers,
             upstream_response_headers: upstream_response_headers.to_vec(),
             upstream_delay: None,
+            wants_log: false,
             protocol: req.protocol.clone(),
             body: req.body.clone().unwrap_or_default().into_bytes(),
         }

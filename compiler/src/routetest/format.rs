@@ -350,6 +350,10 @@ pub struct Expect {
     /// The gateway answers itself (CORS preflight).
     #[serde(default)]
     pub answered_by_gateway: bool,
+    /// The decision's fields in the access log's `gatewasm` object (`listener`, `route`,
+    /// `rule`, `rule_name`); `null` for a field that must be absent (gatewasm extension).
+    #[serde(default)]
+    pub log: Option<BTreeMap<String, serde_json::Value>>,
     /// Pods behind the Service (not observable here: the backend check covers routing).
     #[serde(default)]
     pub serving_pods: Option<String>,

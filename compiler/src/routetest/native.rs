@@ -12,7 +12,7 @@ use gatewasm_filter::engine::{Dice, Reply};
 use gatewasm_filter::host::{Host, HostError, ListenerRole, Side};
 use gatewasm_filter::stream::{Stream, Verdict};
 
-use super::check::{Mirrored, Observed};
+use super::check::{log_fields, Mirrored, Observed};
 use super::driver::{BackendNames, Driver, RateLimitService, SentRequest};
 
 /// 2026-01-01T00:00:00Z, where the wasm host's clock starts too.
@@ -75,6 +75,8 @@ struct MemoryHost<'s> {
     reply: Option<Reply>,
     shared: &'s mut Shared,
     rate_limit_call: Option<(Vec<u8>, Duration)>,
+    /// What the filter kept in the request's filter state.
+    state: Vec<(String, Vec<u8>)>,
 }
 
 impl MemoryHost<'_> {
@@ -179,6 +181,12 @@ impl Host for MemoryHost<'_> {
         *self.shared.counters.entry(name.to_owned()).or_default() += 1;
         Ok(())
     }
+
+    fn set_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        self.state.retain(|(n, _)| n != name);
+        self.state.push((name.to_owned(), value.to_vec()));
+        Ok(())
+    }
 }
 
 impl<'s> MemoryHost<'s> {
@@ -197,6 +205,7 @@ impl<'s> MemoryHost<'s> {
             reply: None,
             shared,
             rate_limit_call: None,
+            state: Vec::new(),
         }
     }
 }
@@ -346,6 +355,7 @@ impl Driver for Native {
         }
         stream.on_response_headers(&self.config, &mut host);
         seen.response_headers = text(&host.response);
+        seen.log = log_fields(host.state.iter().map(|(n, v)| (n.as_bytes(), v.as_slice())));
         Ok(seen)
     }
 

@@ -669,6 +669,7 @@ fn run_case(case: &Case, driver: &mut dyn Driver) -> Result<CaseOutcome, String>
     let expects: Vec<&format::Expect> = std::iter::once(&case.expect)
         .chain(case.expect_derived.as_ref())
         .collect();
+    req.wants_log = expects.iter().any(|e| e.log.is_some());
     let sampled = is_sampled(case);
     let repeat = expects.iter().filter_map(|e| e.repeat).max().unwrap_or(1);
     let n = match case.repeat {

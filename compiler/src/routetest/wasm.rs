@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use gatewasm_host::{Envoy, GrpcCall, GrpcStatus, Request, UpstreamResponse, WasmModule};
 
-use super::check::{Mirrored, Observed};
+use super::check::{log_fields, Mirrored, Observed};
 use super::driver::{
     BackendNames, Driver, Factory, Routes, SentRequest, Setup, SERVICE_TIMEOUT_MS,
 };
@@ -96,39 +96,44 @@ pub fn factory(path: &Path, seed: u64) -> Result<Factory, String> {
     }))
 }
 
+/// The host's request for `req`, with the upstream's answer.
+fn host_request(req: &SentRequest) -> Request {
+    let get = |name: &str| {
+        req.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let url = format!("{}://{}{}", get(":scheme"), get(":authority"), get(":path"));
+    let mut r = Request::new(get(":method"), &url)
+        .port(req.port)
+        .worker(req.worker);
+    if !req.body.is_empty() {
+        r = r
+            .header("content-length", req.body.len().to_string())
+            .body(req.body.clone());
+    }
+    for (n, v) in req.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
+        r = r.header(n, v);
+    }
+    if let Some(sni) = &req.sni {
+        r = r.sni(sni);
+    }
+    if let Some(source) = &req.source {
+        r = r.source(source);
+    }
+    let mut upstream = UpstreamResponse::ok();
+    for (n, v) in &req.upstream_response_headers {
+        upstream = upstream.header(&n.to_ascii_lowercase(), v);
+    }
+    r.upstream_response(upstream)
+}
+
 impl Driver for Wasm {
     fn send(&mut self, req: &SentRequest) -> Result<Observed, String> {
-        let get = |name: &str| {
-            req.headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("")
-        };
-        let url = format!("{}://{}{}", get(":scheme"), get(":authority"), get(":path"));
-        let mut r = Request::new(get(":method"), &url)
-            .port(req.port)
-            .worker(req.worker);
-        if !req.body.is_empty() {
-            r = r
-                .header("content-length", req.body.len().to_string())
-                .body(req.body.clone());
-        }
-        for (n, v) in req.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
-            r = r.header(n, v);
-        }
-        if let Some(sni) = &req.sni {
-            r = r.sni(sni);
-        }
-        if let Some(source) = &req.source {
-            r = r.source(source);
-        }
-        let mut upstream = UpstreamResponse::ok();
-        for (n, v) in &req.upstream_response_headers {
-            upstream = upstream.header(&n.to_ascii_lowercase(), v);
-        }
         self.missing_service.store(false, Ordering::SeqCst);
-        let ex = self.envoy.send(r.upstream_response(upstream));
+        let ex = self.envoy.send(host_request(req));
         if let Some(trap) = &ex.trap {
             return Err(format!("the filter trapped: {trap}"));
         }
@@ -147,6 +152,11 @@ impl Driver for Wasm {
                 .filter(|(n, _)| !n.starts_with(':'))
                 .collect(),
             needs_rate_limit_service: self.missing_service.load(Ordering::SeqCst),
+            log: log_fields(
+                ex.filter_state
+                    .iter()
+                    .map(|(n, v)| (n.as_slice(), v.as_slice())),
+            ),
             ..Observed::default()
         };
         if let Some(up) = &ex.upstream {

@@ -260,6 +260,14 @@ impl Router {
 }
 
 impl Decision<'_> {
+    /// The rule that decided the request, if one matched.
+    pub fn rule(&self) -> Option<RuleId> {
+        match self {
+            Decision::Forward(fwd) => Some(fwd.rule),
+            Decision::Reply(reply) => reply.rule,
+        }
+    }
+
     /// The rule whose rate limits apply: every matched rule, except for a CORS preflight,
     /// which Envoy Gateway's CORS filter answers before rate limiting runs.
     pub fn limited_rule(&self) -> Option<RuleId> {

@@ -14,7 +14,8 @@
 //! Distinct selector gives each value its own counter. A denied request gets 429 with
 //! `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` and `retry-after`; an
 //! admitted one gets the `x-ratelimit-*` headers of its most restrictive rule. Every decision
-//! counts in `gatewasm.ratelimit.<policy ns>.<policy name>.<local|global>.rule_<i>.<allowed|limited>`.
+//! counts in `gatewasm.ratelimit.<policy ns>/<policy name>.<local|global>.rule_<i>.<allowed|limited>`
+//! (labelled by [`crate::metrics::TAGS`]).
 
 mod bucket;
 pub mod rls;
@@ -453,7 +454,7 @@ pub fn needs_client(policy: &RlPolicy) -> bool {
 }
 
 fn metric_prefix(policy: &RlPolicy) -> String {
-    format!("gatewasm.ratelimit.{}.{}", policy.namespace, policy.name)
+    format!("gatewasm.ratelimit.{}/{}", policy.namespace, policy.name)
 }
 
 /// Draft-03 rate-limit headers (as Envoy's rate limit filters send them).

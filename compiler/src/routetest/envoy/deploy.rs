@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::upstream::TEST_ID_HEADER;
 use super::{certs, kubelet};
 use crate::compile::Compiled;
 use crate::emit::{
@@ -149,6 +150,9 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
             .filter(|p| gateway && d.listen_ports.iter().any(|l| l.envoy == *p))
             .unwrap_or(0);
         listener["address"] = socket("127.0.0.1", bound);
+        if gateway {
+            name_test_ids(listener);
+        }
         if gateway && d.attached {
             if let Some(l) = listener.as_object_mut() {
                 l.remove("metadata");
@@ -159,6 +163,28 @@ pub fn bootstrap(compiled: &Compiled, d: &Deployment<'_>) -> Result<Value, Strin
     bootstrap["admin"]["address"] = socket("127.0.0.1", d.admin_port);
     Ok(bootstrap)
 }
+
+/// Each access log line of a Gateway listener gets the request's test id, so a case can find
+/// its own line.
+fn name_test_ids(listener: &mut Value) {
+    let chains = listener["filter_chains"].as_array_mut();
+    for chain in chains.into_iter().flatten() {
+        let filters = chain["filters"].as_array_mut();
+        for filter in filters.into_iter().flatten() {
+            let logs = filter["typed_config"]["access_log"].as_array_mut();
+            for log in logs.into_iter().flatten() {
+                let format = &mut log["typed_config"]["log_format"]["json_format"];
+                if let Some(fields) = format.as_object_mut() {
+                    let id = format!("%REQ({TEST_ID_HEADER})%");
+                    fields.insert(TEST_ID_FIELD.to_owned(), Value::String(id));
+                }
+            }
+        }
+    }
+}
+
+/// The access log field that holds a request's test id.
+pub const TEST_ID_FIELD: &str = "test_id";
 
 /// Every cluster points at its test endpoint: the admin's test port, or the echo upstream's
 /// port for a backend. The rate limit service's cluster is emitted pointing at the run's

@@ -25,8 +25,8 @@ use crate::routetest::driver::{
 const UPDATES: [(&str, &str, &str); 3] = [
     (
         layout::RDS_KEY,
-        "rds.gatewasm.update_success",
-        "rds.gatewasm.update_rejected",
+        "http.*.rds.gatewasm.update_success",
+        "http.*.rds.gatewasm.update_rejected",
     ),
     (
         layout::ECDS_KEY,
@@ -429,6 +429,30 @@ impl EnvoyDriver {
     }
 }
 
+impl EnvoyDriver {
+    /// The filter's metric families in Envoy's Prometheus output that are not among those
+    /// documented: a name the bootstrap's tag extractors failed to turn into labels.
+    fn unlabelled_metrics(&mut self) -> Result<Vec<String>, String> {
+        let text = self.envoy.prometheus(&self.rt, &mut self.client)?;
+        let known = gatewasm_filter::metrics::PROMETHEUS_NAMES;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|name| name.starts_with("gatewasm_") && !known.contains(name))
+            .map(|name| format!("a filter metric Prometheus sees unlabelled: {name}"))
+            .collect())
+    }
+}
+
+/// The decision's fields of an access log line: the `gatewasm` object's present values.
+fn access_log_fields(entry: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    let fields = entry["gatewasm"].as_object().into_iter().flatten();
+    fields
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}
+
 /// The address a case's `sourceAddress` (`ip:port`) is sent from: Envoy sees the real peer,
 /// so only addresses this machine has, the 127.0.0.0/8 loopback range, can be sent from.
 fn loopback_source(address: &str) -> Result<std::net::Ipv4Addr, String> {
@@ -465,7 +489,15 @@ impl Driver for EnvoyDriver {
         if self.mirrors {
             self.settle()?;
         }
-        Ok(self.observe(&got, &id))
+        let mut seen = self.observe(&got, &id);
+        if req.wants_log {
+            let entry = self.envoy.access_entry(&id).ok_or_else(|| {
+                self.envoy
+                    .failure(&format!("no access log line for request {id}"))
+            })?;
+            seen.log = access_log_fields(&entry);
+        }
+        Ok(seen)
     }
 
     fn reload(&mut self, c: &Compiled, setup: &Setup) -> Result<bool, String> {
@@ -512,6 +544,9 @@ impl Driver for EnvoyDriver {
         self.envoy.check_alive()?;
         let mut failures = self.envoy.failures();
         failures.extend(self.envoy.access_log_problems());
+        if !self.native_routes {
+            failures.extend(self.unlabelled_metrics()?);
+        }
         if failures.is_empty() {
             Ok(())
         } else {
