@@ -595,16 +595,16 @@ fn explain_says_whether_a_client_address_passes_the_authorization() {
     );
 }
 
+/// `gatewasm explain GET url file`, which must succeed: its standard output.
+fn explain_ok(file: &str, url: &str) -> String {
+    let o = gatewasm(&["explain", "GET", url, file], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    text(&o.stdout)
+}
+
 #[test]
 fn explain_names_the_idle_timeout_and_the_route_that_carries_it() {
-    let explain = |url: &str| {
-        let o = gatewasm(
-            &["explain", "GET", url, "manifests/tests/timeouts.yaml"],
-            None,
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-        text(&o.stdout)
-    };
+    let explain = |url: &str| explain_ok("manifests/tests/timeouts.yaml", url);
     let slow = explain("http://api.example.com/slow");
     assert!(
         slow.contains(
@@ -631,14 +631,7 @@ fn explain_names_the_idle_timeout_and_the_route_that_carries_it() {
 
 #[test]
 fn explain_names_the_access_log_fields_of_the_decision() {
-    let explain = |url: &str| {
-        let o = gatewasm(
-            &["explain", "GET", url, "manifests/tests/access-log.yaml"],
-            None,
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-        text(&o.stdout)
-    };
+    let explain = |url: &str| explain_ok("manifests/tests/access-log.yaml", url);
     let checkout = explain("http://shop.example.com/checkout");
     assert!(
         checkout.contains(
