@@ -165,8 +165,11 @@ fn a_service_that_is_down_fails_open_by_default_and_closed_when_asked() {
         open.counter("gatewasm.ratelimit.default/down.global.service_error"),
         Some(3)
     );
+    // Each admitted without the service's answer: a fail-open decision.
+    assert_eq!(open.counter("gatewasm.fail_open"), Some(3));
     let mut closed = envoy(&c, 1, &down, r#", "failClosed": true"#);
     assert_eq!(statuses(&mut closed, 2, 1, Some("k")), [500, 500]);
+    assert_eq!(closed.counter("gatewasm.fail_open"), None);
 }
 
 #[test]

@@ -393,6 +393,8 @@ pub fn conclude(
                 backend: None,
             })
         } else {
+            // Admitted without the service's answer: a fail-open decision.
+            host.count(crate::metrics::FAIL_OPEN)?;
             Conclusion::Allow(pending.local_headers)
         });
     };
