@@ -174,6 +174,9 @@ pub struct Summary {
     counts: Counts,
     blob_bytes: usize,
     blob_sha256: String,
+    /// The payload's CRC-32 from the blob's header: the value of the filter's gauge
+    /// `gatewasm_config_table_crc` on a pod that loaded this blob.
+    table_crc: u32,
     source_sha256: Option<String>,
     compiled_at: Option<String>,
 }
@@ -234,6 +237,11 @@ impl Summary {
             },
             blob_bytes: d.blob.len(),
             blob_sha256: provenance::sha256_hex(&d.blob),
+            table_crc: d
+                .blob
+                .get(12..16)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_le_bytes),
             source_sha256: d.carrier.source_sha256.clone(),
             compiled_at: d.carrier.compiled_at.clone(),
         }
@@ -264,8 +272,8 @@ impl Summary {
         );
         let _ = writeln!(
             out,
-            "blob:      {} bytes, sha256 {}",
-            self.blob_bytes, self.blob_sha256
+            "blob:      {} bytes, sha256 {}, table crc {} (gatewasm_config_table_crc)",
+            self.blob_bytes, self.blob_sha256, self.table_crc
         );
         // A bare blob records neither: it stays the same bytes for the same objects.
         let missing = "not recorded in a bare blob (the routes ConfigMap records it)";

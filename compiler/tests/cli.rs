@@ -1566,7 +1566,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[test]
 fn inspect_shows_what_a_blob_and_its_configmap_hold() {
     let (blob, cm) = compile_deployed(&["manifests/examples"], "inspect");
-    let sha = sha256_hex(&std::fs::read(&blob).expect("written"));
+    let bytes = std::fs::read(&blob).expect("written");
+    let sha = sha256_hex(&bytes);
+    // The header's CRC-32 of the payload, which the filter's gauge reports.
+    let crc = u32::from_le_bytes(bytes[12..16].try_into().expect("a header"));
     let o = gatewasm(&["inspect", blob.to_str().expect("utf-8")], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
@@ -1577,7 +1580,7 @@ fn inspect_shows_what_a_blob_and_its_configmap_hold() {
         "listeners: http (port 80, HTTP, hostname (any host))\n",
         "           https (port 443, HTTPS, hostname *.example.com)\n",
         "counts:    4 routes, 8 rules, 8 matches, 8 backends, 0 rate limit policies (0 rules), 0 authorization policies\n",
-        &format!("sha256 {sha}\n"),
+        &format!("sha256 {sha}, table crc {crc} (gatewasm_config_table_crc)\n"),
         "source:    not recorded in a bare blob",
     ] {
         assert!(out.contains(line), "{line:?} in\n{out}");
@@ -1588,7 +1591,7 @@ fn inspect_shows_what_a_blob_and_its_configmap_hold() {
     for line in [
         "carrier:   ConfigMap gatewasm-routes\n",
         "gateway:   edge/edge\n",
-        &format!("sha256 {sha}\n"),
+        &format!("sha256 {sha}, table crc {crc}"),
         "source:    sha256 ",
         "compiled:  2027-01-01T00:00:00Z\n",
     ] {
