@@ -504,9 +504,9 @@ fn tell(c: &Known<'_>, url: &str, e: &Explanation<'_>, found: &Findings<'_>) -> 
 
 /// The decision's fields as the filter keeps them for the access log's `gatewasm` object.
 fn log_fields(t: &RouteTable, e: &Explanation<'_>) -> Vec<(&'static str, String)> {
-    decision_log::fields(t, e.listener, e.decision.rule())
-        .into_iter()
-        .map(|(state, value)| (decision_log::log_key(state), value))
+    decision_log::RuleNames::of(t)
+        .fields(t, e.listener, e.decision.rule())
+        .map(|(state, value)| (decision_log::log_key(state), value.to_owned()))
         .collect()
 }
 

@@ -42,6 +42,8 @@ pub struct PluginConfig {
     pub mirror_headers: Vec<String>,
     /// The CRC-32 of the table's payload, as the blob's header gives it.
     pub table_crc: u32,
+    /// What the access log says of each rule ([`crate::decision_log`]).
+    pub rule_names: crate::decision_log::RuleNames,
     /// The counter of each rule's requests, by rule ([`crate::metrics::rule_requests`]).
     pub rule_metrics: Vec<String>,
     /// The header naming a rule's idle timeout ([`crate::blob::idle_header`]), only when
@@ -293,7 +295,9 @@ fn with_blob(blob: Vec<u8>, settings: Settings) -> Result<PluginConfig, ConfigEr
     let idle_header = (!router.table().idle.is_empty())
         .then(|| crate::blob::idle_header(&settings.cluster_header));
     let rule_metrics = crate::metrics::rule_requests(router.table());
+    let rule_names = crate::decision_log::RuleNames::of(router.table());
     Ok(PluginConfig {
+        rule_names,
         table_crc,
         rule_metrics,
         router,

@@ -26,25 +26,47 @@ pub fn log_key(state: &str) -> &str {
     state.strip_prefix("gatewasm_").unwrap_or(state)
 }
 
-/// The fields a decision on `listener` by `rule` has, as `(name, value)`.
-pub fn fields(
-    table: &RouteTable,
-    listener: Option<ListenerId>,
-    rule: Option<RuleId>,
-) -> Vec<(&'static str, String)> {
-    let mut out = Vec::with_capacity(4);
-    if let Some(l) = listener.and_then(|l| table.listeners.at(l)) {
-        out.push((LISTENER, l.name.clone()));
+/// What the log says of each rule of a table: its route's `namespace/name` and its index,
+/// written once at configure time so that recording a request formats nothing.
+#[derive(Debug, Default)]
+pub struct RuleNames(Vec<(String, String)>);
+
+impl RuleNames {
+    /// The names of every rule of `table`, by rule.
+    pub fn of(table: &RouteTable) -> RuleNames {
+        let names = table.rules.iter().map(|rule| {
+            let route = table
+                .routes
+                .at(rule.route)
+                .map(|r| format!("{}/{}", r.namespace, r.name))
+                .unwrap_or_default();
+            (route, rule.index.to_string())
+        });
+        RuleNames(names.collect())
     }
-    let rule = rule.and_then(|r| table.rules.at(r));
-    if let Some((rule, route)) = rule.and_then(|r| Some((r, table.routes.at(r.route)?))) {
-        out.push((ROUTE, format!("{}/{}", route.namespace, route.name)));
-        out.push((RULE, rule.index.to_string()));
-        if let Some(name) = &rule.name {
-            out.push((RULE_NAME, name.clone()));
-        }
+
+    /// The fields a decision on `listener` by `rule` has, as `(name, value)`.
+    pub fn fields<'a>(
+        &'a self,
+        table: &'a RouteTable,
+        listener: Option<ListenerId>,
+        rule: Option<RuleId>,
+    ) -> impl Iterator<Item = (&'static str, &'a str)> {
+        let listener = listener.and_then(|l| table.listeners.at(l));
+        let named = rule.and_then(|r| Some((table.rules.at(r)?, self.0.get(r.index())?)));
+        let (route, index, name) = match named {
+            Some((rule, (route, index))) => (Some(route), Some(index), rule.name.as_ref()),
+            None => (None, None, None),
+        };
+        [
+            listener.map(|l| (LISTENER, l.name.as_str())),
+            route.map(|r| (ROUTE, r.as_str())),
+            index.map(|i| (RULE, i.as_str())),
+            name.map(|n| (RULE_NAME, n.as_str())),
+        ]
+        .into_iter()
+        .flatten()
     }
-    out
 }
 
 /// Keeps the fields of a decision in the request's filter state.
@@ -53,11 +75,12 @@ pub fn fields(
 /// A host call that failed.
 pub fn record(
     host: &mut impl Host,
+    names: &RuleNames,
     table: &RouteTable,
     listener: Option<ListenerId>,
     rule: Option<RuleId>,
 ) -> Result<(), HostError> {
-    for (name, value) in fields(table, listener, rule) {
+    for (name, value) in names.fields(table, listener, rule) {
         host.set_state(name, value.as_bytes())?;
     }
     Ok(())

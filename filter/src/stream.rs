@@ -333,7 +333,8 @@ fn record(
     rule: Option<crate::blob::RuleId>,
     host: &mut impl Host,
 ) {
-    let r = decision_log::record(host, config.router.table(), listener, rule);
+    let table = config.router.table();
+    let r = decision_log::record(host, &config.rule_names, table, listener, rule);
     report(host, r, "the access log lacks the decision");
     if let Some(name) = rule.and_then(|r| config.rule_metrics.get(r.index())) {
         let r = host.count(name);
