@@ -322,9 +322,6 @@ fn go_on(config: &PluginConfig, then: Then, host: &mut impl Host) -> Verdict {
     }
 }
 
-/// Passing a request on undecided must not let the client pick a cluster or a mirror itself
-/// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
-/// bootstrap does).
 /// Keeps what decided the request for the access log, and counts it for its rule. Neither
 /// changes what happens to the request, so a failed host call is only logged.
 fn record(
@@ -342,6 +339,9 @@ fn record(
     }
 }
 
+/// Passing a request on undecided must not let the client pick a cluster or a mirror itself
+/// (Envoy Gateway and Istio do not drop these headers before the filter, as the emitted
+/// bootstrap does).
 fn clear_cluster_headers(config: &PluginConfig, host: &mut impl Host) {
     let names = std::iter::once(&config.cluster_header)
         .chain(&config.mirror_headers)
